@@ -1,0 +1,290 @@
+import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import type { RDSClient } from "@aws-sdk/client-rds";
+import { wrapAwsError } from "../aws/errors.ts";
+import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
+import { DefaultKmsKeyNotShareableError, SnapshotConflictError, SnapshotJobIncompleteError } from "../errors.ts";
+import { type JobLogger, silentLogger } from "../logger.ts";
+import { resolveDatabase, type SnapshotApi, snapshotApi } from "./api.ts";
+import {
+  isManagedBy,
+  scheduleWindow,
+  snapshotIdentifier,
+  snapshotTags,
+  TAG_SOURCE_SNAPSHOT,
+} from "./naming.ts";
+import { planRetention, type RetentionDecision, type RetentionSnapshot } from "./retention.ts";
+import { type Database, isInProgress, type Snapshot } from "./types.ts";
+
+export interface RdsJobDeps {
+  /** RDS client in the primary region. */
+  rdsPrimary: RDSClient;
+  /** RDS client in the DR region. */
+  rdsDr: RDSClient;
+  /** KMS client in the primary region; used only to recognise the AWS managed key `aws/rds`. */
+  kmsPrimary: KMSClient;
+  logger?: JobLogger;
+  /** The clock used for retention ages. */
+  now?: () => Date;
+}
+
+export interface RdsJobInput {
+  /** The scheduled time of the invocation (EventBridge `time`); it names the snapshot. */
+  time: Date;
+  /** Report what would be created, copied and deleted, and change nothing. */
+  dryRun: boolean;
+}
+
+export interface RdsJobSummary {
+  database: { identifier: string; kind: Database["kind"]; arn: string };
+  window: string;
+  dryRun: boolean;
+  /** The snapshot for this window: created now (or, in a dry run, would be). */
+  created: string[];
+  /** The snapshot for this window already existed (a retried or duplicated invocation). */
+  alreadyExisted: string[];
+  /** Primary snapshots still `creating`: a later run copies them. */
+  waitingForCreation: string[];
+  /** Cross-region copies started by this run (or, in a dry run, that would be). */
+  copied: string[];
+  /** Copies of ours already in progress in the DR region. */
+  copiesInProgress: string[];
+  /** Copies left for a later run because the DR region's concurrent-copy limit is reached. */
+  copiesDeferred: string[];
+  /** Failed DR copies of ours that were deleted so that the next run copies again. */
+  failedCopiesRemoved: string[];
+  deleted: { primary: RetentionDecision[]; dr: RetentionDecision[] };
+  kept: { primary: RetentionDecision[]; dr: RetentionDecision[] };
+  warnings: string[];
+  /** What could not be done; when not empty the job fails after finishing everything else. */
+  problems: string[];
+}
+
+/** Manual-snapshot usage above this share of the quota is warned about. */
+const QUOTA_WARNING_RATIO = 0.8;
+
+/**
+ * One run of the RDS snapshot job: create this window's snapshot, copy available snapshots to the DR
+ * region within RDS's concurrent-copy limit, and apply retention in both regions.
+ *
+ * Safe to run twice: the snapshot name comes from the window, "already exists" is success, copies are
+ * started only for snapshots with no DR counterpart, and deletes of what is already gone succeed.
+ * Only snapshots tagged by gitpod-dr for this database are ever copied or deleted.
+ *
+ * @throws DatabaseNotFoundError, UnsupportedDatabaseError, DatabaseNotReadyError, SnapshotConflictError
+ *   and the Aws* errors when a step cannot proceed at all.
+ * @throws SnapshotJobIncompleteError after doing everything else, when some snapshots could not be
+ *   handled (a failed creation, a copy refused); its `summary` is the full summary.
+ */
+export async function runRdsSnapshotJob(
+  input: RdsJobInput,
+  config: RdsJobConfig,
+  deps: RdsJobDeps,
+): Promise<RdsJobSummary> {
+  const logger = deps.logger ?? silentLogger;
+  const now = deps.now?.() ?? new Date();
+  const { primary, dr } = config.regions;
+  const database = await resolveDatabase(deps.rdsPrimary, config.database.identifier, config.database.kind);
+  const api = snapshotApi(database.kind);
+  const identifier = snapshotIdentifier(database.identifier, input.time);
+  const summary: RdsJobSummary = {
+    database: { identifier: database.identifier, kind: database.kind, arn: database.arn },
+    window: scheduleWindow(input.time).toISOString(),
+    dryRun: input.dryRun,
+    created: [],
+    alreadyExisted: [],
+    waitingForCreation: [],
+    copied: [],
+    copiesInProgress: [],
+    copiesDeferred: [],
+    failedCopiesRemoved: [],
+    deleted: { primary: [], dr: [] },
+    kept: { primary: [], dr: [] },
+    warnings: [],
+    problems: [],
+  };
+
+  const [primaryAll, drAll] = await Promise.all([
+    api.listManualSnapshots(deps.rdsPrimary),
+    api.listManualSnapshots(deps.rdsDr),
+  ]);
+  const ours = (list: Snapshot[]) => list.filter((s) => isManagedBy(s.tags, database.identifier));
+
+  // 1. This window's snapshot.
+  const existing = primaryAll.find((s) => s.identifier === identifier);
+  let createdNow = false;
+  if (existing) {
+    if (!isManagedBy(existing.tags, database.identifier)) {
+      throw new SnapshotConflictError(
+        `A snapshot named ${identifier} exists in ${primary} but was not created by gitpod-dr for ${database.identifier}; gitpod-dr will not adopt or change it. Rename or delete it, or change the schedule`,
+      );
+    }
+    summary.alreadyExisted.push(identifier);
+  } else if (input.dryRun) {
+    summary.created.push(identifier);
+  } else {
+    const result = await api.createSnapshot(
+      deps.rdsPrimary,
+      database,
+      identifier,
+      snapshotTags(database.identifier, input.time),
+    );
+    (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
+    createdNow = result === "created";
+    logger.info("Snapshot of this window", { snapshot: identifier, result });
+  }
+
+  // 2. Copies to the DR region.
+  const primaryOurs = ours(primaryAll);
+  const drByIdentifier = new Map(drAll.map((s) => [s.identifier, s]));
+  for (const s of primaryOurs) {
+    if (s.status === "failed") {
+      summary.problems.push(`Snapshot ${s.identifier} in ${primary} failed to be created; RDS keeps it as failed`);
+    }
+  }
+  for (const copy of ours(drAll)) {
+    if (copy.status === "failed") {
+      if (!input.dryRun) await api.deleteSnapshot(deps.rdsDr, copy.identifier);
+      drByIdentifier.delete(copy.identifier);
+      summary.failedCopiesRemoved.push(copy.identifier);
+      summary.warnings.push(
+        `The DR copy ${copy.identifier} in ${dr} had failed; it ${input.dryRun ? "would be" : "was"} deleted so that it is copied again`,
+      );
+    } else if (isInProgress(copy.status)) {
+      summary.copiesInProgress.push(copy.identifier);
+    }
+  }
+  // The limit is per destination region, so copies that are not ours count too.
+  const inProgressInDr = drAll.filter((s) => isInProgress(s.status) && s.sourceSnapshotArn).length;
+  let slots = Math.max(0, config.maxConcurrentCopies - inProgressInDr);
+  const toCopy = primaryOurs
+    .filter((s) => !drByIdentifier.has(s.identifier))
+    .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
+  if (createdNow) summary.waitingForCreation.push(identifier);
+  const keyChecks = new DefaultKeyCheck(deps.kmsPrimary, database, config.drKmsKeyArn);
+  const copyStarted = new Set<string>();
+  for (const s of toCopy) {
+    if (isInProgress(s.status)) {
+      summary.waitingForCreation.push(s.identifier);
+      continue;
+    }
+    if (s.status !== "available") continue;
+    if (slots === 0) {
+      summary.copiesDeferred.push(s.identifier);
+      continue;
+    }
+    const refusal = await keyChecks.refusal(s);
+    if (refusal) {
+      summary.problems.push(refusal.message);
+      continue;
+    }
+    if (!input.dryRun) {
+      await api.copySnapshot(deps.rdsDr, s, {
+        kmsKeyId: config.drKmsKeyArn,
+        tags: { ...s.tags, [TAG_SOURCE_SNAPSHOT]: s.arn },
+      });
+    }
+    summary.copied.push(s.identifier);
+    copyStarted.add(s.identifier);
+    slots -= 1;
+  }
+  if (summary.copiesDeferred.length > 0) {
+    summary.warnings.push(
+      `${summary.copiesDeferred.length} cross-region copies wait for a free slot (${config.maxConcurrentCopies} may run at once in ${dr}); a later run starts them`,
+    );
+  }
+
+  // 3. Retention in both regions.
+  const drCopyState = (id: string): RetentionSnapshot["drCopy"] => {
+    if (copyStarted.has(id)) return "in-progress";
+    const copy = drByIdentifier.get(id);
+    if (!copy || !isManagedBy(copy.tags, database.identifier)) return "missing";
+    if (copy.status === "available") return "available";
+    return isInProgress(copy.status) ? "in-progress" : "failed";
+  };
+  const primaryPlan = planRetention(
+    primaryOurs.map((s) => ({ ...s, drCopy: drCopyState(s.identifier) })),
+    { databaseIdentifier: database.identifier, ...config.retention },
+    now,
+  );
+  const drPlan = planRetention(
+    ours(drAll).filter((s) => drByIdentifier.has(s.identifier)),
+    { databaseIdentifier: database.identifier, ...config.drRetention },
+    now,
+  );
+  summary.kept = { primary: primaryPlan.keep, dr: drPlan.keep };
+  await deleteAll(api, deps.rdsPrimary, primaryPlan.delete, input.dryRun, summary.deleted.primary);
+  await deleteAll(api, deps.rdsDr, drPlan.delete, input.dryRun, summary.deleted.dr);
+
+  // 4. Quota.
+  const createdCount = createdNow ? 1 : 0;
+  for (const [region, count] of [
+    [primary, primaryAll.length + createdCount - summary.deleted.primary.length],
+    [dr, drAll.length + copyStarted.size - summary.deleted.dr.length - summary.failedCopiesRemoved.length],
+  ] as const) {
+    if (count > config.manualSnapshotQuota * QUOTA_WARNING_RATIO) {
+      summary.warnings.push(
+        `${count} of ${config.manualSnapshotQuota} manual ${database.kind === "instance" ? "DB" : "DB cluster"} snapshots are in use in ${region} (over ${QUOTA_WARNING_RATIO * 100}%): lower retention or ask AWS to raise the quota`,
+      );
+    }
+  }
+
+  for (const warning of summary.warnings) logger.warn(warning);
+  logger.info("RDS snapshot job summary", { summary });
+  if (summary.problems.length > 0) {
+    throw new SnapshotJobIncompleteError(
+      `The RDS snapshot job for ${database.identifier} finished with ${summary.problems.length} problem(s):\n- ${summary.problems.join("\n- ")}`,
+      summary.problems,
+      summary,
+    );
+  }
+  return summary;
+}
+
+async function deleteAll(
+  api: SnapshotApi,
+  rds: RDSClient,
+  decisions: RetentionDecision[],
+  dryRun: boolean,
+  done: RetentionDecision[],
+): Promise<void> {
+  for (const decision of decisions) {
+    if (!dryRun) await api.deleteSnapshot(rds, decision.identifier);
+    done.push(decision);
+  }
+}
+
+/**
+ * A snapshot encrypted with the AWS managed key `aws/rds` cannot be shared with another account
+ * (RDS "Sharing a DB snapshot": snapshots encrypted with the default key can't be shared), so it cannot
+ * reach a DR key that belongs to another account. The check asks KMS only when the accounts differ.
+ */
+class DefaultKeyCheck {
+  private readonly managedByAws = new Map<string, boolean>();
+  private readonly crossAccount: boolean;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly database: Database,
+    private readonly drKmsKeyArn: string,
+  ) {
+    this.crossAccount = kmsKeyAccount(drKmsKeyArn) !== database.account;
+  }
+
+  async refusal(snapshot: Snapshot): Promise<DefaultKmsKeyNotShareableError | undefined> {
+    if (!this.crossAccount || !snapshot.encrypted || !snapshot.kmsKeyId) return undefined;
+    let awsManaged = this.managedByAws.get(snapshot.kmsKeyId);
+    if (awsManaged === undefined) {
+      try {
+        const out = await this.kms.send(new DescribeKeyCommand({ KeyId: snapshot.kmsKeyId }));
+        awsManaged = out.KeyMetadata?.KeyManager === "AWS";
+      } catch (err) {
+        throw wrapAwsError(`Unable to describe the KMS key of snapshot ${snapshot.identifier}`, err);
+      }
+      this.managedByAws.set(snapshot.kmsKeyId, awsManaged);
+    }
+    if (!awsManaged) return undefined;
+    return new DefaultKmsKeyNotShareableError(
+      `Snapshot ${snapshot.identifier} is encrypted with the AWS managed key aws/rds, which cannot be shared with account ${kmsKeyAccount(this.drKmsKeyArn)} that owns the DR key: encrypt the database ${this.database.identifier} with a customer managed key (restore a copy encrypted with one), or use a DR key in account ${this.database.account}`,
+    );
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Validation of EventBridge schedule expressions, so that a typo fails synthesis with the reason instead
+ * of failing the CloudFormation deployment later.
+ * Reference: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+ */
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\((.*)\)$/;
+
+const MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC";
+const DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT";
+
+interface CronField {
+  name: string;
+  min: number;
+  max: number;
+  names?: string;
+  extra?: RegExp;
+}
+
+const FIELDS: CronField[] = [
+  { name: "minutes", min: 0, max: 59 },
+  { name: "hours", min: 0, max: 23 },
+  { name: "day-of-month", min: 1, max: 31, extra: /^(\?|L|LW|\d{1,2}W)$/ },
+  { name: "month", min: 1, max: 12, names: MONTHS },
+  { name: "day-of-week", min: 1, max: 7, names: DAYS, extra: /^(\?|L|\d#[1-5]|\dL)$/ },
+  { name: "year", min: 1970, max: 2199 },
+];
+
+function checkValue(value: string, field: CronField): string | undefined {
+  if (field.names && new RegExp(`^(${field.names})$`, "i").test(value)) return undefined;
+  if (!/^\d+$/.test(value)) return `"${value}" is not a number${field.names ? " or a name" : ""}`;
+  const n = Number(value);
+  if (n < field.min || n > field.max) return `${n} is outside ${field.min}-${field.max}`;
+  return undefined;
+}
+
+function checkField(text: string, field: CronField): string | undefined {
+  if (text === "*") return undefined;
+  if (field.extra?.test(text)) return undefined;
+  for (const part of text.split(",")) {
+    const [range, step, ...rest] = part.split("/");
+    if (rest.length > 0 || range === undefined || range === "") return `"${part}" is malformed`;
+    if (step !== undefined && (!/^\d+$/.test(step) || Number(step) === 0)) {
+      return `step "${step}" must be a positive number`;
+    }
+    if (range === "*") continue;
+    const bounds = range.split("-");
+    if (bounds.length > 2) return `"${range}" is not a value or a range`;
+    for (const bound of bounds) {
+      const problem = checkValue(bound, field);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks an EventBridge `rate(...)` or `cron(...)` expression.
+ * @returns the reason it is invalid, or undefined when it is valid.
+ */
+export function scheduleExpressionProblem(expression: string): string | undefined {
+  const rate = RATE.exec(expression);
+  if (rate) {
+    const value = Number(rate[1]);
+    const unit = rate[2] ?? "";
+    if (value === 0) return "a rate must be at least 1";
+    if (value === 1 && unit.endsWith("s")) return `use the singular unit for 1: rate(1 ${unit.slice(0, -1)})`;
+    if (value > 1 && !unit.endsWith("s")) return `use the plural unit for ${value}: rate(${value} ${unit}s)`;
+    return undefined;
+  }
+  if (expression.startsWith("rate(")) {
+    return 'a rate expression is "rate(<number> <minute|minutes|hour|hours|day|days>)"';
+  }
+  const cron = CRON.exec(expression);
+  if (!cron) return 'expected "rate(...)" or "cron(...)"';
+  const parts = (cron[1] ?? "").trim().split(/\s+/);
+  if (parts.length !== 6) {
+    return `a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got ${parts.length}`;
+  }
+  for (const [i, field] of FIELDS.entries()) {
+    const problem = checkField(parts[i] ?? "", field);
+    if (problem) return `cron field ${field.name}: ${problem}`;
+  }
+  const dayOfMonth = parts[2];
+  const dayOfWeek = parts[4];
+  if ((dayOfMonth === "?") === (dayOfWeek === "?")) {
+    return "exactly one of day-of-month and day-of-week must be ? (EventBridge cannot combine them)";
+  }
+  return undefined;
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // The stack synthesis test bundles every handler with esbuild: give it room on a 2-core machine.
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+  },
+});
