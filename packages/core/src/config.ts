@@ -46,6 +46,14 @@ export const stageConfigSchema = z
       identifier: rdsIdentifier,
       /** `auto` asks RDS which one the identifier names. */
       kind: z.enum(["auto", "instance", "cluster"]).default("auto"),
+      /**
+       * The customer managed KMS key that encrypts the database, if any (key ARN in the primary region).
+       * The job is allowed to use it for cross-region copies; leave it out for `aws/rds` or unencrypted.
+       */
+      kmsKeyArn: z
+        .string()
+        .regex(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+        .optional(),
     }),
     regions: z.strictObject({
       /** Where the database runs. */
@@ -95,6 +103,14 @@ export const stageConfigSchema = z
         code: "custom",
         path: ["dr", "kmsKeyArn"],
         message: `must be a key in the DR region ${config.regions.dr}, but it is in ${key[2]}`,
+      });
+    }
+    const dbKey = config.database.kmsKeyArn ? KMS_KEY_ARN.exec(config.database.kmsKeyArn) : null;
+    if (dbKey && dbKey[2] !== config.regions.primary) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "kmsKeyArn"],
+        message: `must be a key in the primary region ${config.regions.primary}, but it is in ${dbKey[2]}`,
       });
     }
   });
@@ -152,7 +168,7 @@ export type RdsJobConfig = z.output<typeof rdsJobConfigSchema>;
 export function rdsJobConfig(stage: string, config: StageConfig): RdsJobConfig {
   return {
     stage,
-    database: config.database,
+    database: { identifier: config.database.identifier, kind: config.database.kind },
     regions: config.regions,
     drKmsKeyArn: config.dr.kmsKeyArn,
     retention: config.retention,

@@ -1,0 +1,56 @@
+/**
+ * An example stage configuration. Copy it to config/<stage>.ts (the file name is the stage name), change
+ * the values, and deploy with `npx sst deploy --stage <stage>`. Every field is validated at synth time: a
+ * bad value fails the deploy with the field's name and the reason, before anything reaches AWS.
+ */
+import type { StageConfigInput } from "../packages/core/src/config.ts";
+
+export default {
+  database: {
+    // The Gitpod database: an RDS DB instance identifier or an Aurora DB cluster identifier.
+    identifier: "gitpod-db",
+    // "auto" (default) asks RDS which one the identifier names; "instance" or "cluster" skip the guess
+    // and narrow the function's IAM policy to that API family.
+    kind: "instance",
+    // Optional: the customer managed KMS key (key ARN, primary region) that encrypts the database. The
+    // job is granted use of it for cross-region copies. Leave out for aws/rds or an unencrypted database.
+    // kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+  },
+  regions: {
+    // Where the database (and this app) runs. Deploy the stage to this region.
+    primary: "eu-west-1",
+    // Where snapshot copies are kept. Must differ from primary.
+    dr: "eu-central-1",
+  },
+  dr: {
+    // Customer managed KMS key in the DR region that encrypts the copies. A key ARN, not an alias.
+    // If it belongs to another account, snapshots encrypted with aws/rds cannot be copied to it (the
+    // job reports them by name).
+    kmsKeyArn: "arn:aws:kms:eu-central-1:123456789012:key/8f3c2a10-6b7d-4e52-9a61-0c4d2e7f9b13",
+  },
+  retention: {
+    // Always keep at least this many available snapshots (at least 1), however old.
+    keepLast: 7,
+    // Beyond keepLast, delete a snapshot once it is older than this many days.
+    maxAgeDays: 14,
+  },
+  // Optional: retention in the DR region, when it should differ (defaults to `retention`).
+  drRetention: { keepLast: 7, maxAgeDays: 30 },
+  rds: {
+    // The account's manual snapshot quota per region (RDS default 100); the job warns past 80%.
+    manualSnapshotQuota: 100,
+    // Cross-region copies in progress at once; RDS allows at most 5 per destination region.
+    maxConcurrentCopies: 5,
+  },
+  schedules: {
+    // EventBridge schedule expressions (UTC): cron(minutes hours day-of-month month day-of-week year)
+    // or rate(<n> <unit>). The snapshot is named after the scheduled time: gitpod-dr-<db>-YYYY-MM-DD-HHMM.
+    rdsSnapshot: "cron(0 3 * * ? *)",
+  },
+  notifications: {
+    // Who hears about failures. Email subscriptions must be confirmed from the email AWS sends.
+    emails: ["platform-oncall@example.com"],
+    // HTTPS endpoints (e.g. a chat webhook relay) subscribed to the topic.
+    httpsEndpoints: [],
+  },
+} satisfies StageConfigInput;

@@ -1,0 +1,24 @@
+import { existsSync } from "node:fs";
+import { loadStageConfigFile, stageConfigPath } from "@gitpod-dr/core/config-file";
+import type { SSTConfig } from "sst";
+import { addStacks } from "./stacks/index.ts";
+
+export default {
+  async config(input) {
+    // The app runs in the stage's primary region; `--region` may still say so explicitly.
+    // A missing stage file is reported by stacks(), where `sst deploy` shows it.
+    const file = input.stage ? stageConfigPath(process.cwd(), input.stage) : undefined;
+    const primary = file && existsSync(file) ? (await loadStageConfigFile(file)).config.regions.primary : undefined;
+    return { name: "gitpod-dr", region: input.region ?? primary ?? process.env.AWS_REGION ?? "us-east-1" };
+  },
+  async stacks(app) {
+    // config/<stage>.ts, validated: a bad value fails synthesis with the field's name.
+    const { config } = await loadStageConfigFile(stageConfigPath(process.cwd(), app.stage));
+    if (app.region !== config.regions.primary) {
+      throw new Error(
+        `Deploy stage "${app.stage}" to its primary region ${config.regions.primary} (--region ${config.regions.primary}); it was asked for ${app.region}`,
+      );
+    }
+    addStacks(app, config);
+  },
+} satisfies SSTConfig;

@@ -1,0 +1,124 @@
+import { rdsJobConfig } from "@gitpod-dr/core/config";
+import { snapshotPrefix, TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/rds/naming";
+import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Function, type StackContext, use } from "sst/constructs";
+import { Alerts } from "./Alerts.ts";
+import { stageConfig } from "./context.ts";
+
+/** The scheduled backup jobs. For now: the RDS snapshot job. */
+export function Backups({ stack, app }: StackContext) {
+  const config = stageConfig(app);
+  const { topic, key: topicKey } = use(Alerts);
+  const { primary, dr } = config.regions;
+  const partition = stack.partition;
+  const account = stack.account;
+  const db = config.database.identifier;
+  const kind = config.database.kind;
+  const rdsArn = (region: string, type: string, name: string) =>
+    `arn:${partition}:rds:${region}:${account}:${type}:${name}`;
+  const prefix = `${snapshotPrefix(db)}*`;
+
+  const logGroup = new logs.LogGroup(stack, "RdsSnapshotLogs", {
+    retention: logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const fn = new Function(stack, "RdsSnapshot", {
+    description: `gitpod-dr ${app.stage}: RDS snapshot of ${db}, copies to ${dr}, retention`,
+    handler: "packages/functions/src/rds-snapshot.handler",
+    timeout: "5 minutes",
+    memorySize: 512,
+    logGroup,
+    environment: {
+      GITPOD_DR_STAGE: app.stage,
+      GITPOD_DR_TOPIC_ARN: topic.topicArn,
+      GITPOD_DR_CONFIG: JSON.stringify(rdsJobConfig(app.stage, config)),
+    },
+  });
+  // A failed invocation is retried once by Lambda (the job is idempotent per window); each failed
+  // attempt publishes its own notification.
+  fn.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.hours(1) });
+
+  const statements: iam.PolicyStatement[] = [];
+  const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+    statements.push(new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }));
+
+  if (kind !== "cluster") {
+    allow("DescribeTheDatabaseInstance", ["rds:DescribeDBInstances"], [rdsArn(primary, "db", db)]);
+    // DescribeDBSnapshots without an identifier (every manual snapshot of the region, needed to page
+    // through them and to count copies in progress) is authorized against "*" only.
+    allow("ListManualDbSnapshots", ["rds:DescribeDBSnapshots"], ["*"]);
+    allow(
+      "CreateSnapshotsOfTheDatabase",
+      ["rds:CreateDBSnapshot"],
+      [rdsArn(primary, "db", db), rdsArn(primary, "snapshot", prefix)],
+    );
+    allow(
+      "CopySnapshotsToTheDrRegion",
+      ["rds:CopyDBSnapshot"],
+      [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
+    );
+    allow(
+      "TagTheSnapshotsItCreates",
+      ["rds:AddTagsToResource"],
+      [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
+    );
+    allow(
+      "DeleteOnlySnapshotsTaggedByGitpodDr",
+      ["rds:DeleteDBSnapshot"],
+      [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
+      { StringEquals: { [`rds:snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE } },
+    );
+  }
+  if (kind !== "instance") {
+    allow("DescribeTheDatabaseCluster", ["rds:DescribeDBClusters"], [rdsArn(primary, "cluster", db)]);
+    // As for DescribeDBSnapshots: listing every manual cluster snapshot is authorized against "*" only.
+    allow("ListManualClusterSnapshots", ["rds:DescribeDBClusterSnapshots"], ["*"]);
+    allow(
+      "CreateSnapshotsOfTheCluster",
+      ["rds:CreateDBClusterSnapshot"],
+      [rdsArn(primary, "cluster", db), rdsArn(primary, "cluster-snapshot", prefix)],
+    );
+    allow(
+      "CopyClusterSnapshotsToTheDrRegion",
+      ["rds:CopyDBClusterSnapshot"],
+      [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
+    );
+    allow(
+      "TagTheClusterSnapshotsItCreates",
+      ["rds:AddTagsToResource"],
+      [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
+    );
+    allow(
+      "DeleteOnlyClusterSnapshotsTaggedByGitpodDr",
+      ["rds:DeleteDBClusterSnapshot"],
+      [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
+      { StringEquals: { [`rds:cluster-snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE } },
+    );
+  }
+  // RDS uses the caller's grants to re-encrypt a copy with the DR key.
+  const keys = [config.dr.kmsKeyArn, ...(config.database.kmsKeyArn ? [config.database.kmsKeyArn] : [])];
+  allow("UseTheDrKeyForCopies", ["kms:CreateGrant", "kms:DescribeKey"], keys);
+  const drKeyAccount = config.dr.kmsKeyArn.split(":")[4];
+  if (Token.isUnresolved(account) || drKeyAccount !== account) {
+    // Only for a DR key in another account: the job asks KMS whether a snapshot's key is the AWS managed
+    // key aws/rds (which cannot be shared across accounts). The snapshot's key is not known at deploy time.
+    allow("RecogniseTheAwsManagedRdsKey", ["kms:DescribeKey"], [`arn:${partition}:kms:${primary}:${account}:key/*`]);
+  }
+  allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
+  // The topic is encrypted: publishing encrypts with its key (SNS asks KMS on the caller's behalf).
+  allow("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [topicKey.keyArn]);
+  for (const statement of statements) fn.addToRolePolicy(statement);
+
+  const rule = new events.Rule(stack, "RdsSnapshotSchedule", {
+    description: `gitpod-dr ${app.stage}: RDS snapshot job`,
+    schedule: events.Schedule.expression(config.schedules.rdsSnapshot),
+  });
+  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+
+  stack.addOutputs({ RdsSnapshotFunction: fn.functionName });
+  return { rdsSnapshotFunction: fn };
+}

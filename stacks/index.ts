@@ -1,0 +1,12 @@
+import type { StageConfig } from "@gitpod-dr/core/config";
+import type { App } from "sst/constructs";
+import { Alerts } from "./Alerts.ts";
+import { Backups } from "./Backups.ts";
+import { setStageConfig } from "./context.ts";
+
+/** Adds every gitpod-dr stack to the app, in dependency order, with the validated stage configuration. */
+export function addStacks(app: App, config: StageConfig): void {
+  setStageConfig(app, config);
+  app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64" });
+  app.stack(Alerts).stack(Backups);
+}
