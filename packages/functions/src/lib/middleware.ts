@@ -44,6 +44,11 @@ function notifyOnFailure(
     onError: async (request) => {
       const { error, context } = request;
       const { logger } = options;
+      // The runtime logs the re-thrown error to CloudWatch: scrub credentials from it first.
+      if (error instanceof Error) {
+        error.message = redact(error.message);
+        if (error.stack) error.stack = redact(error.stack);
+      }
       logger.error("Job failed", {
         error: {
           name: error?.name,
