@@ -21,9 +21,10 @@ interface CronField {
 const FIELDS: CronField[] = [
   { name: "minutes", min: 0, max: 59 },
   { name: "hours", min: 0, max: 23 },
-  { name: "day-of-month", min: 1, max: 31, extra: /^(\?|L|LW|\d{1,2}W)$/ },
+  // The day number in the W, # and nL forms (below) is held to the field's range like any other value.
+  { name: "day-of-month", min: 1, max: 31, extra: /^(\?|L|LW|(0?[1-9]|[12]\d|3[01])W)$/ },
   { name: "month", min: 1, max: 12, names: MONTHS },
-  { name: "day-of-week", min: 1, max: 7, names: DAYS, extra: /^(\?|L|\d#[1-5]|\dL)$/ },
+  { name: "day-of-week", min: 1, max: 7, names: DAYS, extra: /^(\?|L|[1-7]#[1-5]|[1-7]L)$/ },
   { name: "year", min: 1970, max: 2199 },
 ];
 

@@ -51,7 +51,8 @@ const DAY_MS = 86_400_000;
  * Decides which snapshots to delete. Pure: no clients, no clock (pass `now`).
  *
  * Rules, in order: only snapshots tagged by gitpod-dr for this database are considered; one that is not
- * `available` (creating, copying, failed…) is never deleted; the newest available one is never deleted;
+ * `available` (creating, copying, failed…) is never deleted, nor one without a creation time; the newest
+ * available one is never deleted;
  * the newest `keepLast` available ones are kept; of the rest, only those strictly older than
  * `maxAgeDays` are deleted, and in the primary region only once their DR copy is `available`.
  */
@@ -65,20 +66,27 @@ export function planRetention(
     s.createdAt ? (now.getTime() - s.createdAt.getTime()) / DAY_MS : undefined;
   const decide = (list: RetentionDecision[], s: RetentionSnapshot, reason: RetentionDecision["reason"]) => {
     const age = ageDays(s);
-    list.push(age === undefined ? { identifier: s.identifier, reason } : { identifier: s.identifier, reason, ageDays: age });
+    list.push(
+      age === undefined
+        ? { identifier: s.identifier, reason }
+        : { identifier: s.identifier, reason, ageDays: age },
+    );
   };
 
   const candidates: RetentionSnapshot[] = [];
   for (const s of snapshots) {
     if (!isManagedBy(s.tags, policy.databaseIdentifier)) decide(plan.keep, s, "not-managed");
     else if (s.status !== "available") decide(plan.keep, s, "not-available");
+    // Without a creation time neither its rank nor its age is known: keep it, and rank only dated ones,
+    // so that the newest dated snapshot is never pushed out of keepLast by one of unknown age.
+    else if (!s.createdAt) decide(plan.keep, s, "no-creation-time");
     else candidates.push(s);
   }
 
-  // Newest first. A snapshot with no creation time sorts as newest: it is never the one deleted.
+  // Newest first; ties broken by identifier so that the plan does not depend on input order.
   candidates.sort((a, b) => {
-    const ta = a.createdAt?.getTime() ?? Number.POSITIVE_INFINITY;
-    const tb = b.createdAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    const ta = a.createdAt?.getTime() ?? 0;
+    const tb = b.createdAt?.getTime() ?? 0;
     return tb - ta || (a.identifier < b.identifier ? 1 : a.identifier > b.identifier ? -1 : 0);
   });
 
@@ -87,9 +95,9 @@ export function planRetention(
     const age = ageDays(s);
     if (index === 0) decide(plan.keep, s, "newest-available");
     else if (index < keepLast) decide(plan.keep, s, "within-keep-last");
-    else if (age === undefined) decide(plan.keep, s, "no-creation-time");
-    else if (!(age > policy.maxAgeDays)) decide(plan.keep, s, "younger-than-max-age");
-    else if (s.drCopy !== undefined && s.drCopy !== "available") decide(plan.keep, s, "dr-copy-not-available");
+    else if (age === undefined || !(age > policy.maxAgeDays)) decide(plan.keep, s, "younger-than-max-age");
+    else if (s.drCopy !== undefined && s.drCopy !== "available")
+      decide(plan.keep, s, "dr-copy-not-available");
     else decide(plan.delete, s, "expired");
   });
   return plan;

@@ -1,0 +1,145 @@
+import { parseArgs } from "node:util";
+import { KMSClient } from "@aws-sdk/client-kms";
+import { RDSClient } from "@aws-sdk/client-rds";
+import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
+import { rdsJobConfig } from "@gitpod-dr/core/config";
+import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
+import {
+  ConfigError,
+  GitpodDrError,
+  InvalidInputError,
+  SnapshotJobIncompleteError,
+} from "@gitpod-dr/core/errors";
+import type { JobLogger } from "@gitpod-dr/core/logger";
+import { redact } from "@gitpod-dr/core/notify/redact";
+import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
+import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
+import { formatRdsSummary } from "./format.ts";
+
+/** Where the CLI writes; tests pass their own. */
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const HELP = `gitpod-dr: backup and disaster recovery for a self-hosted Gitpod on AWS
+
+Usage: gitpod-dr <command> [options]
+
+Commands:
+  rds-snapshot   Take this window's RDS snapshot, copy snapshots to the DR region, apply retention
+                 (the scheduled job, run from here with the AWS credentials in the environment)
+
+Options of rds-snapshot:
+  --config FILE  the stage configuration, e.g. config/prod.ts (required)
+  --dry-run      report what would be created, copied and deleted; change nothing
+  --time ISO     the schedule window to run for (default: now), e.g. 2026-11-26T03:00:00Z
+  --json         print the summary as JSON
+
+Global options:
+  -h, --help     show this help
+
+Exit codes: 0 done, 1 the job failed (the summary says what it did), 2 bad usage or configuration.`;
+
+class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** A logger for a terminal: warnings to stderr, info only with --json off and nothing secret in it. */
+function terminalLogger(io: Io): JobLogger {
+  return {
+    info: () => undefined,
+    warn: (message) => io.err(`warning: ${redact(message)}`),
+  };
+}
+
+async function rdsSnapshot(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      time: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    io.out(HELP);
+    return EXIT_OK;
+  }
+  if (!values.config)
+    throw new UsageError("rds-snapshot needs --config FILE (for example --config config/prod.ts)");
+  const { stage, config } = await loadStageConfigFile(values.config);
+  const input = parseRdsJobEvent(
+    { dryRun: values["dry-run"], ...(values.time === undefined ? {} : { time: values.time }) },
+    new Date(),
+  );
+  const jobConfig = rdsJobConfig(stage, config);
+  const print = (summary: RdsJobSummary) =>
+    io.out(values.json ? JSON.stringify(summary, null, 2) : formatRdsSummary(summary));
+  try {
+    const summary = await runRdsSnapshotJob(input, jobConfig, {
+      rdsPrimary: new RDSClient(awsClientConfig(config.regions.primary)),
+      rdsDr: new RDSClient(awsClientConfig(config.regions.dr)),
+      kmsPrimary: new KMSClient(awsClientConfig(config.regions.primary)),
+      logger: terminalLogger(io),
+    });
+    print(summary);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof SnapshotJobIncompleteError && error.summary) print(error.summary as RdsJobSummary);
+    throw error;
+  }
+}
+
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  "rds-snapshot": rdsSnapshot,
+};
+
+/**
+ * Runs the CLI.
+ * @returns the process exit code: 0 done, 1 the job failed, 2 bad usage or configuration.
+ */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    io.out(HELP);
+    return command === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    io.err(
+      `gitpod-dr: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See gitpod-dr --help`,
+    );
+    return EXIT_USAGE;
+  }
+  try {
+    return await run(rest, io);
+  } catch (error) {
+    const err = error as Error & { code?: string };
+    // node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed flags.
+    if (error instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`gitpod-dr ${command}: ${err.message}. See gitpod-dr --help`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof ConfigError || error instanceof InvalidInputError) {
+      io.err(`gitpod-dr ${command}: ${error.message}`);
+      return EXIT_USAGE;
+    }
+    const name = error instanceof GitpodDrError ? error.name : err.name;
+    io.err(`gitpod-dr ${command} failed: ${name}: ${redact(err.message ?? String(error))}`);
+    return EXIT_FAILED;
+  }
+}
