@@ -8,7 +8,8 @@ export default {
     // The app runs in the stage's primary region; `--region` may still say so explicitly.
     // A missing stage file is reported by stacks(), where `sst deploy` shows it.
     const file = input.stage ? stageConfigPath(process.cwd(), input.stage) : undefined;
-    const primary = file && existsSync(file) ? (await loadStageConfigFile(file)).config.regions.primary : undefined;
+    const primary =
+      file && existsSync(file) ? (await loadStageConfigFile(file)).config.regions.primary : undefined;
     return { name: "gitpod-dr", region: input.region ?? primary ?? process.env.AWS_REGION ?? "us-east-1" };
   },
   async stacks(app) {

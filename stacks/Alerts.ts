@@ -40,7 +40,9 @@ export function Alerts({ stack, app }: StackContext) {
     topic.addSubscription(new subscriptions.EmailSubscription(email));
   }
   for (const url of config.notifications.httpsEndpoints) {
-    topic.addSubscription(new subscriptions.UrlSubscription(url, { protocol: sns.SubscriptionProtocol.HTTPS }));
+    topic.addSubscription(
+      new subscriptions.UrlSubscription(url, { protocol: sns.SubscriptionProtocol.HTTPS }),
+    );
   }
 
   new CfnOutput(stack, "AlertsTopicArn", { value: topic.topicArn });

@@ -5,7 +5,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
-import { Function, type StackContext, use } from "sst/constructs";
+import { Function as SstFunction, type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { stageConfig } from "./context.ts";
 
@@ -26,7 +26,7 @@ export function Backups({ stack, app }: StackContext) {
     retention: logs.RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.RETAIN,
   });
-  const fn = new Function(stack, "RdsSnapshot", {
+  const fn = new SstFunction(stack, "RdsSnapshot", {
     description: `gitpod-dr ${app.stage}: RDS snapshot of ${db}, copies to ${dr}, retention`,
     handler: "packages/functions/src/rds-snapshot.handler",
     timeout: "5 minutes",
@@ -44,7 +44,9 @@ export function Backups({ stack, app }: StackContext) {
 
   const statements: iam.PolicyStatement[] = [];
   const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
-    statements.push(new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }));
+    statements.push(
+      new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+    );
 
   if (kind !== "cluster") {
     allow("DescribeTheDatabaseInstance", ["rds:DescribeDBInstances"], [rdsArn(primary, "db", db)]);
@@ -106,7 +108,11 @@ export function Backups({ stack, app }: StackContext) {
   if (Token.isUnresolved(account) || drKeyAccount !== account) {
     // Only for a DR key in another account: the job asks KMS whether a snapshot's key is the AWS managed
     // key aws/rds (which cannot be shared across accounts). The snapshot's key is not known at deploy time.
-    allow("RecogniseTheAwsManagedRdsKey", ["kms:DescribeKey"], [`arn:${partition}:kms:${primary}:${account}:key/*`]);
+    allow(
+      "RecogniseTheAwsManagedRdsKey",
+      ["kms:DescribeKey"],
+      [`arn:${partition}:kms:${primary}:${account}:key/*`],
+    );
   }
   allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
   // The topic is encrypted: publishing encrypts with its key (SNS asks KMS on the caller's behalf).

@@ -41,8 +41,9 @@ function functionStatements(template: Template): Statement[] {
   const fns = template.findResources("AWS::Lambda::Function", {
     Properties: { Handler: "packages/functions/src/rds-snapshot.handler" },
   });
-  const [fnId] = Object.keys(fns);
-  const role = (fns[fnId as string]?.Properties.Role["Fn::GetAtt"] as string[])[0];
+  const fn = Object.values(fns)[0];
+  if (!fn) throw new Error("the RDS snapshot function is not in the template");
+  const role = (fn.Properties.Role["Fn::GetAtt"] as string[])[0];
   const policies = template.findResources("AWS::IAM::Policy", {
     Properties: { Roles: [{ Ref: role }] },
   });

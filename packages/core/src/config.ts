@@ -27,7 +27,8 @@ export const rdsIdentifier = z
 
 export const scheduleExpression = z.string().superRefine((value, ctx) => {
   const problem = scheduleExpressionProblem(value);
-  if (problem) ctx.addIssue({ code: "custom", message: `invalid schedule expression "${value}": ${problem}` });
+  if (problem)
+    ctx.addIssue({ code: "custom", message: `invalid schedule expression "${value}": ${problem}` });
 });
 
 const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov):kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
@@ -63,7 +64,9 @@ export const stageConfigSchema = z
     }),
     dr: z.strictObject({
       /** Customer managed KMS key (key ARN, not an alias) in the DR region that encrypts DR copies. */
-      kmsKeyArn: z.string().regex(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
+      kmsKeyArn: z
+        .string()
+        .regex(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"),
     }),
     retention: retentionSchema,
     /** Retention in the DR region; defaults to `retention`. */
@@ -73,7 +76,12 @@ export const stageConfigSchema = z
         /** The account's manual snapshot quota per region (RDS default 100); warn past 80% of it. */
         manualSnapshotQuota: z.number().int().positive().default(100),
         /** RDS allows 5 cross-region snapshot copies in progress per destination region. */
-        maxConcurrentCopies: z.number().int().min(1).max(5, "RDS allows at most 5 concurrent copies").default(5),
+        maxConcurrentCopies: z
+          .number()
+          .int()
+          .min(1)
+          .max(5, "RDS allows at most 5 concurrent copies")
+          .default(5),
       })
       .default({ manualSnapshotQuota: 100, maxConcurrentCopies: 5 }),
     /** EventBridge schedule expressions, one per job. */
@@ -83,9 +91,7 @@ export const stageConfigSchema = z
     notifications: z
       .strictObject({
         emails: z.array(z.email("must be an email address")).default([]),
-        httpsEndpoints: z
-          .array(z.url({ protocol: /^https$/, error: "must be an https:// URL" }))
-          .default([]),
+        httpsEndpoints: z.array(z.url({ protocol: /^https$/, error: "must be an https:// URL" })).default([]),
       })
       .default({ emails: [], httpsEndpoints: [] }),
   })

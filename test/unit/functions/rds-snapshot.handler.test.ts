@@ -158,14 +158,12 @@ describe("rds-snapshot handler", () => {
     const { handler, logger } = await loadHandler();
     const logged = vi.spyOn(logger, "error");
     healthyDatabase();
-    rds
-      .on(DescribeDBInstancesCommand)
-      .rejects(
-        Object.assign(new Error("User is not authorized"), {
-          name: "AccessDenied",
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    rds.on(DescribeDBInstancesCommand).rejects(
+      Object.assign(new Error("User is not authorized"), {
+        name: "AccessDenied",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     sns
       .on(PublishCommand)
       .rejects(

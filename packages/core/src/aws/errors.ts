@@ -47,7 +47,9 @@ export function wrapAwsError(context: string, err: unknown): GitpodDrError {
     return new AwsThrottledError(`${context}: throttled by AWS (${err.name}) after retries`, { cause: err });
   }
   if (ACCESS_DENIED.has(err.name)) {
-    return new AwsAccessDeniedError(`${context}: access denied (${err.name}): ${err.message}`, { cause: err });
+    return new AwsAccessDeniedError(`${context}: access denied (${err.name}): ${err.message}`, {
+      cause: err,
+    });
   }
   const retryable = isTransientError(sdkError) || isServerError(sdkError);
   return new AwsCallError(`${context}: ${err.name}: ${err.message}`, err.name, { cause: err, retryable });

@@ -98,7 +98,8 @@ export function buildFailureNotification(
     `Logs:       ${logStreamUrl(context.region, context.logGroupName, context.logStreamName)}`,
   ];
   let text = lines.join("\n");
-  if (text.length > MESSAGE_MAX) text = `${text.slice(0, MESSAGE_MAX)}\n[truncated: read the full error in the log]`;
+  if (text.length > MESSAGE_MAX)
+    text = `${text.slice(0, MESSAGE_MAX)}\n[truncated: read the full error in the log]`;
   return { subject, message: text };
 }
 
@@ -113,10 +114,16 @@ export async function publishNotification(
 ): Promise<string | undefined> {
   try {
     const out = await sns.send(
-      new PublishCommand({ TopicArn: topicArn, Subject: notification.subject, Message: notification.message }),
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: notification.subject,
+        Message: notification.message,
+      }),
     );
     return out.MessageId;
   } catch (err) {
-    throw new NotificationError(`Unable to publish to ${topicArn}`, { cause: wrapAwsError("SNS Publish", err) });
+    throw new NotificationError(`Unable to publish to ${topicArn}`, {
+      cause: wrapAwsError("SNS Publish", err),
+    });
   }
 }

@@ -4,9 +4,9 @@ import {
   CreateDBClusterSnapshotCommand,
   CreateDBSnapshotCommand,
   DBClusterNotFoundFault,
+  type DBClusterSnapshot,
   DBClusterSnapshotAlreadyExistsFault,
   DBClusterSnapshotNotFoundFault,
-  type DBClusterSnapshot,
   DBInstanceNotFoundFault,
   type DBSnapshot,
   DBSnapshotAlreadyExistsFault,
@@ -129,7 +129,10 @@ const instanceApi: SnapshotApi = {
           { cause: err },
         );
       }
-      throw wrapAwsError(`Unable to create snapshot ${identifier} of DB instance ${database.identifier}`, err);
+      throw wrapAwsError(
+        `Unable to create snapshot ${identifier} of DB instance ${database.identifier}`,
+        err,
+      );
     }
   },
   async copySnapshot(rds, source, { kmsKeyId, tags }) {
@@ -147,10 +150,7 @@ const instanceApi: SnapshotApi = {
       return "started";
     } catch (err) {
       if (err instanceof DBSnapshotAlreadyExistsFault) return "exists";
-      throw wrapAwsError(
-        `Unable to copy snapshot ${source.identifier} to ${await rds.config.region()}`,
-        err,
-      );
+      throw wrapAwsError(`Unable to copy snapshot ${source.identifier} to ${await rds.config.region()}`, err);
     }
   },
   async deleteSnapshot(rds, identifier) {

@@ -2,7 +2,11 @@ import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
 import { wrapAwsError } from "../aws/errors.ts";
 import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
-import { DefaultKmsKeyNotShareableError, SnapshotConflictError, SnapshotJobIncompleteError } from "../errors.ts";
+import {
+  DefaultKmsKeyNotShareableError,
+  SnapshotConflictError,
+  SnapshotJobIncompleteError,
+} from "../errors.ts";
 import { type JobLogger, silentLogger } from "../logger.ts";
 import { resolveDatabase, type SnapshotApi, snapshotApi } from "./api.ts";
 import {
@@ -138,7 +142,9 @@ export async function runRdsSnapshotJob(
   const drByIdentifier = new Map(drAll.map((s) => [s.identifier, s]));
   for (const s of primaryOurs) {
     if (s.status === "failed") {
-      summary.problems.push(`Snapshot ${s.identifier} in ${primary} failed to be created; RDS keeps it as failed`);
+      summary.problems.push(
+        `Snapshot ${s.identifier} in ${primary} failed to be created; RDS keeps it as failed`,
+      );
     }
   }
   for (const copy of ours(drAll)) {

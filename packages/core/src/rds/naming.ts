@@ -41,5 +41,7 @@ export function snapshotTags(databaseIdentifier: string, time: Date): Record<str
 
 /** Whether a snapshot's tags say gitpod-dr made it for this database. */
 export function isManagedBy(tags: Readonly<Record<string, string>>, databaseIdentifier: string): boolean {
-  return tags[TAG_CREATED_BY] === TAG_CREATED_BY_VALUE && tags[TAG_SOURCE] === databaseIdentifier.toLowerCase();
+  return (
+    tags[TAG_CREATED_BY] === TAG_CREATED_BY_VALUE && tags[TAG_SOURCE] === databaseIdentifier.toLowerCase()
+  );
 }

@@ -1,9 +1,9 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { SNSClient } from "@aws-sdk/client-sns";
 import { JobTimeoutError } from "@gitpod-dr/core/errors";
 import { buildFailureNotification, publishNotification } from "@gitpod-dr/core/notify/failure";
 import { redact } from "@gitpod-dr/core/notify/redact";
-import type { SNSClient } from "@aws-sdk/client-sns";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
 
