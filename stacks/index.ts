@@ -7,6 +7,6 @@ import { setStageConfig } from "./context.ts";
 /** Adds every gitpod-dr stack to the app, in dependency order, with the validated stage configuration. */
 export function addStacks(app: App, config: StageConfig): void {
   setStageConfig(app, config);
-  app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64" });
+  app.setDefaultFunctionProps({ runtime: "nodejs22.x", architecture: "arm_64", nodejs: { minify: true } });
   app.stack(Alerts).stack(Backups);
 }
