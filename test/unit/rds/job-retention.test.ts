@@ -1,0 +1,117 @@
+import { CreateDBSnapshotCommand, DeleteDBSnapshotCommand } from "@aws-sdk/client-rds";
+import { describe, expect, it } from "vitest";
+import { runRdsSnapshotJob } from "../../../packages/core/src/rds/job.ts";
+import {
+  ago,
+  copyOf,
+  foreign,
+  jobConfig,
+  ours,
+  PRIMARY_CMK,
+  rdsWorld,
+  TIME,
+} from "../../fixtures/rds/fake-rds.ts";
+
+const THIS_WINDOW = "gitpod-dr-gitpod-2026-11-26-0300";
+
+describe("retention run by the job", () => {
+  it("deletes only expired gitpod-dr snapshots in both regions and keeps primaries without an available DR copy", async () => {
+    // Prepare (keepLast 2, maxAgeDays 7 in both regions)
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    const a1 = primary.add("instance", ours("gitpod", ago(1)));
+    const a2 = primary.add("instance", ours("gitpod", ago(2)));
+    const a8 = primary.add("instance", ours("gitpod", ago(8)));
+    const a9 = primary.add("instance", ours("gitpod", ago(9)));
+    const a10 = primary.add("instance", ours("gitpod", ago(10)));
+    const untagged = primary.add("instance", foreign("gitpod-before-upgrade", "gitpod", ago(30)));
+    const otherDb = primary.add("instance", ours("billing", ago(30)));
+    dr.add("instance", copyOf(primary, "instance", a1));
+    dr.add("instance", copyOf(primary, "instance", a2));
+    // Copied two days late: the DR copy's age is the original's, not the copy's.
+    dr.add("instance", copyOf(primary, "instance", a8, { copiedAt: ago(6) }));
+    dr.add("instance", copyOf(primary, "instance", a9, { status: "copying" }));
+    // a10 has no DR copy yet: this run starts it.
+    const orphanCopy = dr.add("instance", copyOf(primary, "instance", ours("gitpod", ago(20))));
+    const untaggedInDr = dr.add("instance", foreign("gitpod-before-upgrade-copy", "gitpod", ago(40)));
+    const otherDbInDr = dr.add("instance", copyOf(primary, "instance", ours("billing", ago(40))));
+
+    // Act
+    const summary = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), deps);
+
+    // Assess: the snapshots that survived, in each region.
+    expect(primary.identifiers("instance").sort()).toEqual(
+      [a1, a2, a9, a10, untagged, otherDb]
+        .map((s) => s.identifier)
+        .concat(THIS_WINDOW)
+        .sort(),
+    );
+    expect(dr.identifiers("instance").sort()).toEqual(
+      [a1, a2, a9, a10, untaggedInDr, otherDbInDr].map((s) => s.identifier).sort(),
+    );
+    expect(dr.find("instance", a10.identifier)).toMatchObject({ status: "pending" });
+    expect(summary.deleted.primary).toEqual([
+      { identifier: a8.identifier, reason: "expired", ageDays: expect.closeTo(8 + 42 / 86_400, 6) },
+    ]);
+    expect(summary.deleted.dr.map((d) => [d.identifier, d.reason])).toEqual([
+      [a8.identifier, "expired"],
+      [orphanCopy.identifier, "expired"],
+    ]);
+    const keptPrimary = new Map(summary.kept.primary.map((d) => [d.identifier, d.reason]));
+    expect(keptPrimary.get(a9.identifier)).toBe("dr-copy-not-available");
+    expect(keptPrimary.get(a10.identifier)).toBe("dr-copy-not-available");
+    expect(keptPrimary.get(untagged.identifier)).toBeUndefined();
+    expect(keptPrimary.get(otherDb.identifier)).toBeUndefined();
+    const deletedAnywhere = [
+      ...primary.mock.commandCalls(DeleteDBSnapshotCommand),
+      ...dr.mock.commandCalls(DeleteDBSnapshotCommand),
+    ].map((c) => c.args[0].input.DBSnapshotIdentifier);
+    expect(deletedAnywhere.sort()).toEqual([a8.identifier, a8.identifier, orphanCopy.identifier].sort());
+  });
+});
+
+describe("listing snapshots", () => {
+  it("reads every page: an expired snapshot on page 3 is deleted and this window's snapshot on page 3 is found", async () => {
+    // Prepare: 2 snapshots per page, 3 pages in each region; what matters is on the last page.
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    primary.pageSize = 2;
+    dr.pageSize = 2;
+    const a1 = primary.add("instance", ours("gitpod", ago(1)));
+    const a2 = primary.add("instance", ours("gitpod", ago(2)));
+    primary.add("instance", foreign("manual-1", "gitpod", ago(3)));
+    primary.add("instance", foreign("manual-2", "gitpod", ago(4)));
+    const expired = primary.add("instance", ours("gitpod", ago(9)));
+    const thisWindow = primary.add("instance", ours("gitpod", TIME, { status: "creating" }));
+    dr.add("instance", copyOf(primary, "instance", a1));
+    dr.add("instance", copyOf(primary, "instance", a2));
+    dr.add("instance", foreign("dr-manual-1", "dr-local", ago(3)));
+    dr.add("instance", foreign("dr-manual-2", "dr-local", ago(4)));
+    dr.add("instance", copyOf(primary, "instance", expired));
+
+    // Act
+    const summary = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), deps);
+
+    // Assess
+    expect(primary.markersSeen).toEqual([undefined, "2", "4"]);
+    expect(dr.markersSeen).toEqual([undefined, "2", "4"]);
+    expect(summary.alreadyExisted).toEqual([thisWindow.identifier]);
+    expect(primary.mock.commandCalls(CreateDBSnapshotCommand)).toEqual([]);
+    expect(primary.find("instance", expired.identifier)).toBeUndefined();
+    expect(dr.find("instance", expired.identifier)).toBeUndefined();
+    expect(primary.identifiers("instance")).toEqual(
+      [a2, a1, thisWindow].map((s) => s.identifier).concat("manual-1", "manual-2"),
+    );
+    expect(dr.identifiers("instance")).toEqual(["dr-manual-1", "dr-manual-2", a2.identifier, a1.identifier]);
+  });
+});
