@@ -1,4 +1,4 @@
-import { CreateDBSnapshotCommand, DeleteDBSnapshotCommand } from "@aws-sdk/client-rds";
+import { CopyDBSnapshotCommand, CreateDBSnapshotCommand, DeleteDBSnapshotCommand } from "@aws-sdk/client-rds";
 import { describe, expect, it } from "vitest";
 import { runRdsSnapshotJob } from "../../../packages/core/src/rds/job.ts";
 import {
@@ -36,7 +36,8 @@ describe("retention run by the job", () => {
     // Copied two days late: the DR copy's age is the original's, not the copy's.
     dr.add("instance", copyOf(primary, "instance", a8, { copiedAt: ago(6) }));
     dr.add("instance", copyOf(primary, "instance", a9, { status: "copying" }));
-    // a10 has no DR copy yet: this run starts it.
+    // a10 has no DR copy, and DR retention would delete one at once (10 days old, beyond keepLast):
+    // it is not copied, and the primary's own retention expires it.
     const orphanCopy = dr.add("instance", copyOf(primary, "instance", ours("gitpod", ago(20))));
     const untaggedInDr = dr.add("instance", foreign("gitpod-before-upgrade-copy", "gitpod", ago(40)));
     const otherDbInDr = dr.add("instance", copyOf(primary, "instance", ours("billing", ago(40))));
@@ -46,17 +47,19 @@ describe("retention run by the job", () => {
 
     // Assess: the snapshots that survived, in each region.
     expect(primary.identifiers("instance").sort()).toEqual(
-      [a1, a2, a9, a10, untagged, otherDb]
+      [a1, a2, a9, untagged, otherDb]
         .map((s) => s.identifier)
         .concat(THIS_WINDOW)
         .sort(),
     );
     expect(dr.identifiers("instance").sort()).toEqual(
-      [a1, a2, a9, a10, untaggedInDr, otherDbInDr].map((s) => s.identifier).sort(),
+      [a1, a2, a9, untaggedInDr, otherDbInDr].map((s) => s.identifier).sort(),
     );
-    expect(dr.find("instance", a10.identifier)).toMatchObject({ status: "pending" });
+    expect(summary.notCopiedTooOld).toEqual([a10.identifier]);
+    expect(summary.copied).toEqual([]);
     expect(summary.deleted.primary).toEqual([
       { identifier: a8.identifier, reason: "expired", ageDays: expect.closeTo(8 + 42 / 86_400, 6) },
+      { identifier: a10.identifier, reason: "expired", ageDays: expect.closeTo(10 + 42 / 86_400, 6) },
     ]);
     expect(summary.deleted.dr.map((d) => [d.identifier, d.reason])).toEqual([
       [a8.identifier, "expired"],
@@ -64,14 +67,15 @@ describe("retention run by the job", () => {
     ]);
     const keptPrimary = new Map(summary.kept.primary.map((d) => [d.identifier, d.reason]));
     expect(keptPrimary.get(a9.identifier)).toBe("dr-copy-not-available");
-    expect(keptPrimary.get(a10.identifier)).toBe("dr-copy-not-available");
     expect(keptPrimary.get(untagged.identifier)).toBeUndefined();
     expect(keptPrimary.get(otherDb.identifier)).toBeUndefined();
     const deletedAnywhere = [
       ...primary.mock.commandCalls(DeleteDBSnapshotCommand),
       ...dr.mock.commandCalls(DeleteDBSnapshotCommand),
     ].map((c) => c.args[0].input.DBSnapshotIdentifier);
-    expect(deletedAnywhere.sort()).toEqual([a8.identifier, a8.identifier, orphanCopy.identifier].sort());
+    expect(deletedAnywhere.sort()).toEqual(
+      [a8.identifier, a8.identifier, a10.identifier, orphanCopy.identifier].sort(),
+    );
   });
 });
 
@@ -113,5 +117,48 @@ describe("listing snapshots", () => {
       [a2, a1, thisWindow].map((s) => s.identifier).concat("manual-1", "manual-2"),
     );
     expect(dr.identifiers("instance")).toEqual(["dr-manual-1", "dr-manual-2", a2.identifier, a1.identifier]);
+  });
+});
+
+describe("DR retention shorter than the primary's", () => {
+  it("never copies a snapshot that DR retention would delete at once: no copy-delete cycle over repeated runs", async () => {
+    // Prepare: the primary keeps 14 days, the DR region only 3 (keepLast 1).
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    const config = jobConfig({
+      retention: { keepLast: 2, maxAgeDays: 14 },
+      drRetention: { keepLast: 1, maxAgeDays: 3 },
+    });
+    const a1 = primary.add("instance", ours("gitpod", ago(1)));
+    const a2 = primary.add("instance", ours("gitpod", ago(2)));
+    const a5 = primary.add("instance", ours("gitpod", ago(5)));
+    const a6 = primary.add("instance", ours("gitpod", ago(6)));
+    dr.add("instance", copyOf(primary, "instance", a1));
+    dr.add("instance", copyOf(primary, "instance", a5));
+
+    // Act: the same window three times (a retried invocation, then two more deliveries).
+    const summaries = [];
+    for (let run = 0; run < 3; run += 1) {
+      summaries.push(await runRdsSnapshotJob({ time: TIME, dryRun: false }, config, deps));
+    }
+
+    // Assess: a5's copy expired in DR once and was never copied back; a6 was never copied; a2 once.
+    const copiedIds = dr.mock
+      .commandCalls(CopyDBSnapshotCommand)
+      .map((c) => c.args[0].input.TargetDBSnapshotIdentifier);
+    expect(copiedIds).toEqual([a2.identifier]);
+    expect(summaries[0]?.deleted.dr.map((d) => d.identifier)).toEqual([a5.identifier]);
+    expect(summaries[1]?.deleted.dr).toEqual([]);
+    expect(summaries[2]?.notCopiedTooOld.sort()).toEqual([a5.identifier, a6.identifier].sort());
+    // The primary keeps them by its own retention (younger than 14 days).
+    expect(primary.identifiers("instance")).toEqual(
+      expect.arrayContaining([a1, a2, a5, a6].map((s) => s.identifier)),
+    );
+    expect(dr.identifiers("instance").sort()).toEqual([a1.identifier, a2.identifier].sort());
   });
 });

@@ -16,7 +16,12 @@ import {
   snapshotTags,
   TAG_SOURCE_SNAPSHOT,
 } from "./naming.ts";
-import { planRetention, type RetentionDecision, type RetentionSnapshot } from "./retention.ts";
+import {
+  planRetention,
+  type RetentionDecision,
+  type RetentionPolicy,
+  type RetentionSnapshot,
+} from "./retention.ts";
 import { type Database, isInProgress, type Snapshot } from "./types.ts";
 
 export interface RdsJobDeps {
@@ -54,6 +59,11 @@ export interface RdsJobSummary {
   copiesInProgress: string[];
   /** Copies left for a later run because the DR region's concurrent-copy limit is reached. */
   copiesDeferred: string[];
+  /**
+   * Snapshots not copied because DR retention would delete the copy at once (older than it keeps);
+   * copying them would only start a copy-delete cycle. The primary keeps them by its own retention.
+   */
+  notCopiedTooOld: string[];
   /** Failed DR copies of ours that were deleted so that the next run copies again. */
   failedCopiesRemoved: string[];
   deleted: { primary: RetentionDecision[]; dr: RetentionDecision[] };
@@ -100,6 +110,7 @@ export async function runRdsSnapshotJob(
     copied: [],
     copiesInProgress: [],
     copiesDeferred: [],
+    notCopiedTooOld: [],
     failedCopiesRemoved: [],
     deleted: { primary: [], dr: [] },
     kept: { primary: [], dr: [] },
@@ -167,6 +178,12 @@ export async function runRdsSnapshotJob(
     .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
   if (createdNow) summary.waitingForCreation.push(identifier);
   const keyChecks = new DefaultKeyCheck(deps.kmsPrimary, database, config.drKmsKeyArn);
+  const tooOldForDr = copiesDrRetentionWouldDelete(
+    ours(drAll).filter((s) => drByIdentifier.has(s.identifier)),
+    toCopy.filter((s) => s.status === "available"),
+    { databaseIdentifier: database.identifier, ...config.drRetention },
+    now,
+  );
   const copyStarted = new Set<string>();
   for (const s of toCopy) {
     if (isInProgress(s.status)) {
@@ -174,6 +191,10 @@ export async function runRdsSnapshotJob(
       continue;
     }
     if (s.status !== "available") continue;
+    if (tooOldForDr.has(s.identifier)) {
+      summary.notCopiedTooOld.push(s.identifier);
+      continue;
+    }
     if (slots === 0) {
       summary.copiesDeferred.push(s.identifier);
       continue;
@@ -183,13 +204,14 @@ export async function runRdsSnapshotJob(
       summary.problems.push(refusal.message);
       continue;
     }
-    if (!input.dryRun) {
-      await api.copySnapshot(deps.rdsDr, s, {
-        kmsKeyId: config.drKmsKeyArn,
-        tags: { ...s.tags, [TAG_SOURCE_SNAPSHOT]: s.arn },
-      });
-    }
-    summary.copied.push(s.identifier);
+    const result = input.dryRun
+      ? "started"
+      : await api.copySnapshot(deps.rdsDr, s, {
+          kmsKeyId: config.drKmsKeyArn,
+          tags: { ...s.tags, [TAG_SOURCE_SNAPSHOT]: s.arn },
+        });
+    // "exists": a concurrent run started this copy a moment ago; it still takes a slot.
+    (result === "started" ? summary.copied : summary.copiesInProgress).push(s.identifier);
     copyStarted.add(s.identifier);
     slots -= 1;
   }
@@ -202,6 +224,8 @@ export async function runRdsSnapshotJob(
   // 3. Retention in both regions.
   const drCopyState = (id: string): RetentionSnapshot["drCopy"] => {
     if (copyStarted.has(id)) return "in-progress";
+    // No copy will ever be kept in the DR region: the primary's own retention decides alone.
+    if (tooOldForDr.has(id)) return undefined;
     const copy = drByIdentifier.get(id);
     if (!copy || !isManagedBy(copy.tags, database.identifier)) return "missing";
     if (copy.status === "available") return "available";
@@ -244,6 +268,25 @@ export async function runRdsSnapshotJob(
     );
   }
   return summary;
+}
+
+/**
+ * The candidates whose copies DR retention would delete as soon as they became available: planned as if
+ * every candidate were already copied next to the existing copies.
+ */
+function copiesDrRetentionWouldDelete(
+  drCopies: readonly Snapshot[],
+  candidates: readonly Snapshot[],
+  policy: RetentionPolicy,
+  now: Date,
+): Set<string> {
+  const candidateIds = new Set(candidates.map((s) => s.identifier));
+  const plan = planRetention(
+    [...drCopies, ...candidates.map((s) => ({ ...s, drCopy: undefined }))],
+    policy,
+    now,
+  );
+  return new Set(plan.delete.map((d) => d.identifier).filter((id) => candidateIds.has(id)));
 }
 
 async function deleteAll(
