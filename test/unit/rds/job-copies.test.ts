@@ -174,6 +174,41 @@ describe("snapshots that cannot be copied as they are", () => {
     expect(primary.identifiers("instance")).toContain(THIS_WINDOW);
   });
 
+  it("reports a DR snapshot of the same name that is not ours, never overwrites it, and keeps the primary", async () => {
+    // Prepare: an expired snapshot of ours, whose name is taken in the DR region by a hand-made one.
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    const newest = primary.add("instance", ours("gitpod", ago(1)));
+    const recent = primary.add("instance", ours("gitpod", ago(2)));
+    const blocked = primary.add("instance", ours("gitpod", ago(30)));
+    dr.add("instance", copyOf(primary, "instance", newest));
+    dr.add("instance", copyOf(primary, "instance", recent));
+    const namesake = dr.add("instance", foreign(blocked.identifier, "gitpod", ago(3)));
+
+    // Act
+    const error = await runRdsSnapshotJob(
+      { time: TIME, dryRun: false },
+      jobConfig({ drRetention: { keepLast: 2, maxAgeDays: 60 } }),
+      deps,
+    ).catch((e: unknown) => e);
+
+    // Assess: named as a problem; no copy over it; it is untouched; the primary keeps the original.
+    expect(error).toBeInstanceOf(SnapshotJobIncompleteError);
+    expect((error as SnapshotJobIncompleteError).problems).toEqual([
+      expect.stringContaining(
+        `Snapshot ${blocked.identifier} cannot be copied: a snapshot with that name in eu-central-1 was not created by gitpod-dr`,
+      ),
+    ]);
+    expect(dr.mock.commandCalls(CopyDBSnapshotCommand)).toEqual([]);
+    expect(dr.find("instance", blocked.identifier)).toEqual(namesake);
+    expect(primary.find("instance", blocked.identifier)).toBeDefined();
+  });
+
   it("copies an unencrypted cluster snapshot without a KMS key, which RDS would refuse", async () => {
     const { primary, dr, deps } = rdsWorld();
     primary.databases.push({ kind: "cluster", identifier: "gitpod", encrypted: false });

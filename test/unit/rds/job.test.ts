@@ -185,6 +185,36 @@ describe("a re-run in the same window", () => {
     ]);
   });
 
+  it("refuses a same-named snapshot that somebody else creates between our listing and our create", async () => {
+    // Prepare: not a concurrent run of ours, but a hand-made snapshot with the window's name.
+    const { primary, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    primary.beforeCreate = (identifier) => {
+      if (!primary.find("instance", identifier)) primary.add("instance", foreign(identifier, "gitpod", TIME));
+    };
+
+    // Act
+    const error = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), deps).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    // Assess: refused by name, and the foreign snapshot was not tagged or changed.
+    expect(error).toBeInstanceOf(SnapshotConflictError);
+    expect((error as Error).message).toContain(THIS_WINDOW);
+    expect(primary.view("instance")).toEqual([
+      expect.objectContaining({
+        identifier: THIS_WINDOW,
+        tags: expect.not.objectContaining({ "gitpod-dr:created-by": "gitpod-dr" }),
+      }),
+    ]);
+  });
+
   it("refuses a same-named snapshot without gitpod-dr tags, and creates or deletes nothing", async () => {
     // Prepare: somebody made a snapshot with the name of this window; an expired one of ours waits.
     const { primary, dr, deps } = rdsWorld();

@@ -13,8 +13,10 @@ import {
   DBSnapshotNotFoundFault,
   DeleteDBClusterSnapshotCommand,
   DeleteDBSnapshotCommand,
+  DescribeDBClusterSnapshotsCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
   InvalidDBClusterStateFault,
   InvalidDBInstanceStateFault,
   paginateDescribeDBClusterSnapshots,
@@ -34,6 +36,8 @@ export interface SnapshotApi {
   readonly kind: DatabaseKind;
   /** Every manual snapshot of this family in the client's region, all pages. */
   listManualSnapshots(rds: RDSClient): Promise<Snapshot[]>;
+  /** One snapshot by identifier in the client's region, or undefined when there is none. */
+  describeSnapshot(rds: RDSClient, identifier: string): Promise<Snapshot | undefined>;
   /** @returns `created`, or `exists` when RDS already has a snapshot with that identifier. */
   createSnapshot(
     rds: RDSClient,
@@ -111,6 +115,16 @@ const instanceApi: SnapshotApi = {
     }
     return snapshots;
   },
+  async describeSnapshot(rds, identifier) {
+    try {
+      const out = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: identifier }));
+      const found = out.DBSnapshots?.find((s) => s.DBSnapshotIdentifier === identifier);
+      return found ? fromDbSnapshot(found) : undefined;
+    } catch (err) {
+      if (err instanceof DBSnapshotNotFoundFault) return undefined;
+      throw wrapAwsError(`Unable to describe snapshot ${identifier} in ${await rds.config.region()}`, err);
+    }
+  },
   async createSnapshot(rds, database, identifier, tags) {
     try {
       await rds.send(
@@ -179,6 +193,21 @@ const clusterApi: SnapshotApi = {
       throw wrapAwsError(`Unable to list manual DB cluster snapshots in ${await rds.config.region()}`, err);
     }
     return snapshots;
+  },
+  async describeSnapshot(rds, identifier) {
+    try {
+      const out = await rds.send(
+        new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: identifier }),
+      );
+      const found = out.DBClusterSnapshots?.find((s) => s.DBClusterSnapshotIdentifier === identifier);
+      return found ? fromClusterSnapshot(found) : undefined;
+    } catch (err) {
+      if (err instanceof DBClusterSnapshotNotFoundFault) return undefined;
+      throw wrapAwsError(
+        `Unable to describe cluster snapshot ${identifier} in ${await rds.config.region()}`,
+        err,
+      );
+    }
   },
   async createSnapshot(rds, database, identifier, tags) {
     try {

@@ -125,14 +125,15 @@ export async function runRdsSnapshotJob(
   const ours = (list: Snapshot[]) => list.filter((s) => isManagedBy(s.tags, database.identifier));
 
   // 1. This window's snapshot.
+  const conflict = () =>
+    new SnapshotConflictError(
+      `A snapshot named ${identifier} exists in ${primary} but was not created by gitpod-dr for ${database.identifier}; gitpod-dr will not adopt or change it. Rename or delete it, or change the schedule`,
+    );
   const existing = primaryAll.find((s) => s.identifier === identifier);
-  let createdNow = false;
+  // This window's snapshot exists now but was not in the listing (counts for the quota, copied later).
+  let appearedSinceListing = false;
   if (existing) {
-    if (!isManagedBy(existing.tags, database.identifier)) {
-      throw new SnapshotConflictError(
-        `A snapshot named ${identifier} exists in ${primary} but was not created by gitpod-dr for ${database.identifier}; gitpod-dr will not adopt or change it. Rename or delete it, or change the schedule`,
-      );
-    }
+    if (!isManagedBy(existing.tags, database.identifier)) throw conflict();
     summary.alreadyExisted.push(identifier);
   } else if (input.dryRun) {
     summary.created.push(identifier);
@@ -143,8 +144,14 @@ export async function runRdsSnapshotJob(
       identifier,
       snapshotTags(database.identifier, input.time),
     );
+    if (result === "exists") {
+      // Created between our listing and our call: by a concurrent invocation (adopt it), or by someone
+      // else (refuse it, as above).
+      const raced = await api.describeSnapshot(deps.rdsPrimary, identifier);
+      if (raced && !isManagedBy(raced.tags, database.identifier)) throw conflict();
+    }
     (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
-    createdNow = result === "created";
+    appearedSinceListing = true;
     logger.info("Snapshot of this window", { snapshot: identifier, result });
   }
 
@@ -173,10 +180,18 @@ export async function runRdsSnapshotJob(
   // The limit is per destination region, so copies that are not ours count too.
   const inProgressInDr = drAll.filter((s) => isInProgress(s.status) && s.sourceSnapshotArn).length;
   let slots = Math.max(0, config.maxConcurrentCopies - inProgressInDr);
+  for (const s of primaryOurs) {
+    const namesake = drByIdentifier.get(s.identifier);
+    if (namesake && !isManagedBy(namesake.tags, database.identifier)) {
+      summary.problems.push(
+        `Snapshot ${s.identifier} cannot be copied: a snapshot with that name in ${dr} was not created by gitpod-dr. Rename or delete it there; until then the primary keeps ${s.identifier}`,
+      );
+    }
+  }
   const toCopy = primaryOurs
     .filter((s) => !drByIdentifier.has(s.identifier))
     .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
-  if (createdNow) summary.waitingForCreation.push(identifier);
+  if (appearedSinceListing) summary.waitingForCreation.push(identifier);
   const keyChecks = new DefaultKeyCheck(deps.kmsPrimary, database, config.drKmsKeyArn);
   const tooOldForDr = copiesDrRetentionWouldDelete(
     ours(drAll).filter((s) => drByIdentifier.has(s.identifier)),
@@ -246,7 +261,7 @@ export async function runRdsSnapshotJob(
   await deleteAll(api, deps.rdsDr, drPlan.delete, input.dryRun, summary.deleted.dr);
 
   // 4. Quota.
-  const createdCount = createdNow ? 1 : 0;
+  const createdCount = appearedSinceListing ? 1 : 0;
   for (const [region, count] of [
     [primary, primaryAll.length + createdCount - summary.deleted.primary.length],
     [dr, drAll.length + copyStarted.size - summary.deleted.dr.length - summary.failedCopiesRemoved.length],
