@@ -1,5 +1,5 @@
 import { rdsJobConfig } from "@gitpod-dr/core/config";
-import { snapshotPrefix, TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/rds/naming";
+import { snapshotPrefix, TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_SOURCE } from "@gitpod-dr/core/rds/naming";
 import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -39,7 +39,9 @@ export function Backups({ stack, app }: StackContext) {
     },
   });
   // A failed invocation is retried once by Lambda (the job is idempotent per window); each failed
-  // attempt publishes its own notification.
+  // attempt publishes its own notification. Overlapping runs (a retry meeting the next schedule, a CLI
+  // run) are safe by construction, so no reserved concurrency: reserving it fails deployments in
+  // accounts at the minimum unreserved concurrency (new accounts have a limit of 10).
   fn.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.hours(1) });
 
   const statements: iam.PolicyStatement[] = [];
@@ -47,6 +49,15 @@ export function Backups({ stack, app }: StackContext) {
     statements.push(
       new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
     );
+
+  // Tags only as part of creating or copying one of ours: the request must carry the tool's tags, so
+  // the role cannot tag somebody else's snapshot into one it may delete.
+  const ownTags = {
+    StringEquals: {
+      [`aws:RequestTag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE,
+      [`aws:RequestTag/${TAG_SOURCE}`]: db,
+    },
+  };
 
   if (kind !== "cluster") {
     allow("DescribeTheDatabaseInstance", ["rds:DescribeDBInstances"], [rdsArn(primary, "db", db)]);
@@ -67,12 +78,18 @@ export function Backups({ stack, app }: StackContext) {
       "TagTheSnapshotsItCreates",
       ["rds:AddTagsToResource"],
       [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
+      ownTags,
     );
     allow(
       "DeleteOnlySnapshotsTaggedByGitpodDr",
       ["rds:DeleteDBSnapshot"],
       [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
-      { StringEquals: { [`rds:snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE } },
+      {
+        StringEquals: {
+          [`rds:snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE,
+          [`rds:snapshot-tag/${TAG_SOURCE}`]: db,
+        },
+      },
     );
   }
   if (kind !== "instance") {
@@ -93,17 +110,27 @@ export function Backups({ stack, app }: StackContext) {
       "TagTheClusterSnapshotsItCreates",
       ["rds:AddTagsToResource"],
       [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
+      ownTags,
     );
     allow(
       "DeleteOnlyClusterSnapshotsTaggedByGitpodDr",
       ["rds:DeleteDBClusterSnapshot"],
       [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
-      { StringEquals: { [`rds:cluster-snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE } },
+      {
+        StringEquals: {
+          [`rds:cluster-snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE,
+          [`rds:cluster-snapshot-tag/${TAG_SOURCE}`]: db,
+        },
+      },
     );
   }
   // RDS uses the caller's grants to re-encrypt a copy with the DR key.
   const keys = [config.dr.kmsKeyArn, ...(config.database.kmsKeyArn ? [config.database.kmsKeyArn] : [])];
-  allow("UseTheDrKeyForCopies", ["kms:CreateGrant", "kms:DescribeKey"], keys);
+  allow("DescribeTheKeysOfCopies", ["kms:DescribeKey"], keys);
+  // RDS creates the grant it needs on the caller's behalf; no grant for anything else.
+  allow("LetRdsUseTheKeysForCopies", ["kms:CreateGrant"], keys, {
+    Bool: { "kms:GrantIsForAWSResource": "true" },
+  });
   const drKeyAccount = config.dr.kmsKeyArn.split(":")[4];
   if (Token.isUnresolved(account) || drKeyAccount !== account) {
     // Only for a DR key in another account: the job asks KMS whether a snapshot's key is the AWS managed

@@ -96,6 +96,18 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
     });
   });
 
+  it("retries a failed invocation once", () => {
+    const fn = Object.entries(
+      backups.findResources("AWS::Lambda::Function", {
+        Properties: { Handler: "packages/functions/src/rds-snapshot.handler" },
+      }),
+    )[0];
+    backups.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: fn?.[0] },
+      MaximumRetryAttempts: 1,
+    });
+  });
+
   it("runs the handler on nodejs22.x with the job's configuration and the topic in its environment", () => {
     const fn = Object.values(
       backups.findResources("AWS::Lambda::Function", {
@@ -190,7 +202,18 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
     );
     const del = statements.find((s) => asList(s.Action).includes("rds:DeleteDBSnapshot"));
     expect(del?.Condition).toEqual({
-      StringEquals: { "rds:snapshot-tag/gitpod-dr:created-by": "gitpod-dr" },
+      StringEquals: {
+        "rds:snapshot-tag/gitpod-dr:created-by": "gitpod-dr",
+        "rds:snapshot-tag/gitpod-dr:source": "gitpod-db",
+      },
+    });
+    // Tagging only with the tool's own tags: a foreign snapshot cannot be tagged into a deletable one.
+    const tag = statements.find((s) => asList(s.Action).includes("rds:AddTagsToResource"));
+    expect(tag?.Condition).toEqual({
+      StringEquals: {
+        "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr",
+        "aws:RequestTag/gitpod-dr:source": "gitpod-db",
+      },
     });
     // kind "instance": no cluster API at all
     expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.includes("Cluster"))).toEqual([]);
@@ -198,6 +221,8 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
 
   it("allows KMS only on the DR key, and SNS publish only on the alerts topic", () => {
     expect(resourcesFor(statements, "kms:CreateGrant")).toEqual([exampleConfig.dr.kmsKeyArn]);
+    const grant = statements.find((s) => asList(s.Action).includes("kms:CreateGrant"));
+    expect(grant?.Condition).toEqual({ Bool: { "kms:GrantIsForAWSResource": "true" } });
     expect(resourcesFor(statements, "kms:DescribeKey")).toEqual([exampleConfig.dr.kmsKeyArn]);
     const publish = statements.filter((s) => asList(s.Action).includes("sns:Publish"));
     expect(publish).toHaveLength(1);
@@ -234,7 +259,10 @@ describe("an Aurora cluster stage with a DR key in another account", () => {
     );
     const del = statements.find((s) => asList(s.Action).includes("rds:DeleteDBClusterSnapshot"));
     expect(del?.Condition).toEqual({
-      StringEquals: { "rds:cluster-snapshot-tag/gitpod-dr:created-by": "gitpod-dr" },
+      StringEquals: {
+        "rds:cluster-snapshot-tag/gitpod-dr:created-by": "gitpod-dr",
+        "rds:cluster-snapshot-tag/gitpod-dr:source": "gitpod-aurora",
+      },
     });
   });
 

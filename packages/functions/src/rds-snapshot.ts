@@ -13,8 +13,8 @@ export const handler = jobHandler({
   logger,
   alerts: () => ({ sns: snsClient(), topicArn: env.topicArn }),
   parseInput: (event) => parseRdsJobEvent(event, new Date()),
-  run: async (input) => {
+  run: async (input, _context, signal) => {
     const { config, deps } = rdsJob();
-    return runRdsSnapshotJob(input, config, { ...deps, logger });
+    return runRdsSnapshotJob(input, config, { ...deps, logger, signal });
   },
 });

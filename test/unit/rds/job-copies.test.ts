@@ -1,8 +1,12 @@
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
-import { CopyDBSnapshotCommand, DeleteDBSnapshotCommand } from "@aws-sdk/client-rds";
+import {
+  CopyDBSnapshotCommand,
+  DeleteDBSnapshotCommand,
+  KMSKeyNotAccessibleFault,
+} from "@aws-sdk/client-rds";
 import { describe, expect, it } from "vitest";
-import { SnapshotJobIncompleteError } from "../../../packages/core/src/errors.ts";
-import { runRdsSnapshotJob } from "../../../packages/core/src/rds/job.ts";
+import { JobTimeoutError, SnapshotJobIncompleteError } from "../../../packages/core/src/errors.ts";
+import { type RdsJobSummary, runRdsSnapshotJob } from "../../../packages/core/src/rds/job.ts";
 import {
   AWS_RDS_KEY,
   ago,
@@ -108,7 +112,7 @@ describe("copies to the DR region", () => {
     expect(primary.identifiers("instance")).toEqual(expect.arrayContaining([c3, c4]));
   });
 
-  it("deletes a failed DR copy of ours, reports it, and copies the snapshot again", async () => {
+  it("deletes a failed DR copy of ours, reports it, keeps the primary, and the next run copies it again", async () => {
     // Prepare: a copy of ours failed; somebody else's failed copy is not ours to remove.
     const { primary, dr, deps } = rdsWorld();
     primary.databases.push({
@@ -124,18 +128,26 @@ describe("copies to the DR region", () => {
       foreign("someone-elses-copy", "reporting", ago(3), { status: "failed", sourceArn: "x" }),
     );
 
-    // Act
-    const summary = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), deps);
+    // Act: this run removes the failed copy (RDS may hold the name while it deletes) ...
+    const first = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), deps);
 
     // Assess
     expect(
       dr.mock.commandCalls(DeleteDBSnapshotCommand).map((c) => c.args[0].input.DBSnapshotIdentifier),
     ).toEqual([source.identifier]);
-    expect(summary.failedCopiesRemoved).toEqual([source.identifier]);
-    expect(summary.warnings).toContain(
-      `The DR copy ${source.identifier} in eu-central-1 had failed; it was deleted so that it is copied again`,
+    expect(first.failedCopiesRemoved).toEqual([source.identifier]);
+    expect(first.warnings).toContain(
+      `The DR copy ${source.identifier} in eu-central-1 had failed; it was deleted so that the next run copies it again`,
     );
-    expect(summary.copied).toEqual([source.identifier]);
+    expect(first.copied).toEqual([]);
+    expect(first.kept.primary).toContainEqual(
+      expect.objectContaining({ identifier: source.identifier, reason: "newest-available" }),
+    );
+    expect(dr.find("instance", source.identifier)).toBeUndefined();
+
+    // ... and the next run copies it again.
+    const second = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), deps);
+    expect(second.copied).toEqual([source.identifier]);
     expect(dr.view("instance")).toEqual([
       {
         identifier: source.identifier,
@@ -315,5 +327,83 @@ describe("a database encrypted with the AWS managed key aws/rds", () => {
       }),
     ]);
     expect(writesTo(dr)).toEqual(["CopyDBSnapshotCommand"]);
+  });
+});
+
+describe("a change that fails does not stop the others", () => {
+  it("reports a refused copy by name, still starts the other copies and runs retention in both regions", async () => {
+    // Prepare: three snapshots to copy; RDS refuses the middle one (a key it may not use).
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    const a1 = primary.add("instance", ours("gitpod", ago(1)));
+    const a2 = primary.add("instance", ours("gitpod", ago(2)));
+    const a3 = primary.add("instance", ours("gitpod", ago(3)));
+    const expired = primary.add("instance", ours("gitpod", ago(20)));
+    dr.add("instance", copyOf(primary, "instance", expired));
+    const expiredInDr = dr.add("instance", copyOf(primary, "instance", ours("gitpod", ago(30))));
+    dr.mock
+      .on(CopyDBSnapshotCommand, { TargetDBSnapshotIdentifier: a2.identifier })
+      .rejects(
+        new KMSKeyNotAccessibleFault({ message: "The specified KMS key is not accessible", $metadata: {} }),
+      );
+
+    // Act
+    const error = await runRdsSnapshotJob(
+      { time: TIME, dryRun: false },
+      jobConfig({ retention: { keepLast: 1, maxAgeDays: 7 }, drRetention: { keepLast: 1, maxAgeDays: 7 } }),
+      deps,
+    ).catch((e: unknown) => e);
+
+    // Assess: the job fails naming the snapshot and what to check ...
+    expect(error).toBeInstanceOf(SnapshotJobIncompleteError);
+    const { problems, summary } = error as SnapshotJobIncompleteError & { summary: RdsJobSummary };
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Unable to copy snapshot ${a2.identifier} to eu-central-1: access denied \\(KMSKeyNotAccessibleFault\\).*\\[AwsAccessDenied\\]. If the database is encrypted with a customer managed key, set database.kmsKeyArn`,
+        ),
+      ),
+    ]);
+    // ... after copying the others and applying retention in both regions.
+    expect(summary.copied.sort()).toEqual([a1.identifier, a3.identifier].sort());
+    expect(dr.find("instance", a1.identifier)).toMatchObject({ status: "pending" });
+    expect(dr.find("instance", a3.identifier)).toMatchObject({ status: "pending" });
+    expect(dr.find("instance", a2.identifier)).toBeUndefined();
+    expect(primary.find("instance", expired.identifier)).toBeUndefined();
+    // In DR the new copies are not available yet, so the 20-day copy is the newest available one there.
+    expect(dr.find("instance", expired.identifier)).toMatchObject({ status: "available" });
+    expect(dr.find("instance", expiredInDr.identifier)).toBeUndefined();
+    // a2 has no DR copy: the primary keeps it.
+    expect(primary.find("instance", a2.identifier)).toBeDefined();
+  });
+
+  it("starts no change once the invocation has given up (early timeout), and says so", async () => {
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod",
+      encrypted: true,
+      kmsKeyId: PRIMARY_CMK,
+    });
+    primary.add("instance", ours("gitpod", ago(1)));
+    const expired = primary.add("instance", ours("gitpod", ago(20)));
+    dr.add("instance", copyOf(primary, "instance", expired));
+    const controller = new AbortController();
+    // The handler gives up while the job creates this window's snapshot.
+    primary.beforeCreate = () => controller.abort();
+
+    const error = await runRdsSnapshotJob({ time: TIME, dryRun: false }, jobConfig(), {
+      ...deps,
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(JobTimeoutError);
+    expect(writesTo(dr)).toEqual([]);
+    expect(primary.find("instance", expired.identifier)).toBeDefined();
   });
 });

@@ -1,14 +1,15 @@
 import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
-import { wrapAwsError } from "../aws/errors.ts";
+import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
 import {
   DefaultKmsKeyNotShareableError,
+  JobTimeoutError,
   SnapshotConflictError,
   SnapshotJobIncompleteError,
 } from "../errors.ts";
 import { type JobLogger, silentLogger } from "../logger.ts";
-import { resolveDatabase, type SnapshotApi, snapshotApi } from "./api.ts";
+import { resolveDatabase, snapshotApi } from "./api.ts";
 import {
   isManagedBy,
   scheduleWindow,
@@ -34,6 +35,11 @@ export interface RdsJobDeps {
   logger?: JobLogger;
   /** The clock used for retention ages. */
   now?: () => Date;
+  /**
+   * Aborted when the invocation has given up (early timeout): no further change is started, so that a
+   * run abandoned by its handler cannot resume in a later invocation of a reused environment.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RdsJobInput {
@@ -149,6 +155,11 @@ export async function runRdsSnapshotJob(
       // else (refuse it, as above).
       const raced = await api.describeSnapshot(deps.rdsPrimary, identifier);
       if (raced && !isManagedBy(raced.tags, database.identifier)) throw conflict();
+      if (!raced) {
+        summary.problems.push(
+          `RDS says snapshot ${identifier} exists, but it cannot be found (being deleted?); this window has no snapshot yet: the next run tries again`,
+        );
+      }
     }
     (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
     appearedSinceListing = true;
@@ -165,27 +176,36 @@ export async function runRdsSnapshotJob(
       );
     }
   }
+  const removedCopies = new Set<string>();
   for (const copy of ours(drAll)) {
     if (copy.status === "failed") {
-      if (!input.dryRun) await api.deleteSnapshot(deps.rdsDr, copy.identifier);
-      drByIdentifier.delete(copy.identifier);
-      summary.failedCopiesRemoved.push(copy.identifier);
-      summary.warnings.push(
-        `The DR copy ${copy.identifier} in ${dr} had failed; it ${input.dryRun ? "would be" : "was"} deleted so that it is copied again`,
+      // Deleted now, copied again by the next run (RDS may hold the name while it deletes).
+      const removed = await attempt(
+        summary,
+        deps.signal,
+        `Deleting the failed DR copy ${copy.identifier}`,
+        () => (input.dryRun ? Promise.resolve("deleted") : api.deleteSnapshot(deps.rdsDr, copy.identifier)),
       );
+      if (removed !== undefined) {
+        removedCopies.add(copy.identifier);
+        summary.failedCopiesRemoved.push(copy.identifier);
+        summary.warnings.push(
+          `The DR copy ${copy.identifier} in ${dr} had failed; it ${input.dryRun ? "would be" : "was"} deleted so that the next run copies it again`,
+        );
+      }
     } else if (isInProgress(copy.status)) {
       summary.copiesInProgress.push(copy.identifier);
     }
   }
+  const namesakeProblem = (id: string) =>
+    `Snapshot ${id} cannot be copied: a snapshot with that name in ${dr} was not created by gitpod-dr. Rename or delete it there; until then the primary keeps ${id}`;
   // The limit is per destination region, so copies that are not ours count too.
   const inProgressInDr = drAll.filter((s) => isInProgress(s.status) && s.sourceSnapshotArn).length;
   let slots = Math.max(0, config.maxConcurrentCopies - inProgressInDr);
   for (const s of primaryOurs) {
     const namesake = drByIdentifier.get(s.identifier);
     if (namesake && !isManagedBy(namesake.tags, database.identifier)) {
-      summary.problems.push(
-        `Snapshot ${s.identifier} cannot be copied: a snapshot with that name in ${dr} was not created by gitpod-dr. Rename or delete it there; until then the primary keeps ${s.identifier}`,
-      );
+      summary.problems.push(namesakeProblem(s.identifier));
     }
   }
   const toCopy = primaryOurs
@@ -205,7 +225,12 @@ export async function runRdsSnapshotJob(
       summary.waitingForCreation.push(s.identifier);
       continue;
     }
-    if (s.status !== "available") continue;
+    if (s.status !== "available") {
+      if (s.status !== "failed") {
+        summary.warnings.push(`Snapshot ${s.identifier} is "${s.status}"; it is copied once it is available`);
+      }
+      continue;
+    }
     if (tooOldForDr.has(s.identifier)) {
       summary.notCopiedTooOld.push(s.identifier);
       continue;
@@ -219,12 +244,24 @@ export async function runRdsSnapshotJob(
       summary.problems.push(refusal.message);
       continue;
     }
-    const result = input.dryRun
-      ? "started"
-      : await api.copySnapshot(deps.rdsDr, s, {
-          kmsKeyId: config.drKmsKeyArn,
-          tags: { ...s.tags, [TAG_SOURCE_SNAPSHOT]: s.arn },
-        });
+    const result = await attempt(summary, deps.signal, `Copying ${s.identifier} to ${dr}`, async () => {
+      if (input.dryRun) return "started";
+      const outcome = await api.copySnapshot(deps.rdsDr, s, {
+        kmsKeyId: config.drKmsKeyArn,
+        tags: { ...s.tags, [TAG_SOURCE_SNAPSHOT]: s.arn },
+      });
+      if (outcome === "exists") {
+        // Started a moment ago by a concurrent run (adopt it), or the name was taken (refuse).
+        const raced = await api.describeSnapshot(deps.rdsDr, s.identifier);
+        if (raced && !isManagedBy(raced.tags, database.identifier)) return "taken";
+      }
+      return outcome;
+    });
+    if (result === undefined) continue;
+    if (result === "taken") {
+      summary.problems.push(namesakeProblem(s.identifier));
+      continue;
+    }
     // "exists": a concurrent run started this copy a moment ago; it still takes a slot.
     (result === "started" ? summary.copied : summary.copiesInProgress).push(s.identifier);
     copyStarted.add(s.identifier);
@@ -252,13 +289,25 @@ export async function runRdsSnapshotJob(
     now,
   );
   const drPlan = planRetention(
-    ours(drAll).filter((s) => drByIdentifier.has(s.identifier)),
+    ours(drAll).filter((s) => !removedCopies.has(s.identifier)),
     { databaseIdentifier: database.identifier, ...config.drRetention },
     now,
   );
   summary.kept = { primary: primaryPlan.keep, dr: drPlan.keep };
-  await deleteAll(api, deps.rdsPrimary, primaryPlan.delete, input.dryRun, summary.deleted.primary);
-  await deleteAll(api, deps.rdsDr, drPlan.delete, input.dryRun, summary.deleted.dr);
+  for (const [rds, region, plan, done] of [
+    [deps.rdsPrimary, primary, primaryPlan, summary.deleted.primary],
+    [deps.rdsDr, dr, drPlan, summary.deleted.dr],
+  ] as const) {
+    for (const decision of plan.delete) {
+      const deleted = await attempt(
+        summary,
+        deps.signal,
+        `Deleting ${decision.identifier} in ${region}`,
+        () => (input.dryRun ? Promise.resolve("deleted") : api.deleteSnapshot(rds, decision.identifier)),
+      );
+      if (deleted !== undefined) done.push(decision);
+    }
+  }
 
   // 4. Quota.
   const createdCount = appearedSinceListing ? 1 : 0;
@@ -304,17 +353,34 @@ function copiesDrRetentionWouldDelete(
   return new Set(plan.delete.map((d) => d.identifier).filter((id) => candidateIds.has(id)));
 }
 
-async function deleteAll(
-  api: SnapshotApi,
-  rds: RDSClient,
-  decisions: RetentionDecision[],
-  dryRun: boolean,
-  done: RetentionDecision[],
-): Promise<void> {
-  for (const decision of decisions) {
-    if (!dryRun) await api.deleteSnapshot(rds, decision.identifier);
-    done.push(decision);
+/**
+ * Runs one change (a copy, a delete) so that its failure does not stop the others: the error becomes a
+ * problem naming the snapshot and the error, and the job fails at the end, after retention has run.
+ * A timeout is not a problem of one snapshot: it stops the run at once.
+ * @returns the change's result, or undefined when it failed.
+ */
+async function attempt<T>(
+  summary: RdsJobSummary,
+  signal: AbortSignal | undefined,
+  what: string,
+  change: () => Promise<T>,
+): Promise<T | undefined> {
+  if (signal?.aborted) throw new JobTimeoutError(`${what} was not started: the invocation ran out of time`);
+  try {
+    return await change();
+  } catch (err) {
+    const error = wrapAwsError(what, err);
+    if (error instanceof JobTimeoutError) throw error;
+    summary.problems.push(`${error.message} [${error.name}]${kmsHint(err)}`);
+    return undefined;
   }
+}
+
+/** What to check when RDS cannot use a KMS key for a copy. */
+function kmsHint(err: unknown): string {
+  const code = awsErrorCode(err) ?? awsErrorCode((err as Error | undefined)?.cause);
+  if (code !== "KMSKeyNotAccessibleFault") return "";
+  return ". If the database is encrypted with a customer managed key, set database.kmsKeyArn to it so the function may use it; the DR key's policy must allow the function's role kms:CreateGrant and kms:DescribeKey";
 }
 
 /**

@@ -19,8 +19,8 @@ export interface JobHandlerOptions<I, O> {
   alerts: () => { sns: SNSClient; topicArn: string };
   /** Validates the event. Throws InvalidInputError naming the field; nothing has been done yet. */
   parseInput: (event: unknown) => I;
-  /** The one core call. */
-  run: (input: I, context: Context) => Promise<O>;
+  /** The one core call. `signal` is aborted when the early timeout has given up on the invocation. */
+  run: (input: I, context: Context, signal: AbortSignal) => Promise<O>;
 }
 
 /** Replaces the raw event with the parsed input before the handler runs. */
@@ -106,5 +106,5 @@ export function jobHandler<I, O>(options: JobHandlerOptions<I, O>) {
     .use(injectLambdaContext(options.logger, { resetKeys: true }))
     .use(notifyOnFailure(options))
     .use(parseInput(options.parseInput))
-    .handler((event, context) => options.run(event as I, context));
+    .handler((event, context, { signal }) => options.run(event as I, context, signal));
 }
