@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -301,6 +301,24 @@ describe("invalid stage configuration fails synthesis with the field's name", ()
     expect(error?.name).toBe("ConfigError");
     expect(error?.message).toContain(field);
     expect(error?.issues.find((i) => i.startsWith(`${field}:`))).toMatch(reason);
+  });
+
+  it("fails `sst deploy`'s synthesis (sst.config.ts) for a stage whose file is invalid", async () => {
+    // A real stage file in config/, as an operator writes it; removed again whatever happens.
+    const stage = `invalid-${process.pid}`;
+    const file = join(process.cwd(), "config", `${stage}.ts`);
+    writeFileSync(
+      file,
+      `export default ${JSON.stringify({ ...exampleConfig, schedules: { rdsSnapshot: "rate(1 days)" } })};\n`,
+    );
+    try {
+      // `sst deploy --stage <stage>` fails as soon as SST loads sst.config.ts, before any stack exists.
+      await expect(initProject({ stage })).rejects.toThrow(
+        /schedules\.rdsSnapshot: invalid schedule expression "rate\(1 days\)": use the singular unit for 1/,
+      );
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it("refuses to add stacks for an invalid configuration object", async () => {

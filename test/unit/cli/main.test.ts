@@ -100,7 +100,9 @@ describe("gitpod-dr CLI", () => {
 
   it("rds-snapshot --json prints the summary as JSON; a failing AWS call exits 1 with the named error", async () => {
     const ok = capture();
-    await main(["rds-snapshot", "--dry-run", "--json", "--config", "config/example.ts"], ok.io);
+    expect(await main(["rds-snapshot", "--dry-run", "--json", "--config", "config/example.ts"], ok.io)).toBe(
+      EXIT_OK,
+    );
     expect(JSON.parse(ok.out.join("\n"))).toMatchObject({
       dryRun: true,
       database: { identifier: "gitpod-db" },
