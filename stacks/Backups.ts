@@ -59,70 +59,45 @@ export function Backups({ stack, app }: StackContext) {
     },
   };
 
-  if (kind !== "cluster") {
-    allow("DescribeTheDatabaseInstance", ["rds:DescribeDBInstances"], [rdsArn(primary, "db", db)]);
-    // DescribeDBSnapshots without an identifier (every manual snapshot of the region, needed to page
-    // through them and to count copies in progress) is authorized against "*" only.
-    allow("ListManualDbSnapshots", ["rds:DescribeDBSnapshots"], ["*"]);
+  // The two RDS API families: the same statements, with each family's actions and ARN resource types.
+  const families = [
+    {
+      use: kind !== "cluster",
+      name: "Db",
+      describe: "rds:DescribeDBInstances",
+      database: "db",
+      snapshot: "snapshot",
+      action: (verb: string) => `rds:${verb}DBSnapshot`,
+    },
+    {
+      use: kind !== "instance",
+      name: "Cluster",
+      describe: "rds:DescribeDBClusters",
+      database: "cluster",
+      snapshot: "cluster-snapshot",
+      action: (verb: string) => `rds:${verb}DBClusterSnapshot`,
+    },
+  ];
+  for (const f of families.filter((family) => family.use)) {
+    const snapshots = [rdsArn(primary, f.snapshot, prefix), rdsArn(dr, f.snapshot, prefix)];
+    allow(`Describe${f.name}TheDatabase`, [f.describe], [rdsArn(primary, f.database, db)]);
+    // Listing every manual snapshot of a region (to page through them and to count copies in
+    // progress, which need not be ours) names no snapshot: it is authorized against "*".
+    allow(`List${f.name}ManualSnapshots`, [`${f.action("Describe")}s`], ["*"]);
     allow(
-      "CreateSnapshotsOfTheDatabase",
-      ["rds:CreateDBSnapshot"],
-      [rdsArn(primary, "db", db), rdsArn(primary, "snapshot", prefix)],
+      `Create${f.name}Snapshots`,
+      [f.action("Create")],
+      [rdsArn(primary, f.database, db), snapshots[0] as string],
     );
-    allow(
-      "CopySnapshotsToTheDrRegion",
-      ["rds:CopyDBSnapshot"],
-      [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
-    );
-    allow(
-      "TagTheSnapshotsItCreates",
-      ["rds:AddTagsToResource"],
-      [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
-      ownTags,
-    );
-    allow(
-      "DeleteOnlySnapshotsTaggedByGitpodDr",
-      ["rds:DeleteDBSnapshot"],
-      [rdsArn(primary, "snapshot", prefix), rdsArn(dr, "snapshot", prefix)],
-      {
-        StringEquals: {
-          [`rds:snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE,
-          [`rds:snapshot-tag/${TAG_SOURCE}`]: db,
-        },
+    // A cross-region copy is authorized on both ends: the source (through the presigned URL) and the target.
+    allow(`Copy${f.name}SnapshotsToTheDrRegion`, [f.action("Copy")], snapshots);
+    allow(`Tag${f.name}SnapshotsItCreates`, ["rds:AddTagsToResource"], snapshots, ownTags);
+    allow(`Delete${f.name}SnapshotsTaggedByGitpodDr`, [f.action("Delete")], snapshots, {
+      StringEquals: {
+        [`rds:${f.snapshot}-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE,
+        [`rds:${f.snapshot}-tag/${TAG_SOURCE}`]: db,
       },
-    );
-  }
-  if (kind !== "instance") {
-    allow("DescribeTheDatabaseCluster", ["rds:DescribeDBClusters"], [rdsArn(primary, "cluster", db)]);
-    // As for DescribeDBSnapshots: listing every manual cluster snapshot is authorized against "*" only.
-    allow("ListManualClusterSnapshots", ["rds:DescribeDBClusterSnapshots"], ["*"]);
-    allow(
-      "CreateSnapshotsOfTheCluster",
-      ["rds:CreateDBClusterSnapshot"],
-      [rdsArn(primary, "cluster", db), rdsArn(primary, "cluster-snapshot", prefix)],
-    );
-    allow(
-      "CopyClusterSnapshotsToTheDrRegion",
-      ["rds:CopyDBClusterSnapshot"],
-      [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
-    );
-    allow(
-      "TagTheClusterSnapshotsItCreates",
-      ["rds:AddTagsToResource"],
-      [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
-      ownTags,
-    );
-    allow(
-      "DeleteOnlyClusterSnapshotsTaggedByGitpodDr",
-      ["rds:DeleteDBClusterSnapshot"],
-      [rdsArn(primary, "cluster-snapshot", prefix), rdsArn(dr, "cluster-snapshot", prefix)],
-      {
-        StringEquals: {
-          [`rds:cluster-snapshot-tag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE,
-          [`rds:cluster-snapshot-tag/${TAG_SOURCE}`]: db,
-        },
-      },
-    );
+    });
   }
   // RDS uses the caller's grants to re-encrypt a copy with the DR key.
   const keys = [config.dr.kmsKeyArn, ...(config.database.kmsKeyArn ? [config.database.kmsKeyArn] : [])];

@@ -14,9 +14,9 @@ import {
   DR_KEY_OTHER_ACCOUNT,
   DR_KEY_SAME_ACCOUNT,
   foreign,
+  gitpodInstance,
   jobConfig,
   ours,
-  PRIMARY_CMK,
   rdsWorld,
   TIME,
   writesTo,
@@ -28,12 +28,7 @@ describe("copies to the DR region", () => {
   it("waits while the primary snapshot is creating, and a later run copies it", async () => {
     // Prepare: the previous hourly window's snapshot is still being created.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const previous = primary.add("instance", ours("gitpod", ago(0, 1), { status: "creating" }));
 
     // Act
@@ -62,12 +57,7 @@ describe("copies to the DR region", () => {
     // Prepare: 3 copies in progress in the DR region (2 of ours, 1 of somebody else's), a manual
     // snapshot being created there (not a copy: it does not count), and 4 snapshots waiting to be copied.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const copying1 = primary.add("instance", ours("gitpod", ago(5)));
     const copying2 = primary.add("instance", ours("gitpod", ago(6)));
     dr.add("instance", copyOf(primary, "instance", copying1, { status: "copying" }));
@@ -115,12 +105,7 @@ describe("copies to the DR region", () => {
   it("deletes a failed DR copy of ours, reports it, keeps the primary, and the next run copies it again", async () => {
     // Prepare: a copy of ours failed; somebody else's failed copy is not ours to remove.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const source = primary.add("instance", ours("gitpod", ago(1)));
     dr.add("instance", copyOf(primary, "instance", source, { status: "failed", kmsKeyId: "stale-key" }));
     dr.add(
@@ -164,12 +149,7 @@ describe("copies to the DR region", () => {
 describe("snapshots that cannot be copied as they are", () => {
   it("reports a failed primary snapshot, never copies or deletes it, and finishes the rest", async () => {
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const failed = primary.add("instance", ours("gitpod", ago(1), { status: "failed" }));
     const good = primary.add("instance", ours("gitpod", ago(2)));
 
@@ -189,12 +169,7 @@ describe("snapshots that cannot be copied as they are", () => {
   it("reports a DR snapshot of the same name that is not ours, never overwrites it, and keeps the primary", async () => {
     // Prepare: an expired snapshot of ours, whose name is taken in the DR region by a hand-made one.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const newest = primary.add("instance", ours("gitpod", ago(1)));
     const recent = primary.add("instance", ours("gitpod", ago(2)));
     const blocked = primary.add("instance", ours("gitpod", ago(30)));
@@ -334,12 +309,7 @@ describe("a change that fails does not stop the others", () => {
   it("reports a refused copy by name, still starts the other copies and runs retention in both regions", async () => {
     // Prepare: three snapshots to copy; RDS refuses the middle one (a key it may not use).
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const a1 = primary.add("instance", ours("gitpod", ago(1)));
     const a2 = primary.add("instance", ours("gitpod", ago(2)));
     const a3 = primary.add("instance", ours("gitpod", ago(3)));
@@ -384,12 +354,7 @@ describe("a change that fails does not stop the others", () => {
 
   it("starts no change once the invocation has given up (early timeout), and says so", async () => {
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     primary.add("instance", ours("gitpod", ago(1)));
     const expired = primary.add("instance", ours("gitpod", ago(20)));
     dr.add("instance", copyOf(primary, "instance", expired));

@@ -5,9 +5,9 @@ import {
   ago,
   copyOf,
   foreign,
+  gitpodInstance,
   jobConfig,
   ours,
-  PRIMARY_CMK,
   rdsWorld,
   TIME,
 } from "../../fixtures/rds/fake-rds.ts";
@@ -18,12 +18,7 @@ describe("retention run by the job", () => {
   it("deletes only expired gitpod-dr snapshots in both regions and keeps primaries without an available DR copy", async () => {
     // Prepare (keepLast 2, maxAgeDays 7 in both regions)
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const a1 = primary.add("instance", ours("gitpod", ago(1)));
     const a2 = primary.add("instance", ours("gitpod", ago(2)));
     const a8 = primary.add("instance", ours("gitpod", ago(8)));
@@ -83,12 +78,7 @@ describe("listing snapshots", () => {
   it("reads every page: an expired snapshot on page 3 is deleted and this window's snapshot on page 3 is found", async () => {
     // Prepare: 2 snapshots per page, 3 pages in each region; what matters is on the last page.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     primary.pageSize = 2;
     dr.pageSize = 2;
     const a1 = primary.add("instance", ours("gitpod", ago(1)));
@@ -124,12 +114,7 @@ describe("DR retention shorter than the primary's", () => {
   it("never copies a snapshot that DR retention would delete at once: no copy-delete cycle over repeated runs", async () => {
     // Prepare: the primary keeps 14 days, the DR region only 3 (keepLast 1).
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const config = jobConfig({
       retention: { keepLast: 2, maxAgeDays: 14 },
       drRetention: { keepLast: 1, maxAgeDays: 3 },

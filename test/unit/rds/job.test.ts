@@ -12,6 +12,7 @@ import {
   copyOf,
   DR_KEY_SAME_ACCOUNT,
   foreign,
+  gitpodInstance,
   jobConfig,
   ours,
   PRIMARY_CMK,
@@ -124,12 +125,7 @@ describe("a re-run in the same window", () => {
   it("finds its tagged snapshot, creates nothing and changes nothing", async () => {
     // Prepare: a first run did the work of this window.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     primary.add("instance", ours("gitpod", ago(1)));
     primary.add("instance", ours("gitpod", ago(9)));
     dr.add("instance", copyOf(primary, "instance", ours("gitpod", ago(9))));
@@ -160,12 +156,7 @@ describe("a re-run in the same window", () => {
   it("treats DBSnapshotAlreadyExistsFault from a concurrent invocation as success", async () => {
     // Prepare: another invocation of the same window creates the snapshot between our list and our create.
     const { primary, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     primary.beforeCreate = (identifier) => {
       if (!primary.find("instance", identifier)) {
         primary.add("instance", ours("gitpod", TIME, { status: "creating" }));
@@ -188,12 +179,7 @@ describe("a re-run in the same window", () => {
   it("refuses a same-named snapshot that somebody else creates between our listing and our create", async () => {
     // Prepare: not a concurrent run of ours, but a hand-made snapshot with the window's name.
     const { primary, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     primary.beforeCreate = (identifier) => {
       if (!primary.find("instance", identifier)) primary.add("instance", foreign(identifier, "gitpod", TIME));
     };
@@ -218,12 +204,7 @@ describe("a re-run in the same window", () => {
   it("refuses a same-named snapshot without gitpod-dr tags, and creates or deletes nothing", async () => {
     // Prepare: somebody made a snapshot with the name of this window; an expired one of ours waits.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     primary.add("instance", foreign(THIS_WINDOW, "gitpod", ago(0, 1)));
     const expired = primary.add("instance", ours("gitpod", ago(20)));
     primary.add("instance", ours("gitpod", ago(21)));
@@ -250,12 +231,7 @@ describe("a dry run", () => {
     // Prepare: work of every kind waits — a window to snapshot, a copy to start, expired snapshots in
     // both regions, and a failed DR copy.
     const { primary, dr, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     const yesterday = primary.add("instance", ours("gitpod", ago(1)));
     const twoDays = primary.add("instance", ours("gitpod", ago(2)));
     const expired = primary.add("instance", ours("gitpod", ago(9)));
@@ -295,12 +271,7 @@ describe("a dry run", () => {
 describe("the manual snapshot quota", () => {
   const run = async (existing: number) => {
     const { primary, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: PRIMARY_CMK,
-    });
+    primary.databases.push(gitpodInstance());
     for (let i = 0; i < existing; i++) primary.add("instance", foreign(`manual-${i}`, "gitpod", ago(30 + i)));
     // Automated snapshots do not count against the manual quota.
     for (let i = 0; i < 5; i++) {
