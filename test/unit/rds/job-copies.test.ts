@@ -1,8 +1,10 @@
 import { DescribeKeyCommand } from "@aws-sdk/client-kms";
 import {
   CopyDBSnapshotCommand,
+  CreateDBSnapshotCommand,
   DeleteDBSnapshotCommand,
   KMSKeyNotAccessibleFault,
+  SnapshotQuotaExceededFault,
 } from "@aws-sdk/client-rds";
 import { describe, expect, it } from "vitest";
 import { JobTimeoutError, SnapshotJobIncompleteError } from "../../../packages/core/src/errors.ts";
@@ -159,7 +161,7 @@ describe("snapshots that cannot be copied as they are", () => {
 
     expect(error).toBeInstanceOf(SnapshotJobIncompleteError);
     expect((error as SnapshotJobIncompleteError).problems).toEqual([
-      `Snapshot ${failed.identifier} in eu-west-1 failed to be created; RDS keeps it as failed`,
+      `Snapshot ${failed.identifier} in eu-west-1 failed to be created; RDS keeps it as failed. Find out why (RDS events of gitpod), then delete it: gitpod-dr never deletes a snapshot that is not available`,
     ]);
     expect(dr.identifiers("instance")).toEqual([good.identifier]);
     expect(primary.find("instance", failed.identifier)).toMatchObject({ status: "failed" });
@@ -350,6 +352,38 @@ describe("a change that fails does not stop the others", () => {
     expect(dr.find("instance", expiredInDr.identifier)).toBeUndefined();
     // a2 has no DR copy: the primary keeps it.
     expect(primary.find("instance", a2.identifier)).toBeDefined();
+  });
+
+  it("still applies retention when RDS refuses this window's snapshot (quota full), which frees the quota", async () => {
+    const { primary, dr, deps } = rdsWorld();
+    primary.databases.push(gitpodInstance());
+    const newest = primary.add("instance", ours("gitpod", ago(1)));
+    const expired = primary.add("instance", ours("gitpod", ago(20)));
+    dr.add("instance", copyOf(primary, "instance", newest));
+    dr.add("instance", copyOf(primary, "instance", expired));
+    primary.mock.on(CreateDBSnapshotCommand).rejects(
+      new SnapshotQuotaExceededFault({
+        message: "Cannot create more than 100 manual snapshots",
+        $metadata: {},
+      }),
+    );
+
+    const error = await runRdsSnapshotJob(
+      { time: TIME, dryRun: false },
+      jobConfig({ retention: { keepLast: 1, maxAgeDays: 7 }, drRetention: { keepLast: 1, maxAgeDays: 7 } }),
+      deps,
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(SnapshotJobIncompleteError);
+    expect((error as SnapshotJobIncompleteError).problems).toEqual([
+      expect.stringMatching(
+        /^Unable to create snapshot gitpod-dr-gitpod-2026-11-26-0300 of DB instance gitpod: SnapshotQuotaExceeded/,
+      ),
+    ]);
+    expect(primary.find("instance", THIS_WINDOW)).toBeUndefined();
+    expect(primary.find("instance", expired.identifier)).toBeUndefined();
+    expect(dr.find("instance", expired.identifier)).toBeUndefined();
+    expect(primary.find("instance", newest.identifier)).toBeDefined();
   });
 
   it("starts no change once the invocation has given up (early timeout), and says so", async () => {

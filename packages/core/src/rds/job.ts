@@ -144,11 +144,9 @@ export async function runRdsSnapshotJob(
   } else if (input.dryRun) {
     summary.created.push(identifier);
   } else {
-    const result = await api.createSnapshot(
-      deps.rdsPrimary,
-      database,
-      identifier,
-      snapshotTags(database.identifier, input.time),
+    // A refused create (quota full, database busy) must not stop retention, which may free the quota.
+    const result = await attempt(summary, deps.signal, `Creating snapshot ${identifier}`, () =>
+      api.createSnapshot(deps.rdsPrimary, database, identifier, snapshotTags(database.identifier, input.time)),
     );
     if (result === "exists") {
       // Created between our listing and our call: by a concurrent invocation (adopt it), or by someone
@@ -161,9 +159,11 @@ export async function runRdsSnapshotJob(
         );
       }
     }
-    (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
-    appearedSinceListing = true;
-    logger.info("Snapshot of this window", { snapshot: identifier, result });
+    if (result !== undefined) {
+      (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
+      appearedSinceListing = true;
+      logger.info("Snapshot of this window", { snapshot: identifier, result });
+    }
   }
 
   // 2. Copies to the DR region.
@@ -172,7 +172,7 @@ export async function runRdsSnapshotJob(
   for (const s of primaryOurs) {
     if (s.status === "failed") {
       summary.problems.push(
-        `Snapshot ${s.identifier} in ${primary} failed to be created; RDS keeps it as failed`,
+        `Snapshot ${s.identifier} in ${primary} failed to be created; RDS keeps it as failed. Find out why (RDS events of ${database.identifier}), then delete it: gitpod-dr never deletes a snapshot that is not available`,
       );
     }
   }
