@@ -256,6 +256,7 @@ describe("a database encrypted with the AWS managed key aws/rds", () => {
       `Snapshot ${d2.identifier} is encrypted with the AWS managed key aws/rds`,
     );
     expect(incomplete.message).toContain("account 222222222222");
+    for (const problem of incomplete.problems) expect(problem).toMatch(/ \[DefaultKmsKeyNotShareable\]$/);
     // …no copy was attempted, KMS was asked once about the key…
     expect(dr.mock.commandCalls(CopyDBSnapshotCommand)).toEqual([]);
     expect(kms.mock.commandCalls(DescribeKeyCommand).map((c) => c.args[0].input.KeyId)).toEqual([

@@ -241,7 +241,7 @@ export async function runRdsSnapshotJob(
     }
     const refusal = await keyChecks.refusal(s);
     if (refusal) {
-      summary.problems.push(refusal.message);
+      summary.problems.push(`${refusal.message} [${refusal.name}]`);
       continue;
     }
     const result = await attempt(summary, deps.signal, `Copying ${s.identifier} to ${dr}`, async () => {
