@@ -146,7 +146,12 @@ export async function runRdsSnapshotJob(
   } else {
     // A refused create (quota full, database busy) must not stop retention, which may free the quota.
     const result = await attempt(summary, deps.signal, `Creating snapshot ${identifier}`, () =>
-      api.createSnapshot(deps.rdsPrimary, database, identifier, snapshotTags(database.identifier, input.time)),
+      api.createSnapshot(
+        deps.rdsPrimary,
+        database,
+        identifier,
+        snapshotTags(database.identifier, input.time),
+      ),
     );
     if (result === "exists") {
       // Created between our listing and our call: by a concurrent invocation (adopt it), or by someone
