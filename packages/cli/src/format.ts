@@ -31,6 +31,7 @@ export function formatRdsSummary(s: RdsJobSummary): string {
     `  ${s.dryRun ? "would copy to DR" : "copied to DR"}:     ${list(s.copied)}`,
     `  copies in progress:   ${list(s.copiesInProgress)}`,
     `  copies deferred:      ${list(s.copiesDeferred)}`,
+    `  not copied (older than DR retention keeps): ${list(s.notCopiedTooOld)}`,
     `  failed copies removed: ${list(s.failedCopiesRemoved)}`,
     `  ${s.dryRun ? "would delete" : "deleted"} (primary): ${decisions(s.deleted.primary)}`,
     `  ${s.dryRun ? "would delete" : "deleted"} (DR):      ${decisions(s.deleted.dr)}`,

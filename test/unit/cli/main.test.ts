@@ -91,6 +91,7 @@ describe("gitpod-dr CLI", () => {
     expect(code, JSON.stringify({ out, err })).toBe(EXIT_OK);
     const text = out.join("\n");
     expect(text).toContain("[dry run: nothing was changed]");
+    expect(text).toMatch(/not copied \(older than DR retention keeps\): -$/m);
     expect(text).toMatch(/would create:\s+gitpod-dr-gitpod-db-2026-11-26-0300/);
     expect(text).toMatch(/would delete \(primary\): gitpod-dr-gitpod-db-old-7 \(expired/);
     expect(text).toContain("gitpod-dr-gitpod-db-old-8 (expired");

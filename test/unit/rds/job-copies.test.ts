@@ -20,11 +20,10 @@ import {
   jobConfig,
   ours,
   rdsWorld,
+  THIS_WINDOW,
   TIME,
   writesTo,
 } from "../../fixtures/rds/fake-rds.ts";
-
-const THIS_WINDOW = "gitpod-dr-gitpod-2026-11-26-0300";
 
 describe("copies to the DR region", () => {
   it("waits while the primary snapshot is creating, and a later run copies it", async () => {
@@ -222,12 +221,7 @@ describe("a database encrypted with the AWS managed key aws/rds", () => {
     // Prepare: two snapshots under aws/rds wait for a copy; an expired one (copied before the DR key moved
     // to another account) and an expired DR copy wait for retention.
     const { primary, dr, kms, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: AWS_RDS_KEY,
-    });
+    primary.databases.push(gitpodInstance({ kmsKeyId: AWS_RDS_KEY }));
     const d1 = primary.add("instance", ours("gitpod", ago(1), { kmsKeyId: AWS_RDS_KEY }));
     const d2 = primary.add("instance", ours("gitpod", ago(2), { kmsKeyId: AWS_RDS_KEY }));
     const expired = primary.add("instance", ours("gitpod", ago(9), { kmsKeyId: AWS_RDS_KEY }));
@@ -278,14 +272,42 @@ describe("a database encrypted with the AWS managed key aws/rds", () => {
     });
   });
 
+  it("reports a KMS key that cannot be described by name, and still runs retention", async () => {
+    const { primary, dr, kms, deps } = rdsWorld();
+    primary.databases.push(gitpodInstance({ kmsKeyId: AWS_RDS_KEY }));
+    const d1 = primary.add("instance", ours("gitpod", ago(1), { kmsKeyId: AWS_RDS_KEY }));
+    // Copied before the DR key moved accounts: the newest available copy in DR.
+    const copied = primary.add("instance", ours("gitpod", ago(2), { kmsKeyId: AWS_RDS_KEY }));
+    dr.add("instance", copyOf(primary, "instance", copied));
+    const expiredCopy = dr.add("instance", copyOf(primary, "instance", ours("gitpod", ago(30))));
+    kms.mock.on(DescribeKeyCommand).rejects(
+      Object.assign(new Error("not authorized to perform kms:DescribeKey"), {
+        name: "AccessDeniedException",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+
+    const error = await runRdsSnapshotJob(
+      { time: TIME, dryRun: false },
+      jobConfig({ drKmsKeyArn: DR_KEY_OTHER_ACCOUNT, drRetention: { keepLast: 1, maxAgeDays: 7 } }),
+      deps,
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(SnapshotJobIncompleteError);
+    expect((error as SnapshotJobIncompleteError).problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Unable to describe the KMS key of snapshot ${d1.identifier}: access denied .*\\[AwsAccessDenied\\]$`,
+        ),
+      ),
+    ]);
+    expect(dr.mock.commandCalls(CopyDBSnapshotCommand)).toEqual([]);
+    expect(dr.find("instance", expiredCopy.identifier)).toBeUndefined();
+  });
+
   it("is copied without asking KMS when the DR key is in the database's account", async () => {
     const { primary, dr, kms, deps } = rdsWorld();
-    primary.databases.push({
-      kind: "instance",
-      identifier: "gitpod",
-      encrypted: true,
-      kmsKeyId: AWS_RDS_KEY,
-    });
+    primary.databases.push(gitpodInstance({ kmsKeyId: AWS_RDS_KEY }));
     const d1 = primary.add("instance", ours("gitpod", ago(1), { kmsKeyId: AWS_RDS_KEY }));
 
     const summary = await runRdsSnapshotJob(

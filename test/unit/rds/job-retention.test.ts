@@ -9,10 +9,9 @@ import {
   jobConfig,
   ours,
   rdsWorld,
+  THIS_WINDOW,
   TIME,
 } from "../../fixtures/rds/fake-rds.ts";
-
-const THIS_WINDOW = "gitpod-dr-gitpod-2026-11-26-0300";
 
 describe("retention run by the job", () => {
   it("deletes only expired gitpod-dr snapshots in both regions and keeps primaries without an available DR copy", async () => {

@@ -17,11 +17,11 @@ import {
   ours,
   PRIMARY_CMK,
   rdsWorld,
+  THIS_WINDOW,
   TIME,
   writesTo,
 } from "../../fixtures/rds/fake-rds.ts";
 
-const THIS_WINDOW = "gitpod-dr-gitpod-2026-11-26-0300";
 const TAGS_OF_THIS_WINDOW = {
   "gitpod-dr:created-by": "gitpod-dr",
   "gitpod-dr:source": "gitpod",

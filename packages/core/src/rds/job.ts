@@ -4,6 +4,7 @@ import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
 import {
   DefaultKmsKeyNotShareableError,
+  type GitpodDrError,
   JobTimeoutError,
   SnapshotConflictError,
   SnapshotJobIncompleteError,
@@ -202,15 +203,17 @@ export async function runRdsSnapshotJob(
       summary.copiesInProgress.push(copy.identifier);
     }
   }
-  const namesakeProblem = (id: string) =>
-    `Snapshot ${id} cannot be copied: a snapshot with that name in ${dr} was not created by gitpod-dr. Rename or delete it there; until then the primary keeps ${id}`;
+  const namesakeConflict = (id: string) =>
+    new SnapshotConflictError(
+      `Snapshot ${id} cannot be copied: a snapshot with that name in ${dr} was not created by gitpod-dr. Rename or delete it there; until then the primary keeps ${id}`,
+    );
   // The limit is per destination region, so copies that are not ours count too.
   const inProgressInDr = drAll.filter((s) => isInProgress(s.status) && s.sourceSnapshotArn).length;
   let slots = Math.max(0, config.maxConcurrentCopies - inProgressInDr);
   for (const s of primaryOurs) {
     const namesake = drByIdentifier.get(s.identifier);
     if (namesake && !isManagedBy(namesake.tags, database.identifier)) {
-      summary.problems.push(namesakeProblem(s.identifier));
+      recordProblem(summary, namesakeConflict(s.identifier));
     }
   }
   const toCopy = primaryOurs
@@ -244,12 +247,8 @@ export async function runRdsSnapshotJob(
       summary.copiesDeferred.push(s.identifier);
       continue;
     }
-    const refusal = await keyChecks.refusal(s);
-    if (refusal) {
-      summary.problems.push(`${refusal.message} [${refusal.name}]`);
-      continue;
-    }
     const result = await attempt(summary, deps.signal, `Copying ${s.identifier} to ${dr}`, async () => {
+      await keyChecks.check(s);
       if (input.dryRun) return "started";
       const outcome = await api.copySnapshot(deps.rdsDr, s, {
         kmsKeyId: config.drKmsKeyArn,
@@ -258,15 +257,11 @@ export async function runRdsSnapshotJob(
       if (outcome === "exists") {
         // Started a moment ago by a concurrent run (adopt it), or the name was taken (refuse).
         const raced = await api.describeSnapshot(deps.rdsDr, s.identifier);
-        if (raced && !isManagedBy(raced.tags, database.identifier)) return "taken";
+        if (raced && !isManagedBy(raced.tags, database.identifier)) throw namesakeConflict(s.identifier);
       }
       return outcome;
     });
     if (result === undefined) continue;
-    if (result === "taken") {
-      summary.problems.push(namesakeProblem(s.identifier));
-      continue;
-    }
     // "exists": a concurrent run started this copy a moment ago; it still takes a slot.
     (result === "started" ? summary.copied : summary.copiesInProgress).push(s.identifier);
     copyStarted.add(s.identifier);
@@ -376,9 +371,14 @@ async function attempt<T>(
   } catch (err) {
     const error = wrapAwsError(what, err);
     if (error instanceof JobTimeoutError) throw error;
-    summary.problems.push(`${error.message} [${error.name}]${kmsHint(err)}`);
+    recordProblem(summary, error, kmsHint(err));
     return undefined;
   }
+}
+
+/** A problem line: the message, then the error's name in brackets (and a hint where there is one). */
+function recordProblem(summary: RdsJobSummary, error: GitpodDrError, hint = ""): void {
+  summary.problems.push(`${error.message} [${error.name}]${hint}`);
 }
 
 /** What to check when RDS cannot use a KMS key for a copy. */
@@ -405,8 +405,9 @@ class DefaultKeyCheck {
     this.crossAccount = kmsKeyAccount(drKmsKeyArn) !== database.account;
   }
 
-  async refusal(snapshot: Snapshot): Promise<DefaultKmsKeyNotShareableError | undefined> {
-    if (!this.crossAccount || !snapshot.encrypted || !snapshot.kmsKeyId) return undefined;
+  /** @throws DefaultKmsKeyNotShareableError when the snapshot cannot reach the DR key. */
+  async check(snapshot: Snapshot): Promise<void> {
+    if (!this.crossAccount || !snapshot.encrypted || !snapshot.kmsKeyId) return;
     let awsManaged = this.managedByAws.get(snapshot.kmsKeyId);
     if (awsManaged === undefined) {
       try {
@@ -417,8 +418,8 @@ class DefaultKeyCheck {
       }
       this.managedByAws.set(snapshot.kmsKeyId, awsManaged);
     }
-    if (!awsManaged) return undefined;
-    return new DefaultKmsKeyNotShareableError(
+    if (!awsManaged) return;
+    throw new DefaultKmsKeyNotShareableError(
       `Snapshot ${snapshot.identifier} is encrypted with the AWS managed key aws/rds, which cannot be shared with account ${kmsKeyAccount(this.drKmsKeyArn)} that owns the DR key: encrypt the database ${this.database.identifier} with a customer managed key (restore a copy encrypted with one), or use a DR key in account ${this.database.account}`,
     );
   }
