@@ -1,0 +1,111 @@
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  type ECRClient,
+  type EncryptionConfiguration,
+} from "@aws-sdk/client-ecr";
+import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
+
+/** ECR API calls the sync job needs beyond the OCI API: discovery, push times, repository creation. */
+
+type Ecr = Pick<ECRClient, "send">;
+
+export interface EcrRepositorySettings {
+  readonly tagMutability: "MUTABLE" | "IMMUTABLE";
+  readonly scanOnPush: boolean;
+  readonly encryption: { readonly type: "AES256" } | { readonly type: "KMS"; readonly kmsKeyArn?: string };
+}
+
+export interface TagInfo {
+  readonly tag: string;
+  /** When the registry reports it (ECR does); used for "newest N tags". */
+  readonly pushedAt?: Date;
+}
+
+/** Every repository name of an ECR registry (account). */
+export async function listEcrRepositories(ecr: Ecr, registryId: string): Promise<string[]> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    try {
+      const page = await ecr.send(
+        new DescribeRepositoriesCommand({
+          registryId,
+          maxResults: 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const repo of page.repositories ?? []) if (repo.repositoryName) names.push(repo.repositoryName);
+      nextToken = page.nextToken;
+    } catch (error) {
+      throw wrapAwsError(`Unable to list the ECR repositories of account ${registryId}`, error);
+    }
+  } while (nextToken);
+  return names;
+}
+
+/** Tags of an ECR repository with their push times (an image with several tags gives one entry each). */
+export async function listEcrTags(ecr: Ecr, registryId: string, repositoryName: string): Promise<TagInfo[]> {
+  const tags: TagInfo[] = [];
+  let nextToken: string | undefined;
+  do {
+    try {
+      const page = await ecr.send(
+        new DescribeImagesCommand({
+          registryId,
+          repositoryName,
+          filter: { tagStatus: "TAGGED" },
+          maxResults: 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const image of page.imageDetails ?? []) {
+        for (const tag of image.imageTags ?? []) {
+          tags.push({ tag, ...(image.imagePushedAt ? { pushedAt: new Date(image.imagePushedAt) } : {}) });
+        }
+      }
+      nextToken = page.nextToken;
+    } catch (error) {
+      throw wrapAwsError(`Unable to list the images of ECR repository ${repositoryName}`, error);
+    }
+  } while (nextToken);
+  return tags;
+}
+
+/**
+ * Creates an ECR repository with the configured settings; one that exists already is left as it is
+ * (its settings are the owner's).
+ *
+ * @returns whether it was created.
+ */
+export async function ensureEcrRepository(
+  ecr: Ecr,
+  registryId: string,
+  repositoryName: string,
+  settings: EcrRepositorySettings,
+): Promise<"created" | "exists"> {
+  const encryptionConfiguration: EncryptionConfiguration =
+    settings.encryption.type === "KMS"
+      ? {
+          encryptionType: "KMS",
+          ...(settings.encryption.kmsKeyArn ? { kmsKey: settings.encryption.kmsKeyArn } : {}),
+        }
+      : { encryptionType: "AES256" };
+  try {
+    await ecr.send(
+      new CreateRepositoryCommand({
+        registryId,
+        repositoryName,
+        imageTagMutability: settings.tagMutability,
+        imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
+        encryptionConfiguration,
+        tags: [{ Key: "gitpod-dr:created-by", Value: "gitpod-dr" }],
+      }),
+    );
+    return "created";
+  } catch (error) {
+    if (awsErrorCode(error) === "RepositoryAlreadyExistsException") return "exists";
+    throw wrapAwsError(`Unable to create ECR repository ${repositoryName} in account ${registryId}`, error);
+  }
+}

@@ -1,0 +1,358 @@
+import type { ECRClient } from "@aws-sdk/client-ecr";
+import pLimit from "p-limit";
+import { GitpodDrError } from "../errors.ts";
+import type { JobLogger } from "../logger.ts";
+import {
+  type CopyEvent,
+  type CopyOptions,
+  CopySession,
+  type ImageReport,
+  type TransportFor,
+} from "./copy.ts";
+import {
+  type EcrRepositorySettings,
+  ensureEcrRepository,
+  listEcrRepositories,
+  listEcrTags,
+  type TagInfo,
+} from "./ecr.ts";
+import type { Platform } from "./manifest.ts";
+import { DOCKER_HUB, ecrRegistry, formatReference, type Reference } from "./reference.ts";
+import { headManifest, listRepositories, listTags } from "./remote.ts";
+
+/**
+ * Keeps destination registries in step with source registries by rules: discovery (repositories by
+ * name or prefix, tags by regex and recency), destination ECR repositories created on demand, then one
+ * `CopySession` for every image so shared blobs move once.
+ */
+
+export interface SyncRule {
+  /** Shown in reports and errors. */
+  readonly name: string;
+  readonly source: { readonly registry: string };
+  /** Repository names, or prefixes ending in `*` (`gitpod/*`), in the source registry. */
+  readonly repositories: readonly string[];
+  readonly tags?: {
+    readonly include?: string;
+    readonly exclude?: string;
+    /** Only the newest N tags by push time (registries that report it: ECR). */
+    readonly newest?: number;
+  };
+  readonly destination: {
+    readonly registry: string;
+    /** Prepended to the (stripped) source repository name. */
+    readonly repositoryPrefix?: string;
+    /** Removed from the start of the source repository name first. */
+    readonly stripPrefix?: string;
+  };
+  readonly platforms?: readonly Platform[];
+}
+
+export interface SyncOptions
+  extends Pick<CopyOptions, "concurrency" | "uploadSizes" | "blobAttempts" | "signal" | "sleep"> {
+  /** Images copied at once (their blobs share the `concurrency` limit). Default 3. */
+  readonly imageConcurrency?: number;
+  /** No new image copy starts once this returns false (Lambda's deadline); the rest are reported as deferred. */
+  readonly canStart?: () => boolean;
+  /** Report what would be copied without writing anything. */
+  readonly dryRun?: boolean;
+  /** ECR settings for destination repositories that do not exist yet. */
+  readonly repositorySettings: EcrRepositorySettings;
+  readonly onEvent?: (event: CopyEvent) => void;
+  readonly logger?: JobLogger;
+}
+
+export interface SyncDeps {
+  readonly transportFor: TransportFor;
+  /** An ECR client for a region (the registry's own). */
+  readonly ecr: (region: string) => Pick<ECRClient, "send">;
+}
+
+export interface PlannedCopy {
+  readonly rule: string;
+  readonly source: Reference;
+  readonly destination: Reference;
+}
+
+export interface SyncReport {
+  readonly images: readonly ImageReport[];
+  /** Copies not started before the deadline; the next run does them. */
+  readonly deferred: readonly PlannedCopy[];
+  /** Copies a dry run would make. */
+  readonly wouldCopy: readonly PlannedCopy[];
+  readonly repositoriesCreated: readonly string[];
+  /** Failures outside a single image (discovery, repository creation, conflicting destinations). */
+  readonly problems: readonly string[];
+  readonly totals: {
+    readonly copied: number;
+    readonly upToDate: number;
+    readonly failed: number;
+    readonly deferred: number;
+    readonly bytesMoved: number;
+    readonly blobsCopied: number;
+    readonly blobsSkipped: number;
+    readonly blobsMounted: number;
+  };
+}
+
+/** The sync did part of its work; `problems` lists what failed (image by image). */
+export class ImageSyncIncompleteError extends GitpodDrError {
+  override readonly name = "ImageSyncIncomplete";
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+    readonly summary?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The destination repository name for a source repository under a rule. */
+export function destinationRepository(rule: SyncRule, sourceRepository: string): string {
+  const strip = rule.destination.stripPrefix;
+  const name =
+    strip && sourceRepository.startsWith(strip) ? sourceRepository.slice(strip.length) : sourceRepository;
+  return `${rule.destination.repositoryPrefix ?? ""}${name}`;
+}
+
+/** Applies a rule's tag filters; `newest` needs push times and keeps the N most recent. */
+export function selectTags(rule: SyncRule, tags: readonly TagInfo[]): string[] {
+  const include = rule.tags?.include ? new RegExp(`^(?:${rule.tags.include})$`) : undefined;
+  const exclude = rule.tags?.exclude ? new RegExp(`^(?:${rule.tags.exclude})$`) : undefined;
+  let selected = tags.filter((t) => (!include || include.test(t.tag)) && !(exclude?.test(t.tag) ?? false));
+  const newest = rule.tags?.newest;
+  if (newest !== undefined) {
+    if (selected.some((t) => t.pushedAt === undefined)) {
+      throw new GitpodDrRuleError(
+        `rule "${rule.name}": "newest" needs push times, which ${rule.source.registry} does not report (use an ECR source or a regex)`,
+      );
+    }
+    selected = [...selected]
+      .sort(
+        (a, b) =>
+          (b.pushedAt as Date).getTime() - (a.pushedAt as Date).getTime() || a.tag.localeCompare(b.tag),
+      )
+      .slice(0, newest);
+  }
+  return [...new Set(selected.map((t) => t.tag))].sort();
+}
+
+class GitpodDrRuleError extends GitpodDrError {
+  override readonly name = "InvalidSyncRule";
+}
+
+function normalizeRepository(registry: string, repository: string): string {
+  return registry === DOCKER_HUB && !repository.includes("/") && !repository.endsWith("*")
+    ? `library/${repository}`
+    : repository;
+}
+
+/**
+ * Expands rules into the copies to make, in a stable order. A rule whose discovery fails is reported in
+ * `problems` and the other rules go on. Two sources mapped to one destination are both refused.
+ */
+export async function planSync(
+  rules: readonly SyncRule[],
+  deps: SyncDeps,
+  signal?: AbortSignal,
+): Promise<{ copies: PlannedCopy[]; problems: string[] }> {
+  const problems: string[] = [];
+  const planned: PlannedCopy[] = [];
+  for (const rule of rules) {
+    try {
+      planned.push(...(await planRule(rule, deps, signal)));
+    } catch (error) {
+      problems.push(`rule "${rule.name}": ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const byDestination = new Map<string, PlannedCopy[]>();
+  for (const copy of planned) {
+    const key = formatReference(copy.destination);
+    byDestination.set(key, [...(byDestination.get(key) ?? []), copy]);
+  }
+  const copies: PlannedCopy[] = [];
+  for (const [destination, sources] of byDestination) {
+    const distinct = new Set(sources.map((c) => formatReference(c.source)));
+    if (distinct.size > 1) {
+      problems.push(
+        `${destination} is the destination of ${[...distinct].join(" and ")}: fix the rules (${[...new Set(sources.map((c) => c.rule))].join(", ")}) so each destination has one source`,
+      );
+      continue;
+    }
+    copies.push(sources[0] as PlannedCopy);
+  }
+  return { copies, problems };
+}
+
+async function planRule(rule: SyncRule, deps: SyncDeps, signal?: AbortSignal): Promise<PlannedCopy[]> {
+  const sourceRegistry = rule.source.registry;
+  const ecr = ecrRegistry(sourceRegistry);
+  const transport = deps.transportFor(sourceRegistry);
+  const exact: string[] = [];
+  const prefixes: string[] = [];
+  for (const pattern of rule.repositories) {
+    const normalized = normalizeRepository(sourceRegistry, pattern);
+    if (normalized.endsWith("*")) prefixes.push(normalized.slice(0, -1));
+    else exact.push(normalized);
+  }
+  let repositories = [...exact];
+  if (prefixes.length > 0) {
+    const all = ecr
+      ? await listEcrRepositories(deps.ecr(ecr.region), ecr.account)
+      : await listRepositories(transport, signal);
+    repositories.push(...all.filter((name) => prefixes.some((p) => name.startsWith(p))));
+  }
+  repositories = [...new Set(repositories)].sort();
+  const copies: PlannedCopy[] = [];
+  for (const repository of repositories) {
+    const tags: TagInfo[] = ecr
+      ? await listEcrTags(deps.ecr(ecr.region), ecr.account, repository)
+      : (await listTags(transport, repository, signal)).map((tag) => ({ tag }));
+    for (const tag of selectTags(rule, tags)) {
+      copies.push({
+        rule: rule.name,
+        source: { registry: sourceRegistry, repository, tag },
+        destination: {
+          registry: rule.destination.registry,
+          repository: destinationRepository(rule, repository),
+          tag,
+        },
+      });
+    }
+  }
+  return copies;
+}
+
+/**
+ * Runs every rule: plans, creates missing destination ECR repositories, copies. Never throws for a
+ * failed image or rule; the report lists them (the job decides how to fail).
+ */
+export async function syncImages(
+  rules: readonly SyncRule[],
+  deps: SyncDeps,
+  options: SyncOptions,
+): Promise<SyncReport> {
+  const logger = options.logger;
+  const { copies, problems } = await planSync(rules, deps, options.signal);
+  logger?.info("Planned image copies", { copies: copies.length, problems: problems.length });
+
+  const repositoriesCreated: string[] = [];
+  const wouldCopy: PlannedCopy[] = [];
+  const images: ImageReport[] = [];
+  const deferred: PlannedCopy[] = [];
+  const unusable = new Set<string>();
+
+  // Destination ECR repositories, once each, before any copy into them.
+  const destinations = new Map<string, { registry: string; repository: string }>();
+  for (const copy of copies) {
+    destinations.set(`${copy.destination.registry}/${copy.destination.repository}`, copy.destination);
+  }
+  for (const [key, destination] of destinations) {
+    const ecr = ecrRegistry(destination.registry);
+    if (!ecr || options.dryRun) continue;
+    try {
+      const result = await ensureEcrRepository(
+        deps.ecr(ecr.region),
+        ecr.account,
+        destination.repository,
+        options.repositorySettings,
+      );
+      if (result === "created") repositoriesCreated.push(key);
+    } catch (error) {
+      unusable.add(key);
+      problems.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  // One session for every rule without a platform filter (they share blob transfers), one per filtered rule.
+  const session = new CopySession(deps.transportFor, sessionOptions(options));
+  const sessions = new Map(
+    rules.map((r) => [
+      r.name,
+      r.platforms && r.platforms.length > 0
+        ? new CopySession(deps.transportFor, { ...sessionOptions(options), platforms: r.platforms })
+        : session,
+    ]),
+  );
+  const limit = pLimit(options.imageConcurrency ?? 3);
+  await Promise.all(
+    copies.map((copy) =>
+      limit(async () => {
+        if (unusable.has(`${copy.destination.registry}/${copy.destination.repository}`)) return;
+        if ((options.canStart && !options.canStart()) || options.signal?.aborted) {
+          deferred.push(copy);
+          return;
+        }
+        if (options.dryRun) {
+          const [src, dst] = await Promise.all([
+            headManifest(
+              deps.transportFor(copy.source.registry),
+              copy.source.repository,
+              copy.source.tag as string,
+            ),
+            headManifest(
+              deps.transportFor(copy.destination.registry),
+              copy.destination.repository,
+              copy.destination.tag as string,
+            ),
+          ]).catch(() => [undefined, undefined]);
+          if (!src || src.digest !== dst?.digest) wouldCopy.push(copy);
+          return;
+        }
+        const report = await (sessions.get(copy.rule) ?? session).copyImage(copy.source, copy.destination);
+        images.push(report);
+        if (report.status === "failed") {
+          logger?.warn("Image copy failed", {
+            source: report.source,
+            destination: report.destination,
+            error: report.error,
+          });
+        }
+      }),
+    ),
+  );
+  images.sort((a, b) => a.source.localeCompare(b.source) || a.destination.localeCompare(b.destination));
+  const sum = (key: "bytesMoved" | "blobsCopied" | "blobsSkipped" | "blobsMounted") =>
+    images.reduce((total, r) => total + r[key], 0);
+  return {
+    images,
+    deferred,
+    wouldCopy,
+    repositoriesCreated,
+    problems,
+    totals: {
+      copied: images.filter((r) => r.status === "copied").length,
+      upToDate: images.filter((r) => r.status === "up-to-date").length,
+      failed: images.filter((r) => r.status === "failed").length,
+      deferred: deferred.length,
+      bytesMoved: sum("bytesMoved"),
+      blobsCopied: sum("blobsCopied"),
+      blobsSkipped: sum("blobsSkipped"),
+      blobsMounted: sum("blobsMounted"),
+    },
+  };
+}
+
+function sessionOptions(options: SyncOptions): CopyOptions {
+  return {
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.uploadSizes ? { uploadSizes: options.uploadSizes } : {}),
+    ...(options.blobAttempts !== undefined ? { blobAttempts: options.blobAttempts } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  };
+}
+
+/** Every failure of a sync report as one line each: what the SNS message lists. */
+export function syncProblems(report: SyncReport): string[] {
+  return [
+    ...report.problems,
+    ...report.images
+      .filter((r) => r.status === "failed")
+      .map(
+        (r) =>
+          `${r.source} → ${r.destination}: ${r.error?.name ?? "Error"}: ${r.error?.message ?? "unknown error"}`,
+      ),
+  ];
+}
