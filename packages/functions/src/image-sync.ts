@@ -1,0 +1,31 @@
+import { parseImageSyncEvent } from "@gitpod-dr/core/registry/input";
+import { runImageSyncJob } from "@gitpod-dr/core/registry/job";
+import { snsClient } from "./lib/clients.ts";
+import { env } from "./lib/env.ts";
+import { imageJob } from "./lib/image-deps.ts";
+import { logger } from "./lib/logger.ts";
+import { jobHandler, TIMEOUT_EARLY_MS } from "./lib/middleware.ts";
+
+/**
+ * Time kept back at the end of the invocation: no new image copy starts within it, so copies in flight
+ * can finish and the report can be sent before Lambda's limit.
+ */
+export const STOP_STARTING_MS = 120_000;
+
+/** EventBridge-scheduled: copy every image the stage's rules select into its destination registry. */
+export const handler = jobHandler({
+  job: "image-sync",
+  stage: env.stage,
+  logger,
+  alerts: () => ({ sns: snsClient(), topicArn: env.topicArn }),
+  parseInput: (event) => parseImageSyncEvent(event),
+  run: async (input, context, signal) => {
+    const { config, deps } = imageJob();
+    return runImageSyncJob(config, deps, {
+      dryRun: input.dryRun,
+      canStart: () => context.getRemainingTimeInMillis() > STOP_STARTING_MS + TIMEOUT_EARLY_MS,
+      signal,
+      logger,
+    });
+  },
+});

@@ -1,0 +1,50 @@
+import { ECRClient } from "@aws-sdk/client-ecr";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
+import { type ImageJobConfig, parseImageJobConfig } from "@gitpod-dr/core/config";
+import { credentialsFor, transportPool } from "@gitpod-dr/core/registry/registries";
+import type { SyncDeps } from "@gitpod-dr/core/registry/sync";
+import { env } from "./env.ts";
+
+let cached:
+  | {
+      config: ImageJobConfig;
+      ecr: (region: string) => ECRClient;
+      secrets: (region: string) => SecretsManagerClient;
+    }
+  | undefined;
+
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = make(region);
+      clients.set(region, client);
+    }
+    return client;
+  };
+}
+
+/**
+ * The image job's configuration and clients: parsed and built once per cold start. Registry transports
+ * are made per invocation (a fresh token cache each run); their keep-alive connections are shared.
+ * @throws ConfigError when GITPOD_DR_CONFIG is missing or invalid.
+ */
+export function imageJob(): { config: ImageJobConfig; deps: SyncDeps } {
+  if (!cached) {
+    cached = {
+      config: parseImageJobConfig(env.config),
+      ecr: perRegion((region) => new ECRClient(awsClientConfig(region))),
+      secrets: perRegion((region) => new SecretsManagerClient(awsClientConfig(region))),
+    };
+  }
+  const { config, ecr, secrets } = cached;
+  const secretArns = Object.fromEntries(
+    Object.entries(config.images.registries).map(([host, r]) => [host, r.credentialsSecretArn]),
+  );
+  return {
+    config,
+    deps: { ecr, transportFor: transportPool({ credentials: credentialsFor({ ecr, secrets, secretArns }) }) },
+  };
+}

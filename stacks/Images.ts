@@ -1,0 +1,140 @@
+import { imageJobConfigInput } from "@gitpod-dr/core/config";
+import { ecrRegistry } from "@gitpod-dr/core/registry/reference";
+import { destinationRepository } from "@gitpod-dr/core/registry/sync";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { Alerts } from "./Alerts.ts";
+import { stageConfig } from "./context.ts";
+
+const PULL = [
+  "ecr:BatchGetImage",
+  "ecr:GetDownloadUrlForLayer",
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:DescribeImages",
+];
+const PUSH = [
+  ...PULL,
+  "ecr:InitiateLayerUpload",
+  "ecr:UploadLayerPart",
+  "ecr:CompleteLayerUpload",
+  "ecr:PutImage",
+  "ecr:CreateRepository",
+];
+
+/** The destination repository names (or prefix patterns) a rule can write. */
+export function destinationPatterns(rule: Parameters<typeof destinationRepository>[0]): string[] {
+  const strip = rule.destination.stripPrefix ?? "";
+  const prefix = rule.destination.repositoryPrefix ?? "";
+  return rule.repositories.map((pattern) => {
+    if (!pattern.endsWith("*")) return destinationRepository(rule, pattern);
+    const stem = pattern.slice(0, -1);
+    // When the strip prefix may or may not apply to what the pattern matches, allow the whole prefix.
+    if (strip !== "" && !stem.startsWith(strip)) return `${prefix}*`;
+    return `${destinationRepository(rule, stem)}*`;
+  });
+}
+
+/** The scheduled image sync (present when the stage configures `images`). */
+export function Images({ stack, app }: StackContext) {
+  const config = stageConfig(app);
+  const images = config.images;
+  if (!images) return {};
+  const { topic, key: topicKey } = use(Alerts);
+  const partition = stack.partition;
+  const repositoryArn = (registry: string, name: string) => {
+    const ecr = ecrRegistry(registry) as { account: string; region: string };
+    return `arn:${partition}:ecr:${ecr.region}:${ecr.account}:repository/${name}`;
+  };
+
+  const logGroup = new logs.LogGroup(stack, "ImageSyncLogs", {
+    retention: logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const fn = new SstFunction(stack, "ImageSync", {
+    description: `gitpod-dr ${app.stage}: copy container images to the DR registry`,
+    handler: "packages/functions/src/image-sync.handler",
+    // Lambda's maximum: the job stops starting copies two minutes before it and reports the rest.
+    timeout: "15 minutes",
+    // Network throughput of a Lambda function grows with its memory; the copy itself needs ~100 MB.
+    memorySize: 1024,
+    logGroup,
+    environment: {
+      GITPOD_DR_STAGE: app.stage,
+      GITPOD_DR_TOPIC_ARN: topic.topicArn,
+      GITPOD_DR_CONFIG: JSON.stringify(imageJobConfigInput(app.stage, images)),
+    },
+  });
+  // Overlapping runs are safe: a blob or manifest already present is skipped.
+  fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+
+  const allow = (sid: string, actions: string[], resources: string[]) =>
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid, actions, resources: [...new Set(resources)].sort() }));
+
+  // The one ECR action with no resource: it returns a token for the caller's own registry.
+  allow("GetEcrAuthorizationTokens", ["ecr:GetAuthorizationToken"], ["*"]);
+
+  const pullArns: string[] = [];
+  const pushArns: string[] = [];
+  const discoveryArns: string[] = [];
+  for (const rule of images.rules) {
+    if (ecrRegistry(rule.source.registry)) {
+      for (const pattern of rule.repositories) {
+        pullArns.push(repositoryArn(rule.source.registry, pattern));
+      }
+      // Listing repositories to match a prefix names no repository: it is allowed on the registry's
+      // repositories (names only; no image access comes with it).
+      if (rule.repositories.some((r) => r.endsWith("*"))) {
+        discoveryArns.push(repositoryArn(rule.source.registry, "*"));
+      }
+    }
+    if (ecrRegistry(rule.destination.registry)) {
+      for (const pattern of destinationPatterns(rule))
+        pushArns.push(repositoryArn(rule.destination.registry, pattern));
+    }
+  }
+  if (pullArns.length > 0) allow("PullFromSourceRepositories", PULL, pullArns);
+  if (discoveryArns.length > 0) allow("ListSourceRepositories", ["ecr:DescribeRepositories"], discoveryArns);
+  if (pushArns.length > 0) {
+    allow("PushToDestinationRepositories", PUSH, pushArns);
+    // Only as part of creating a repository: the tool tags the repositories it creates.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "TagRepositoriesItCreates",
+        actions: ["ecr:TagResource"],
+        resources: [...new Set(pushArns)].sort(),
+        conditions: { StringEquals: { "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr" } },
+      }),
+    );
+  }
+  const encryption = images.repositoryDefaults.encryption;
+  if (encryption.type === "KMS" && encryption.kmsKeyArn) {
+    // ECR creates grants on the key for a repository it encrypts with it.
+    allow(
+      "EncryptCreatedRepositoriesWithTheKey",
+      ["kms:DescribeKey", "kms:CreateGrant", "kms:RetireGrant"],
+      [encryption.kmsKeyArn],
+    );
+  }
+  const secretArns = Object.values(images.registries).map((r) => r.credentialsSecretArn);
+  if (secretArns.length > 0) {
+    // A secret ARN without its random suffix matches the full ARN only with the suffix wildcard.
+    const resources = secretArns.flatMap((arn) =>
+      /-[A-Za-z0-9]{6}$/.test(arn) ? [arn] : [arn, `${arn}-??????`],
+    );
+    allow("ReadRegistryCredentials", ["secretsmanager:GetSecretValue"], resources);
+  }
+  allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
+  allow("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [topicKey.keyArn]);
+
+  const rule = new events.Rule(stack, "ImageSyncSchedule", {
+    description: `gitpod-dr ${app.stage}: image sync job`,
+    schedule: events.Schedule.expression(images.schedule),
+  });
+  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+  stack.addOutputs({ ImageSyncFunction: fn.functionName });
+  return { imageSyncFunction: fn };
+}
