@@ -1,5 +1,7 @@
 import type { RdsJobSummary } from "@gitpod-dr/core/rds/job";
 import type { RetentionDecision } from "@gitpod-dr/core/rds/retention";
+import type { ImageReport } from "@gitpod-dr/core/registry/copy";
+import type { ImageSyncSummary } from "@gitpod-dr/core/registry/job";
 
 const list = (items: readonly string[]) => (items.length === 0 ? "-" : items.join(", "));
 
@@ -40,5 +42,47 @@ export function formatRdsSummary(s: RdsJobSummary): string {
   ];
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   for (const p of s.problems) lines.push(`  PROBLEM: ${p}`);
+  return lines.join("\n");
+}
+
+/** Bytes as a person reads them: 1.2 GB, 34.5 MB, 12 KB. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** One image's copy report on one line (and its error on the next). */
+export function formatImageReport(r: ImageReport): string {
+  const what =
+    r.status === "failed"
+      ? "FAILED"
+      : r.status === "up-to-date"
+        ? "up to date"
+        : `copied ${formatBytes(r.bytesMoved)} (${r.blobsCopied} blob(s) copied, ${r.blobsSkipped} present, ${r.blobsMounted} mounted)`;
+  const digest = r.digest ? ` ${r.digest}` : "";
+  const line = `${r.source} → ${r.destination}: ${what}${digest} in ${(r.durationMs / 1000).toFixed(1)} s`;
+  return r.error
+    ? `${line}\n  ${r.error.name}${r.error.code ? ` (${r.error.code})` : ""}: ${r.error.message}`
+    : line;
+}
+
+/** The image sync summary as a person reads it. */
+export function formatSyncSummary(s: ImageSyncSummary): string {
+  const t = s.totals;
+  const lines = [
+    `Image sync of stage ${s.stage}${s.dryRun ? "  [dry run: nothing was changed]" : ""}`,
+    `  copied: ${t.copied}, up to date: ${t.upToDate}, failed: ${t.failed}, left for the next run: ${t.deferred}`,
+    `  moved ${formatBytes(t.bytesMoved)}: ${t.blobsCopied} blob(s) copied, ${t.blobsSkipped} already present, ${t.blobsMounted} mounted`,
+    `  repositories created: ${list(s.repositoriesCreated)}`,
+  ];
+  if (s.dryRun)
+    lines.push(`  would copy: ${s.wouldCopy.length === 0 ? "-" : `\n    ${s.wouldCopy.join("\n    ")}`}`);
+  if (s.deferred.length > 0) lines.push(`  left for the next run:\n    ${s.deferred.join("\n    ")}`);
   return lines.join("\n");
 }

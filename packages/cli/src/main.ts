@@ -14,17 +14,22 @@ import type { JobLogger } from "@gitpod-dr/core/logger";
 import { redact } from "@gitpod-dr/core/notify/redact";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
 import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
+import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
+import { copyImageCommand, syncImagesCommand } from "./images.ts";
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Rewrites one status line in place; only on a terminal. */
+  progress?: (text: string) => void;
 }
 
 const processIo: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  ...(process.stderr.isTTY ? { progress: (text: string) => process.stderr.write(`\r\u001b[K${text}`) } : {}),
 };
 
 export const EXIT_OK = 0;
@@ -38,6 +43,24 @@ Usage: gitpod-dr <command> [options]
 Commands:
   rds-snapshot   Take this window's RDS snapshot, copy snapshots to the DR region, apply retention
                  (the scheduled job, run from here with the AWS credentials in the environment)
+
+  copy-image SRC DST
+                 Copy one image (an index with all its platforms) between registries, every digest
+                 unchanged. ECR uses your AWS credentials; other registries your docker login
+                 (~/.docker/config.json "auths"), or anonymous access
+  sync-images    Run the image sync job of a stage (its "images" rules) from here
+
+Options of copy-image:
+  --platform OS/ARCH[/VARIANT]   copy only this platform of an index (repeatable)
+  --insecure-registry HOST:PORT  speak plain HTTP to this registry (repeatable; local registries)
+  --concurrency N                blob transfers at once (default 6)
+  --force                        copy even when the destination already has the source's digest
+  --json                         print the report as JSON
+
+Options of sync-images:
+  --config FILE  the stage configuration (required)
+  --dry-run      list what would be copied; write nothing
+  --insecure-registry HOST:PORT, --json  as above
 
 Options of rds-snapshot:
   --config FILE  the stage configuration, e.g. config/prod.ts (required)
@@ -106,6 +129,8 @@ async function rdsSnapshot(args: string[], io: Io): Promise<number> {
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "rds-snapshot": rdsSnapshot,
+  "copy-image": copyImageCommand,
+  "sync-images": syncImagesCommand,
 };
 
 /**
@@ -134,7 +159,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`gitpod-dr ${command}: ${err.message}. See gitpod-dr --help`);
       return EXIT_USAGE;
     }
-    if (error instanceof ConfigError || error instanceof InvalidInputError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof InvalidInputError ||
+      error instanceof InvalidReferenceError
+    ) {
       io.err(`gitpod-dr ${command}: ${error.message}`);
       return EXIT_USAGE;
     }
