@@ -121,7 +121,7 @@ export const imagesConfigSchema = z
     /** Blob transfers in flight at once. */
     concurrency: z.number().int().min(1).max(32, "must be at most 32").default(6),
     /** Images copied at once (sharing the blob limit). */
-    imageConcurrency: z.number().int().min(1).max(16, "must be at most 16").default(3),
+    imageConcurrency: z.number().int().min(1).max(32, "must be at most 32").default(8),
     /** Credentials for registries that are not ECR (ECR uses the function's role). */
     registries: z
       .record(

@@ -3,7 +3,7 @@ import {
   GetAuthorizationTokenCommand,
   type GetAuthorizationTokenCommandOutput,
 } from "@aws-sdk/client-ecr";
-import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { wrapAwsError } from "../aws/errors.ts";
 import { RegistryAuthError } from "./errors.ts";
 import type { CredentialProvider, Credentials } from "./transport.ts";
@@ -21,6 +21,8 @@ export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): 
   return async () => {
     let data: GetAuthorizationTokenCommandOutput;
     try {
+      // Loaded on first use: copies between non-ECR registries (and the CLI's start-up) skip the SDK.
+      const { GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
       data = await ecr.send(new GetAuthorizationTokenCommand({}));
     } catch (error) {
       throw wrapAwsError(`Unable to get an ECR authorization token for ${registry}`, error);
@@ -53,6 +55,7 @@ export function secretCredentials(
   return async () => {
     let secret: string | undefined;
     try {
+      const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
       const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
       secret = (result as { SecretString?: string }).SecretString;
     } catch (error) {

@@ -216,7 +216,7 @@ export async function streamBlob(
   }
 }
 
-/** undici wraps an error thrown by a request body; the verification error inside is the real cause. */
+/** A body error may reach us wrapped (by the transport's classification); the verification error inside is the real cause. */
 function unwrapBodyError(error: unknown): unknown {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {

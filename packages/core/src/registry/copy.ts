@@ -157,7 +157,11 @@ export class CopySession {
     const dstTarget = destination.tag ?? destination.digest ?? source.tag ?? srcTarget;
     const where = formatReference(source);
 
-    const srcHead = await headManifest(src, source.repository, srcTarget, signal);
+    // Both HEADs at once: an unchanged tag then costs one round trip.
+    const [srcHead, dstHead] = await Promise.all([
+      headManifest(src, source.repository, srcTarget, signal),
+      this.options.force ? undefined : headManifest(dst, destination.repository, dstTarget, signal),
+    ]);
     if (!srcHead) {
       throw new RegistryError(`${where} does not exist in the source registry`, {
         status: 404,
@@ -165,9 +169,6 @@ export class CopySession {
         temporary: false,
       });
     }
-    const dstHead = this.options.force
-      ? undefined
-      : await headManifest(dst, destination.repository, dstTarget, signal);
     const filtering = this.options.platforms !== undefined && this.options.platforms.length > 0;
     if (!filtering && dstHead?.digest === srcHead.digest) return { digest: srcHead.digest, changed: false };
 
@@ -303,7 +304,9 @@ export class CopySession {
       this.checkAborted();
       location ??= await startUpload(dst, repo, signal);
       try {
-        ctx.counters.bytesMoved += await streamBlob(
+        // Not `counters.bytesMoved += await …`: that reads the counter before the await and loses the
+        // bytes of transfers that finish meanwhile.
+        const sent = await streamBlob(
           { transport: ctx.src, repository: source.repository },
           { transport: dst, repository: repo, location },
           blob,
@@ -313,6 +316,7 @@ export class CopySession {
             onBytes: (n) => this.options.onEvent?.({ kind: "bytes", bytes: n }),
           },
         );
+        ctx.counters.bytesMoved += sent;
         this.remember(destination.registry, repo, blob.digest);
         return "copied";
       } catch (error) {

@@ -1,13 +1,11 @@
-import {
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  DescribeRepositoriesCommand,
-  type ECRClient,
-  type EncryptionConfiguration,
-} from "@aws-sdk/client-ecr";
+import type { ECRClient, EncryptionConfiguration } from "@aws-sdk/client-ecr";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 
-/** ECR API calls the sync job needs beyond the OCI API: discovery, push times, repository creation. */
+/**
+ * ECR API calls the sync job needs beyond the OCI API: discovery, push times, repository creation.
+ * The SDK module is loaded on first use, so runs without ECR (and the CLI's start-up) do not pay for it.
+ */
+const sdk = () => import("@aws-sdk/client-ecr");
 
 type Ecr = Pick<ECRClient, "send">;
 
@@ -25,6 +23,7 @@ export interface TagInfo {
 
 /** Every repository name of an ECR registry (account). */
 export async function listEcrRepositories(ecr: Ecr, registryId: string): Promise<string[]> {
+  const { DescribeRepositoriesCommand } = await sdk();
   const names: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -47,6 +46,7 @@ export async function listEcrRepositories(ecr: Ecr, registryId: string): Promise
 
 /** Tags of an ECR repository with their push times (an image with several tags gives one entry each). */
 export async function listEcrTags(ecr: Ecr, registryId: string, repositoryName: string): Promise<TagInfo[]> {
+  const { DescribeImagesCommand } = await sdk();
   const tags: TagInfo[] = [];
   let nextToken: string | undefined;
   do {
@@ -85,6 +85,7 @@ export async function ensureEcrRepository(
   repositoryName: string,
   settings: EcrRepositorySettings,
 ): Promise<"created" | "exists"> {
+  const { CreateRepositoryCommand } = await sdk();
   const encryptionConfiguration: EncryptionConfiguration =
     settings.encryption.type === "KMS"
       ? {

@@ -1,8 +1,8 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { Dispatcher } from "undici";
 import { ecrCredentials, secretCredentials } from "./auth.ts";
 import type { TransportFor } from "./copy.ts";
+import type { HttpAgents } from "./http.ts";
 import { ecrRegistry, parseRegistryHost } from "./reference.ts";
 import { type CredentialProvider, RegistryTransport, type RetryPolicy } from "./transport.ts";
 
@@ -46,7 +46,7 @@ export function transportPool(options: {
   readonly credentials: (registry: string) => CredentialProvider | undefined;
   /** Hosts spoken to over plain HTTP (local registries only; the CLI's `--insecure-registry`). */
   readonly insecure?: readonly string[];
-  readonly dispatcher?: Dispatcher;
+  readonly agents?: HttpAgents;
   readonly retry?: RetryPolicy;
   readonly userAgent?: string;
 }): TransportFor {
@@ -60,7 +60,7 @@ export function transportPool(options: {
         registry,
         insecure: insecure.has(registry),
         ...(credentials ? { credentials } : {}),
-        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+        ...(options.agents ? { agents: options.agents } : {}),
         ...(options.retry ? { retry: options.retry } : {}),
         userAgent: options.userAgent ?? "gitpod-dr",
       });

@@ -53,7 +53,7 @@ export async function headManifest(
     what: `HEAD manifest ${repo}:${ref}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
   if (response.status === 404) return undefined;
   const digest = response.headers["docker-content-digest"];
   if (!digest) {
@@ -89,7 +89,7 @@ export async function getManifest(
     ...(signal ? { signal } : {}),
   });
   if (response.status === 404) {
-    await response.body.dump();
+    await response.dump();
     return undefined;
   }
   const bytes = await readAll(response, 4 * 1024 * 1024, `${what} at ${t.registry}`);
@@ -133,7 +133,7 @@ export async function putManifest(
     what: `PUT manifest ${repo}:${ref}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
   return response.headers["docker-content-digest"] ?? sha256Digest(manifest.bytes);
 }
 
@@ -153,7 +153,7 @@ export async function blobExists(
     followRedirects: true,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
   return response.status === 200;
 }
 
@@ -197,7 +197,7 @@ export async function mountBlob(
     what: `Mount blob ${digest} from ${from} into ${repo}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
   if (response.status === 201) return { mounted: true };
   return { mounted: false, location: uploadLocation(t, response, repo) };
 }
@@ -212,7 +212,7 @@ export async function startUpload(t: RegistryTransport, repo: string, signal?: A
     what: `Start upload to ${repo}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
   return uploadLocation(t, response, repo);
 }
 
@@ -258,7 +258,7 @@ export async function putBlob(
     what: `Upload blob ${digest} to ${repo}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
 }
 
 /**
@@ -288,7 +288,7 @@ export async function patchChunk(
     what: `Upload chunk ${start}-${start + length - 1} to ${repo}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
   return response.headers.location ? t.resolve(response.headers.location) : location;
 }
 
@@ -309,7 +309,7 @@ export async function finishUpload(
     what: `Finish upload of ${digest} to ${repo}`,
     ...(signal ? { signal } : {}),
   });
-  await response.body.dump();
+  await response.dump();
 }
 
 /** Abandons an upload session (best effort; registries also expire them). */
@@ -322,7 +322,7 @@ export async function cancelUpload(t: RegistryTransport, repo: string, location:
       expect: [200, 202, 204, 404],
       what: `Cancel upload to ${repo}`,
     });
-    await response.body.dump();
+    await response.dump();
   } catch {
     // Best effort: the session expires on its own.
   }

@@ -50,7 +50,7 @@ export interface SyncRule {
 
 export interface SyncOptions
   extends Pick<CopyOptions, "concurrency" | "uploadSizes" | "blobAttempts" | "signal" | "sleep"> {
-  /** Images copied at once (their blobs share the `concurrency` limit). Default 3. */
+  /** Images copied at once (their blobs share the `concurrency` limit). Default 8. */
   readonly imageConcurrency?: number;
   /** No new image copy starts once this returns false (Lambda's deadline); the rest are reported as deferred. */
   readonly canStart?: () => boolean;
@@ -274,7 +274,7 @@ export async function syncImages(
         : session,
     ]),
   );
-  const limit = pLimit(options.imageConcurrency ?? 3);
+  const limit = pLimit(options.imageConcurrency ?? 8);
   await Promise.all(
     copies.map((copy) =>
       limit(async () => {

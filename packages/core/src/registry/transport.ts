@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { Agent, type Dispatcher, request } from "undici";
 import { mergeScopes, parseChallenge } from "./challenge.ts";
 import { RegistryAuthError, RegistryError } from "./errors.ts";
+import { discard, type HttpAgents, type HttpBody, httpRequest, sharedAgents } from "./http.ts";
 
 /**
  * The HTTP layer of the registry engine, as go-containerregistry's `remote/transport`: one instance
@@ -47,8 +47,8 @@ export interface TransportOptions {
   /** Speak plain HTTP to this registry (local and test registries only). */
   readonly insecure?: boolean;
   readonly credentials?: CredentialProvider;
-  /** A shared undici dispatcher, so connections are kept alive and reused across registries' requests. */
-  readonly dispatcher?: Dispatcher;
+  /** Keep-alive agents; by default the process-wide ones, so connections are reused across transports. */
+  readonly agents?: HttpAgents;
   readonly retry?: RetryPolicy;
   readonly userAgent?: string;
   /** Injected in tests. */
@@ -57,7 +57,7 @@ export interface TransportOptions {
   readonly now?: () => number;
 }
 
-export type RequestBody = Buffer | string | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
+export type RequestBody = HttpBody;
 
 export interface SendOptions {
   readonly method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -80,7 +80,9 @@ export interface RegistryResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   /** The body stream; the caller must consume it or call `dump()`. */
-  readonly body: Dispatcher.ResponseData["body"];
+  readonly body: NodeJS.ReadableStream & AsyncIterable<Buffer> & { destroy(error?: Error): void };
+  /** Reads and drops the body, so the connection is reused. */
+  dump(): Promise<void>;
   /** The final URL (after redirects). */
   readonly url: string;
 }
@@ -93,12 +95,9 @@ const NETWORK_TEMPORARY = new Set([
   "EAI_AGAIN",
   "ENETUNREACH",
   "EHOSTUNREACH",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+  "ECONNABORTED",
+  // A response body cut off by the peer ("aborted", "socket hang up" carry ECONNRESET).
+  "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
 /** Whether an HTTP status is worth retrying: 408, 429 and every 5xx (go-containerregistry's rule). */
@@ -106,7 +105,7 @@ export function isTemporaryStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 }
 
-/** The error code of a network failure (undici or Node), found on the error or its causes. */
+/** The error code of a network failure (Node's `ECONNRESET`…), found on the error or its causes. */
 export function networkErrorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {
@@ -165,33 +164,16 @@ export function registryErrorFrom(
   });
 }
 
-let sharedAgent: Agent | undefined;
-
-/** The process-wide keep-alive agent (connections are reused across requests and registries). */
-export function sharedDispatcher(): Agent {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 64 });
-  return sharedAgent;
-}
-
 interface CachedToken {
   readonly header: string;
   readonly expiresAt: number;
-}
-
-function flattenHeaders(headers: Dispatcher.ResponseData["headers"]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    out[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return out;
 }
 
 function isReplayable(body: RequestBody | undefined): boolean {
   return body === undefined || typeof body === "string" || Buffer.isBuffer(body);
 }
 
-async function readText(body: Dispatcher.ResponseData["body"], limit = 65_536): Promise<string> {
+async function readText(body: AsyncIterable<Buffer>, limit = 65_536): Promise<string> {
   let text = "";
   try {
     for await (const chunk of body) {
@@ -206,7 +188,7 @@ async function readText(body: Dispatcher.ResponseData["body"], limit = 65_536): 
 export class RegistryTransport {
   readonly registry: string;
   readonly baseUrl: string;
-  private readonly dispatcher: Dispatcher;
+  private readonly agents: HttpAgents;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
@@ -221,7 +203,7 @@ export class RegistryTransport {
   constructor(private readonly options: TransportOptions) {
     this.registry = options.registry;
     this.baseUrl = `${options.insecure ? "http" : "https"}://${options.registry}`;
-    this.dispatcher = options.dispatcher ?? sharedDispatcher();
+    this.agents = options.agents ?? sharedAgents();
     this.retry = options.retry ?? DEFAULT_REGISTRY_RETRY;
     this.sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : {}));
     this.random = options.random ?? Math.random;
@@ -263,7 +245,7 @@ export class RegistryTransport {
       }
       if (response.status === 401 && !challenged && replayable) {
         const header = response.headers["www-authenticate"];
-        await response.body.dump();
+        await response.dump();
         challenged = true;
         attempt--; // answering a challenge is not a retry
         await this.answerChallenge(header, options.scopes);
@@ -314,14 +296,14 @@ export class RegistryTransport {
         const authorization = await this.authorization(options.scopes);
         if (authorization) headers.authorization = authorization;
       }
-      const result = await request(url, {
-        dispatcher: this.dispatcher,
+      const result = await httpRequest(new URL(url), {
         method: options.method,
         headers,
-        body: options.body as Dispatcher.DispatchOptions["body"],
-        signal: options.signal,
+        agents: this.agents,
+        ...(options.body !== undefined ? { body: options.body } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
-      const responseHeaders = flattenHeaders(result.headers);
+      const responseHeaders = result.headers;
       const location = responseHeaders.location;
       if (
         options.followRedirects &&
@@ -329,11 +311,12 @@ export class RegistryTransport {
         [301, 302, 303, 307, 308].includes(result.statusCode) &&
         hops < 5
       ) {
-        await result.body.dump();
+        await discard(result.body);
         url = new URL(location, url).toString();
         continue;
       }
-      return { status: result.statusCode, headers: responseHeaders, body: result.body, url };
+      const body = result.body;
+      return { status: result.statusCode, headers: responseHeaders, body, url, dump: () => discard(body) };
     }
   }
 
@@ -415,16 +398,16 @@ export class RegistryTransport {
       let text: string;
       let headers: Record<string, string>;
       try {
-        const result = await request(url, {
-          dispatcher: this.dispatcher,
+        const result = await httpRequest(url, {
           method: "GET",
+          agents: this.agents,
           headers: {
             "user-agent": this.options.userAgent ?? "gitpod-dr",
             ...(credentials ? { authorization: basic(credentials) } : {}),
           },
         });
         status = result.statusCode;
-        headers = flattenHeaders(result.headers);
+        headers = result.headers;
         text = await readText(result.body, 1_000_000);
       } catch (error) {
         const classified = networkError(error, what);
