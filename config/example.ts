@@ -47,6 +47,43 @@ export default {
     // or rate(<n> <unit>). The snapshot is named after the scheduled time: gitpod-dr-<db>-YYYY-MM-DD-HHMM.
     rdsSnapshot: "cron(0 3 * * ? *)",
   },
+  // Optional: the image tier. Leave it out to deploy no image job.
+  images: {
+    // When the sync job runs (EventBridge expression, UTC).
+    schedule: "rate(6 hours)",
+    // Blob transfers in flight at once (default 6), and images copied at once (default 8).
+    concurrency: 6,
+    imageConcurrency: 8,
+    // Credentials for registries that are not ECR (ECR uses the function's role). The secret holds
+    // {"username": "...", "password": "..."} (a robot account or access token).
+    registries: {
+      // "ghcr.io": { credentialsSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ghcr-robot-AbCdEf" },
+    },
+    // Settings of destination ECR repositories the job creates (existing ones are left as they are).
+    repositoryDefaults: { tagMutability: "MUTABLE", scanOnPush: true, encryption: { type: "AES256" } },
+    rules: [
+      {
+        // Gitpod's own images and workspace images: primary ECR to the DR region's ECR, same names.
+        name: "gitpod-to-dr",
+        source: { registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com" },
+        // Names, or prefixes ending in * (matched at every run, so new repositories are picked up).
+        repositories: ["gitpod/*", "workspace-images/*"],
+        // Whole-tag regular expressions, and "the newest N by push time" (ECR sources).
+        tags: { exclude: "sha256-.*\\.sig", newest: 50 },
+        destination: { registry: "123456789012.dkr.ecr.eu-central-1.amazonaws.com" },
+      },
+      {
+        // A public base image, mirrored so workspaces start without Docker Hub.
+        name: "workspace-base",
+        source: { registry: "docker.io" },
+        repositories: ["gitpod/workspace-full"],
+        tags: { include: "latest|2026-.*" },
+        destination: { registry: "123456789012.dkr.ecr.eu-central-1.amazonaws.com", repositoryPrefix: "mirror/" },
+        // Multi-platform images are copied with every platform unless listed here.
+        platforms: ["linux/amd64"],
+      },
+    ],
+  },
   notifications: {
     // Who hears about failures. Email subscriptions must be confirmed from the email AWS sends.
     emails: ["platform-oncall@example.com"],
