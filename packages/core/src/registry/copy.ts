@@ -140,7 +140,12 @@ export class CopySession {
       const digest = await this.copy(source, destination, counters);
       return finish(digest.changed ? "copied" : "up-to-date", { digest: digest.digest });
     } catch (error) {
-      return finish("failed", { error });
+      // An abort surfaces from inside the HTTP stack as a generic AbortError: report it by our name
+      // (retryable), so a deadline is not mistaken for a broken image.
+      const stopped = this.options.signal?.aborted && !(error instanceof CopyAbortedError);
+      return finish("failed", {
+        error: stopped ? new CopyAbortedError("The copy was stopped before it finished") : error,
+      });
     }
   }
 

@@ -100,6 +100,12 @@ const NETWORK_TEMPORARY = new Set([
   "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
+const STATUS_CODES: Readonly<Record<number, string>> = {
+  401: "UNAUTHORIZED",
+  403: "DENIED",
+  429: "TOOMANYREQUESTS",
+};
+
 /** Whether an HTTP status is worth retrying: 408, 429 and every 5xx (go-containerregistry's rule). */
 export function isTemporaryStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
@@ -144,7 +150,8 @@ export function registryErrorFrom(
   what: string,
   now?: number,
 ): RegistryError {
-  let code = `HTTP_${status}`;
+  // A HEAD answer has no body: name the common statuses as the spec's error codes would.
+  let code = STATUS_CODES[status] ?? `HTTP_${status}`;
   let detail = "";
   try {
     const parsed = JSON.parse(bodyText) as { errors?: { code?: string; message?: string }[] };
