@@ -78,7 +78,10 @@ export default {
         source: { registry: "docker.io" },
         repositories: ["gitpod/workspace-full"],
         tags: { include: "latest|2026-.*" },
-        destination: { registry: "123456789012.dkr.ecr.eu-central-1.amazonaws.com", repositoryPrefix: "mirror/" },
+        destination: {
+          registry: "123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+          repositoryPrefix: "mirror/",
+        },
         // Multi-platform images are copied with every platform unless listed here.
         platforms: ["linux/amd64"],
       },

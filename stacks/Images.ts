@@ -1,6 +1,6 @@
 import { imageJobConfigInput } from "@gitpod-dr/core/config";
 import { ecrRegistry } from "@gitpod-dr/core/registry/reference";
-import { destinationRepository } from "@gitpod-dr/core/registry/sync";
+import { destinationRepository, normalizeRepository } from "@gitpod-dr/core/registry/sync";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -29,7 +29,8 @@ const PUSH = [
 export function destinationPatterns(rule: Parameters<typeof destinationRepository>[0]): string[] {
   const strip = rule.destination.stripPrefix ?? "";
   const prefix = rule.destination.repositoryPrefix ?? "";
-  return rule.repositories.map((pattern) => {
+  return rule.repositories.map((given) => {
+    const pattern = normalizeRepository(rule.source.registry, given);
     if (!pattern.endsWith("*")) return destinationRepository(rule, pattern);
     const stem = pattern.slice(0, -1);
     // When the strip prefix may or may not apply to what the pattern matches, allow the whole prefix.
@@ -83,7 +84,9 @@ export function Images({ stack, app }: StackContext) {
   for (const rule of images.rules) {
     if (ecrRegistry(rule.source.registry)) {
       for (const pattern of rule.repositories) {
-        pullArns.push(repositoryArn(rule.source.registry, pattern));
+        pullArns.push(
+          repositoryArn(rule.source.registry, normalizeRepository(rule.source.registry, pattern)),
+        );
       }
       // Listing repositories to match a prefix names no repository: it is allowed on the registry's
       // repositories (names only; no image access comes with it).
@@ -121,10 +124,9 @@ export function Images({ stack, app }: StackContext) {
   }
   const secretArns = Object.values(images.registries).map((r) => r.credentialsSecretArn);
   if (secretArns.length > 0) {
-    // A secret ARN without its random suffix matches the full ARN only with the suffix wildcard.
-    const resources = secretArns.flatMap((arn) =>
-      /-[A-Za-z0-9]{6}$/.test(arn) ? [arn] : [arn, `${arn}-??????`],
-    );
+    // An ARN given without Secrets Manager's random suffix matches the real one only with the suffix
+    // wildcard; whether a given ARN ends in the suffix cannot be told from its text, so grant both.
+    const resources = secretArns.flatMap((arn) => [arn, `${arn}-??????`]);
     allow("ReadRegistryCredentials", ["secretsmanager:GetSecretValue"], resources);
   }
   allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);

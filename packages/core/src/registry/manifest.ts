@@ -82,6 +82,9 @@ export function parseManifest(
   } catch (error) {
     throw new UnsupportedManifestError(`The manifest of ${where} is not valid JSON`, { cause: error });
   }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new UnsupportedManifestError(`The manifest of ${where} is not a JSON object`);
+  }
   const declared = typeof json.mediaType === "string" ? json.mediaType : undefined;
   const header = contentType?.split(";")[0]?.trim();
   let mediaType = declared ?? header;
@@ -144,12 +147,18 @@ export function formatPlatform(platform: Platform | undefined): string {
 /** Whether `candidate` is one of the wanted platforms; a wanted platform without variant matches any variant. */
 export function platformSelected(candidate: Platform | undefined, wanted: readonly Platform[]): boolean {
   if (!candidate) return false;
+  const variant = defaultVariant(candidate);
   return wanted.some(
     (w) =>
       w.os === candidate.os &&
       w.architecture === candidate.architecture &&
-      (w.variant === undefined || w.variant === candidate.variant),
+      (w.variant === undefined || w.variant === variant),
   );
+}
+
+/** arm64 without a variant is v8 (containerd's platform normalisation). */
+function defaultVariant(platform: Platform): string | undefined {
+  return platform.variant ?? (platform.architecture === "arm64" ? "v8" : undefined);
 }
 
 /**

@@ -27,7 +27,7 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const HOST_LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
-const IPV6 = /^\[[a-fA-F0-9:]+\]$/;
+const IPV6_HOST = /^(\[[a-fA-F0-9:]+\])(?::(\d{1,5}))?$/;
 const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?$/;
 const MAX_NAME = 255;
 
@@ -112,9 +112,17 @@ export function parseReference(input: string, options: { defaultTag?: string } =
 }
 
 function checkRegistry(host: string, fail: (part: "registry", why: string) => never): void {
+  if (host.includes("://"))
+    fail("registry", "give the registry as a host name, without a scheme (no https://)");
   let name = host;
   let port: string | undefined;
-  if (IPV6.test(host)) return;
+  const v6 = IPV6_HOST.exec(host);
+  if (v6) {
+    if (v6[2] !== undefined && !(Number(v6[2]) > 0 && Number(v6[2]) < 65536)) {
+      fail("registry", `the port "${v6[2]}" of registry "${host}" is not a number from 1 to 65535`);
+    }
+    return;
+  }
   const m = /^(.*?)(?::([^:]*))?$/.exec(host);
   if (m) {
     name = m[1] ?? host;

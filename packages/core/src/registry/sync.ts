@@ -141,7 +141,8 @@ class GitpodDrRuleError extends GitpodDrError {
   override readonly name = "InvalidSyncRule";
 }
 
-function normalizeRepository(registry: string, repository: string): string {
+/** Docker Hub's one-component names live under `library/` (`ubuntu` → `library/ubuntu`). */
+export function normalizeRepository(registry: string, repository: string): string {
   return registry === DOCKER_HUB && !repository.includes("/") && !repository.endsWith("*")
     ? `library/${repository}`
     : repository;
@@ -187,7 +188,8 @@ export async function planSync(
 async function planRule(rule: SyncRule, deps: SyncDeps, signal?: AbortSignal): Promise<PlannedCopy[]> {
   const sourceRegistry = rule.source.registry;
   const ecr = ecrRegistry(sourceRegistry);
-  const transport = deps.transportFor(sourceRegistry);
+  // Only a non-ECR source is discovered over the registry API.
+  const transport = () => deps.transportFor(sourceRegistry);
   const exact: string[] = [];
   const prefixes: string[] = [];
   for (const pattern of rule.repositories) {
@@ -199,7 +201,7 @@ async function planRule(rule: SyncRule, deps: SyncDeps, signal?: AbortSignal): P
   if (prefixes.length > 0) {
     const all = ecr
       ? await listEcrRepositories(deps.ecr(ecr.region), ecr.account)
-      : await listRepositories(transport, signal);
+      : await listRepositories(transport(), signal);
     repositories.push(...all.filter((name) => prefixes.some((p) => name.startsWith(p))));
   }
   repositories = [...new Set(repositories)].sort();
@@ -207,7 +209,7 @@ async function planRule(rule: SyncRule, deps: SyncDeps, signal?: AbortSignal): P
   for (const repository of repositories) {
     const tags: TagInfo[] = ecr
       ? await listEcrTags(deps.ecr(ecr.region), ecr.account, repository)
-      : (await listTags(transport, repository, signal)).map((tag) => ({ tag }));
+      : (await listTags(transport(), repository, signal)).map((tag) => ({ tag }));
     for (const tag of selectTags(rule, tags)) {
       copies.push({
         rule: rule.name,
@@ -284,19 +286,29 @@ export async function syncImages(
           return;
         }
         if (options.dryRun) {
-          const [src, dst] = await Promise.all([
-            headManifest(
+          // A source that cannot be read is a problem even in a dry run; an unreadable destination
+          // (a repository not created yet) means the image would be copied.
+          try {
+            const src = await headManifest(
               deps.transportFor(copy.source.registry),
               copy.source.repository,
               copy.source.tag as string,
-            ),
-            headManifest(
+            );
+            if (!src) {
+              problems.push(`${formatReference(copy.source)}: does not exist in the source registry`);
+              return;
+            }
+            const dst = await headManifest(
               deps.transportFor(copy.destination.registry),
               copy.destination.repository,
               copy.destination.tag as string,
-            ),
-          ]).catch(() => [undefined, undefined]);
-          if (!src || src.digest !== dst?.digest) wouldCopy.push(copy);
+            ).catch(() => undefined);
+            if (src.digest !== dst?.digest) wouldCopy.push(copy);
+          } catch (error) {
+            problems.push(
+              `${formatReference(copy.source)}: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
           return;
         }
         const report = await (sessions.get(copy.rule) ?? session).copyImage(copy.source, copy.destination);
@@ -312,6 +324,11 @@ export async function syncImages(
     ),
   );
   images.sort((a, b) => a.source.localeCompare(b.source) || a.destination.localeCompare(b.destination));
+  const byRefs = (a: PlannedCopy, b: PlannedCopy) =>
+    formatReference(a.source).localeCompare(formatReference(b.source)) ||
+    formatReference(a.destination).localeCompare(formatReference(b.destination));
+  wouldCopy.sort(byRefs);
+  deferred.sort(byRefs);
   const sum = (key: "bytesMoved" | "blobsCopied" | "blobsSkipped" | "blobsMounted") =>
     images.reduce((total, r) => total + r[key], 0);
   return {
