@@ -196,6 +196,31 @@ describe("a stage with an images section", () => {
   });
 });
 
+describe("a Docker Hub rule with a one-component repository", () => {
+  it("pushes to the library/ name Docker Hub serves it under, not the name as written", async () => {
+    const images = await synth("hubimages", {
+      ...exampleConfig,
+      images: {
+        ...IMAGES,
+        rules: [
+          {
+            name: "ubuntu",
+            source: { registry: "docker.io" },
+            repositories: ["ubuntu"],
+            destination: { registry: DEST, repositoryPrefix: "dr/" },
+          },
+        ],
+      },
+    });
+    const statements = functionStatements(images);
+    const destination = `arn:aws:ecr:eu-central-1:${ACCOUNT}:repository/dr/library/ubuntu`;
+
+    for (const action of ["ecr:PutImage", "ecr:CreateRepository", "ecr:TagResource"]) {
+      expect(resourcesFor(statements, action)).toEqual([destination]);
+    }
+  });
+});
+
 describe("a stage without an images section", () => {
   it("creates no ImageSync function and no schedule for it", async () => {
     const { images: _, ...withoutImages } = exampleConfig as StageConfigInput;

@@ -127,28 +127,31 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
     expect(vars.GITPOD_DR_STAGE).toBe("example");
   });
 
-  it("bundles the handler with esbuild into a module that loads and exports the handler", () => {
-    const artifacts = join(process.cwd(), ".sst", "artifacts");
-    const bundles = readdirSync(artifacts)
-      .map((dir) => join(artifacts, dir, "packages/functions/src/rds-snapshot.mjs"))
-      .filter((file) => existsSync(file) && statSync(file).mtimeMs >= started - 1000);
-    expect(bundles.length).toBeGreaterThan(0);
-    const bundle = bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] as string;
-    // Minified, and far below Lambda's 50 MB zipped limit; the size is reported in the closing note.
-    expect(statSync(bundle).size).toBeLessThan(1_500_000);
-    // Load it in a plain Node process, as the Lambda runtime does (no vite, no workspace resolution).
-    const loaded = spawnSync(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `const m = await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(typeof m.handler);`,
-      ],
-      { encoding: "utf8", cwd: tmpdir() },
-    );
-    expect(loaded.stderr).toBe("");
-    expect(loaded.stdout.trim()).toBe("function");
-  });
+  it.each(["rds-snapshot", "image-sync"])(
+    "bundles the %s handler with esbuild into a module that loads and exports the handler",
+    (name) => {
+      const artifacts = join(process.cwd(), ".sst", "artifacts");
+      const bundles = readdirSync(artifacts)
+        .map((dir) => join(artifacts, dir, `packages/functions/src/${name}.mjs`))
+        .filter((file) => existsSync(file) && statSync(file).mtimeMs >= started - 1000);
+      expect(bundles.length).toBeGreaterThan(0);
+      const bundle = bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] as string;
+      // Minified, and far below Lambda's 50 MB zipped limit; the size is reported in the closing note.
+      expect(statSync(bundle).size).toBeLessThan(1_500_000);
+      // Load it in a plain Node process, as the Lambda runtime does (no vite, no workspace resolution).
+      const loaded = spawnSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `const m = await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(typeof m.handler);`,
+        ],
+        { encoding: "utf8", cwd: tmpdir() },
+      );
+      expect(loaded.stderr).toBe("");
+      expect(loaded.stdout.trim()).toBe("function");
+    },
+  );
 
   it("encrypts the alerts topic with a rotating customer managed key and subscribes the configured email", () => {
     const keys = alerts.findResources("AWS::KMS::Key");

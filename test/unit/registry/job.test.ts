@@ -9,7 +9,7 @@ import { sha256Digest } from "../../../packages/core/src/registry/manifest.ts";
 import { transportPool } from "../../../packages/core/src/registry/registries.ts";
 import { ImageSyncIncompleteError, type SyncDeps } from "../../../packages/core/src/registry/sync.ts";
 import { FakeNetwork } from "./fake-network.ts";
-import { FakeRegistry } from "./fake-registry.ts";
+import { FakeRegistry, ociError } from "./fake-registry.ts";
 
 const SOURCE = "registry.internal.test";
 const DEST = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
@@ -173,13 +173,106 @@ describe("runImageSyncJob", () => {
     const summary = await runImageSyncJob(CONFIG, deps(), { dryRun: true });
 
     expect(summary.dryRun).toBe(true);
-    // Listed in the order the HEAD requests finish.
-    expect([...summary.wouldCopy].sort()).toEqual([
+    expect(summary.wouldCopy).toEqual([
       `${SOURCE}/app/b:1 → ${DEST}/dr/app/b:1`,
       `${SOURCE}/app/c:1 → ${DEST}/dr/app/c:1`,
     ]);
     expect(dst.requests.filter((r) => r.method !== "HEAD" && r.method !== "GET")).toEqual([]);
     expect(ecr.commandCalls(CreateRepositoryCommand)).toHaveLength(0);
+  });
+});
+
+describe("runImageSyncJob as a dry run", () => {
+  /** Runs the job and returns what it rejected with; fails the test if it resolved. */
+  async function rejection(config: ImageJobConfig, options: Parameters<typeof runImageSyncJob>[2]) {
+    const error = await runImageSyncJob(config, deps(), options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ImageSyncIncompleteError);
+    return error as ImageSyncIncompleteError;
+  }
+
+  it("fails naming a source image it may not read, and still lists the others", async () => {
+    src.fault = (request) =>
+      request.method === "HEAD" && request.path === "/v2/app/b/manifests/1"
+        ? ociError(403, "DENIED", "requested access to the resource is denied")
+        : undefined;
+
+    const incomplete = await rejection(CONFIG, { dryRun: true });
+
+    expect(incomplete.problems).toHaveLength(1);
+    expect(incomplete.problems[0]).toMatch(new RegExp(`^${SOURCE}/app/b:1: `));
+    expect(incomplete.problems[0]).toContain("DENIED");
+    expect(incomplete.summary).toMatchObject({
+      dryRun: true,
+      wouldCopy: [`${SOURCE}/app/a:1 → ${DEST}/dr/app/a:1`, `${SOURCE}/app/c:1 → ${DEST}/dr/app/c:1`],
+    });
+    expect(dst.repos.size).toBe(0);
+  });
+
+  it("fails naming a source tag that is gone by the time it is checked", async () => {
+    src.fault = (request) =>
+      request.method === "HEAD" && request.path === "/v2/app/c/manifests/1"
+        ? ociError(404, "MANIFEST_UNKNOWN", "manifest unknown")
+        : undefined;
+
+    const incomplete = await rejection(CONFIG, { dryRun: true });
+
+    expect(incomplete.problems).toEqual([`${SOURCE}/app/c:1: does not exist in the source registry`]);
+    expect(incomplete.summary).toMatchObject({
+      wouldCopy: [`${SOURCE}/app/a:1 → ${DEST}/dr/app/a:1`, `${SOURCE}/app/b:1 → ${DEST}/dr/app/b:1`],
+    });
+  });
+
+  it("lists what it would copy by source, then destination, whatever order the checks finish in", async () => {
+    // The destination holds nothing; its answers come later the earlier the image sorts.
+    const delayMs: Record<string, number> = {
+      "/v2/dr/app/a/manifests/1": 120,
+      "/v2/dr2/app/a/manifests/1": 80,
+      "/v2/dr/app/b/manifests/1": 40,
+      "/v2/dr/app/c/manifests/1": 0,
+    };
+    const answered: string[] = [];
+    network.route(DEST, async (request) => {
+      if (request.path === "/v2/" || request.path === "/v2") return { status: 200, body: "{}" };
+      await new Promise((resolve) => setTimeout(resolve, delayMs[request.path] ?? 0));
+      answered.push(request.path);
+      return ociError(404, "MANIFEST_UNKNOWN", "manifest unknown");
+    });
+    const config: ImageJobConfig = {
+      ...CONFIG,
+      images: {
+        ...CONFIG.images,
+        imageConcurrency: 4,
+        rules: [
+          ...CONFIG.images.rules,
+          {
+            name: "a-again",
+            source: { registry: SOURCE },
+            repositories: ["app/a"],
+            destination: { registry: DEST, repositoryPrefix: "dr2/" },
+          },
+        ],
+      },
+    };
+
+    const summary = await runImageSyncJob(config, deps(), { dryRun: true });
+
+    // The checks did finish out of order…
+    expect(answered).toEqual([
+      "/v2/dr/app/c/manifests/1",
+      "/v2/dr/app/b/manifests/1",
+      "/v2/dr2/app/a/manifests/1",
+      "/v2/dr/app/a/manifests/1",
+    ]);
+    // …and the list is sorted all the same.
+    expect(summary.wouldCopy).toEqual([
+      `${SOURCE}/app/a:1 → ${DEST}/dr/app/a:1`,
+      `${SOURCE}/app/a:1 → ${DEST}/dr2/app/a:1`,
+      `${SOURCE}/app/b:1 → ${DEST}/dr/app/b:1`,
+      `${SOURCE}/app/c:1 → ${DEST}/dr/app/c:1`,
+    ]);
   });
 });
 

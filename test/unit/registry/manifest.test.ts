@@ -238,6 +238,18 @@ describe("platformSelected", () => {
     expect(platformSelected(candidate, wanted)).toBe(selected);
   });
 
+  it("matches arm64 without a variant to a wanted linux/arm64/v8 (v8 is arm64's default)", () => {
+    expect(platformSelected({ os: "linux", architecture: "arm64" }, [parsePlatform("linux/arm64/v8")])).toBe(
+      true,
+    );
+  });
+
+  it("does not give arm a default variant: arm without one is not a wanted linux/arm/v7", () => {
+    expect(platformSelected({ os: "linux", architecture: "arm" }, [parsePlatform("linux/arm/v7")])).toBe(
+      false,
+    );
+  });
+
   it("selects nothing when nothing is wanted", () => {
     expect(platformSelected({ os: "linux", architecture: "amd64" }, [])).toBe(false);
   });

@@ -41,6 +41,7 @@ describe("parseReference", () => {
       `reg.example.com/a/b:t@${DIGEST}`,
       { registry: "reg.example.com", repository: "a/b", tag: "t", digest: DIGEST },
     ],
+    ["[::1]:5000/a:t", { registry: "[::1]:5000", repository: "a", tag: "t" }],
     [`${ECR}/gitpod/server:1`, { registry: ECR, repository: "gitpod/server", tag: "1" }],
     [
       "reg.example.com/a__b/c-d--e/f.g_h:_T.1-x",
@@ -76,6 +77,7 @@ describe("parseReference", () => {
     ["an unknown digest algorithm", `ubuntu@md5:${"a".repeat(32)}`, "digest"],
     ["port 70000", "localhost:70000/a", "registry"],
     ["port 0", "localhost:0/a", "registry"],
+    ["an IPv6 registry's port 70000", "[::1]:70000/a", "registry"],
     ["a port that is not a number", "reg.example.com:http/a", "registry"],
     ["a host label ending in -", "bad-.example.com/a", "registry"],
     ["a doubled slash", "a//b", "repository"],
@@ -108,6 +110,16 @@ describe("parseRegistryHost", () => {
     );
     expect(() => parseRegistryHost("under_score.example.com")).toThrow(
       expect.objectContaining({ name: "InvalidReference", part: "registry" }),
+    );
+  });
+
+  it("rejects a registry given as a URL, saying to leave the scheme out", () => {
+    expect(() => parseRegistryHost("https://quay.io")).toThrow(
+      expect.objectContaining({
+        name: "InvalidReference",
+        part: "registry",
+        message: expect.stringContaining("without a scheme"),
+      }),
     );
   });
 });

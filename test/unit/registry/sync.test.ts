@@ -177,6 +177,28 @@ describe("planSync", () => {
     expect(network.requests).toEqual([]);
   });
 
+  it("plans an ECR source without ever asking for a registry transport", async () => {
+    ecrSource();
+    const d: SyncDeps = {
+      ...deps(),
+      transportFor: (registry) => {
+        throw new Error(`no transport may be made for ${registry}`);
+      },
+    };
+
+    const plan = await planSync([rule({ repositories: ["gitpod/*", "gitpod/server"] })], d);
+
+    expect(plan.problems).toEqual([]);
+    expect(plan.copies.map(line)).toEqual([
+      `gitpod: ${SOURCE_ECR}/gitpod/proxy:0.9 → ${DEST_ECR}/dr/gitpod/proxy:0.9`,
+      `gitpod: ${SOURCE_ECR}/gitpod/server:1.0 → ${DEST_ECR}/dr/gitpod/server:1.0`,
+      `gitpod: ${SOURCE_ECR}/gitpod/server:1.1 → ${DEST_ECR}/dr/gitpod/server:1.1`,
+      `gitpod: ${SOURCE_ECR}/gitpod/server:1.2 → ${DEST_ECR}/dr/gitpod/server:1.2`,
+      `gitpod: ${SOURCE_ECR}/gitpod/server:stable → ${DEST_ECR}/dr/gitpod/server:stable`,
+    ]);
+    expect(network.requests).toEqual([]);
+  });
+
   it("lists exact repositories' tags without listing the registry's repositories", async () => {
     ecrSource();
 
