@@ -65,9 +65,11 @@ const getManifest = (extra: Partial<SendOptions> = {}): SendOptions => ({
   ...extra,
 });
 
-const credentials =
-  (extra: Partial<Credentials> = {}): TransportOptions["credentials"] =>
-  async () => ({ username: USER, password: PASSWORD, ...extra });
+const credentials = (
+  extra: Partial<Credentials> = {},
+  flags: { preemptive?: boolean } = {},
+): TransportOptions["credentials"] =>
+  Object.assign(async () => ({ username: USER, password: PASSWORD, ...extra }), flags);
 
 /** Sends and returns the error it rejects with; fails the test if it resolves. */
 async function failure(transport: RegistryTransport, options: SendOptions): Promise<Error> {
@@ -444,7 +446,7 @@ describe("RegistryTransport authentication", () => {
   });
 
   it("sends preemptive (ECR) Basic credentials on the very first request", async () => {
-    const { transport, calls } = world({ credentials: credentials({ preemptive: true }) });
+    const { transport, calls } = world({ credentials: credentials({}, { preemptive: true }) });
     network.route("reg.test", script({ status: 200, body: "{}" }));
 
     const response = await ok(transport);
@@ -458,15 +460,13 @@ describe("RegistryTransport authentication", () => {
     const clock = { now: 1_700_000_000_000 };
     const { transport } = world({
       now: () => clock.now,
-      credentials: async () => {
-        asked++;
-        return {
-          username: "AWS",
-          password: `p${asked}`,
-          preemptive: true,
-          expiresAt: new Date(1_700_003_600_000),
-        };
-      },
+      credentials: Object.assign(
+        async () => {
+          asked++;
+          return { username: "AWS", password: `p${asked}`, expiresAt: new Date(1_700_003_600_000) };
+        },
+        { preemptive: true },
+      ),
     });
     network.route("reg.test", script({ status: 200, body: "{}" }));
 
@@ -497,7 +497,7 @@ describe("RegistryTransport authentication", () => {
   });
 
   it("follows a redirect to storage without sending the registry's credentials there", async () => {
-    const { transport, calls } = world({ credentials: credentials({ preemptive: true }) });
+    const { transport, calls } = world({ credentials: credentials({}, { preemptive: true }) });
     network.route(
       "reg.test",
       script({ status: 307, headers: { location: "https://storage.test/blob?X-Amz-Signature=abc" } }),

@@ -18,7 +18,7 @@ import type { CredentialProvider, Credentials } from "./transport.ts";
  * a 12-hour Basic credential `AWS:<password>`, sent on the first request (ECR challenges Basic).
  */
 export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): CredentialProvider {
-  return async () => {
+  const provider = async () => {
     let data: GetAuthorizationTokenCommandOutput;
     try {
       // Loaded on first use: copies between non-ECR registries (and the CLI's start-up) skip the SDK.
@@ -36,11 +36,11 @@ export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): 
     const credentials: Credentials = {
       username: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),
-      preemptive: true,
       ...(auth?.expiresAt ? { expiresAt: new Date(auth.expiresAt) } : {}),
     };
     return credentials;
   };
+  return Object.assign(provider, { preemptive: true });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { GitpodDrError } from "../errors.ts";
 import { mergeScopes, parseChallenge } from "./challenge.ts";
 import { RegistryAuthError, RegistryError } from "./errors.ts";
 import { discard, type HttpAgents, type HttpBody, httpRequest, sharedAgents } from "./http.ts";
@@ -18,12 +19,14 @@ export interface Credentials {
   readonly password: string;
   /** When they stop working; they are fetched again shortly before. */
   readonly expiresAt?: Date;
-  /** Send Basic on the first request instead of waiting for a challenge (ECR answers 401 otherwise). */
-  readonly preemptive?: boolean;
 }
 
-/** Resolves a registry's credentials; `undefined` means anonymous. Called again only after expiry. */
-export type CredentialProvider = () => Promise<Credentials | undefined>;
+/**
+ * Resolves a registry's credentials; `undefined` means anonymous. Called only when a request needs
+ * them (a challenge), and again only after expiry. A provider marked `preemptive` is called before
+ * the first request and its credentials sent with it as Basic (ECR, which challenges every request).
+ */
+export type CredentialProvider = (() => Promise<Credentials | undefined>) & { readonly preemptive?: boolean };
 
 export interface RetryPolicy {
   /** Attempts in total, the first included. */
@@ -242,6 +245,9 @@ export class RegistryTransport {
       try {
         response = await this.once(options);
       } catch (error) {
+        // Our own errors (credentials that could not be read, a body that failed verification) keep
+        // their name; only what came from the network is classified here.
+        if (error instanceof GitpodDrError && !(error instanceof RegistryError)) throw error;
         const classified = networkError(error, `${options.what} at ${this.registry}`);
         if (options.signal?.aborted) throw error;
         if (classified.temporary && replayable && attempt < this.retry.maxAttempts) {
@@ -330,9 +336,11 @@ export class RegistryTransport {
   /** The `Authorization` value for these scopes, from what earlier challenges taught us. */
   private async authorization(scopes: readonly string[]): Promise<string | undefined> {
     if (this.scheme === "bearer") return (await this.token(scopes)).header;
-    if (this.scheme === "basic" || this.scheme === "unknown") {
+    // Credentials are fetched only when they will be sent: a registry that never challenges (anonymous
+    // pull) costs no Secrets Manager call.
+    if (this.scheme === "basic" || (this.scheme === "unknown" && this.options.credentials?.preemptive)) {
       const credentials = await this.getCredentials();
-      if (credentials && (this.scheme === "basic" || credentials.preemptive)) return basic(credentials);
+      if (credentials) return basic(credentials);
     }
     return undefined;
   }
