@@ -53,7 +53,9 @@ if (mode === "copy") {
         throw new Error("no ECR in the benchmark");
       },
     },
-    { repositorySettings: { tagMutability: "MUTABLE", scanOnPush: false, encryption: { type: "AES256" } } },
+    {
+      repositorySettings: { tagMutability: "MUTABLE", scanOnPush: false, encryption: { type: "AES256" } },
+    },
   );
   if (report.totals.failed > 0 || report.problems.length > 0)
     throw new Error(`sync failed: ${JSON.stringify(report.problems)}`);

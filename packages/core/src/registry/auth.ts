@@ -4,7 +4,7 @@ import {
   type GetAuthorizationTokenCommandOutput,
 } from "@aws-sdk/client-ecr";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { wrapAwsError } from "../aws/errors.ts";
+import { awsFailure } from "./aws.ts";
 import { RegistryAuthError } from "./errors.ts";
 import type { CredentialProvider, Credentials } from "./transport.ts";
 
@@ -25,7 +25,7 @@ export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): 
       const { GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
       data = await ecr.send(new GetAuthorizationTokenCommand({}));
     } catch (error) {
-      throw wrapAwsError(`Unable to get an ECR authorization token for ${registry}`, error);
+      throw await awsFailure(`Unable to get an ECR authorization token for ${registry}`, error);
     }
     const auth = data.authorizationData?.[0];
     const decoded = auth?.authorizationToken
@@ -59,7 +59,10 @@ export function secretCredentials(
       const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
       secret = (result as { SecretString?: string }).SecretString;
     } catch (error) {
-      throw wrapAwsError(`Unable to read the credentials for ${registry} from secret ${secretArn}`, error);
+      throw await awsFailure(
+        `Unable to read the credentials for ${registry} from secret ${secretArn}`,
+        error,
+      );
     }
     let parsed: unknown;
     try {

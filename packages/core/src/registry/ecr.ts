@@ -1,5 +1,5 @@
 import type { ECRClient, EncryptionConfiguration } from "@aws-sdk/client-ecr";
-import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
+import { awsFailure } from "./aws.ts";
 
 /**
  * ECR API calls the sync job needs beyond the OCI API: discovery, push times, repository creation.
@@ -38,7 +38,7 @@ export async function listEcrRepositories(ecr: Ecr, registryId: string): Promise
       for (const repo of page.repositories ?? []) if (repo.repositoryName) names.push(repo.repositoryName);
       nextToken = page.nextToken;
     } catch (error) {
-      throw wrapAwsError(`Unable to list the ECR repositories of account ${registryId}`, error);
+      throw await awsFailure(`Unable to list the ECR repositories of account ${registryId}`, error);
     }
   } while (nextToken);
   return names;
@@ -67,7 +67,7 @@ export async function listEcrTags(ecr: Ecr, registryId: string, repositoryName: 
       }
       nextToken = page.nextToken;
     } catch (error) {
-      throw wrapAwsError(`Unable to list the images of ECR repository ${repositoryName}`, error);
+      throw await awsFailure(`Unable to list the images of ECR repository ${repositoryName}`, error);
     }
   } while (nextToken);
   return tags;
@@ -106,7 +106,10 @@ export async function ensureEcrRepository(
     );
     return "created";
   } catch (error) {
-    if (awsErrorCode(error) === "RepositoryAlreadyExistsException") return "exists";
-    throw wrapAwsError(`Unable to create ECR repository ${repositoryName} in account ${registryId}`, error);
+    if ((error as { name?: string }).name === "RepositoryAlreadyExistsException") return "exists";
+    throw await awsFailure(
+      `Unable to create ECR repository ${repositoryName} in account ${registryId}`,
+      error,
+    );
   }
 }
