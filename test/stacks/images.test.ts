@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { Images } from "../../stacks/Images.ts";
 import { addStacks } from "../../stacks/index.ts";
+import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 
 const ACCOUNT = "123456789012";
 const SOURCE = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
@@ -41,27 +42,6 @@ const IMAGES = {
     },
   ],
 } satisfies StageConfigInput["images"];
-
-type Statement = {
-  Sid?: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, string>>;
-};
-
-/** Resolves the Fn::Join / Ref pieces CDK writes into ARNs, so assertions read the ARN. */
-function arn(value: unknown): string {
-  if (typeof value === "string") return value;
-  const v = value as Record<string, unknown>;
-  if (v.Ref === "AWS::Partition") return "aws";
-  if (Array.isArray(v["Fn::Join"])) {
-    const [sep, parts] = v["Fn::Join"] as [string, unknown[]];
-    return parts.map(arn).join(sep);
-  }
-  return JSON.stringify(value);
-}
-
-const asList = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
 function imageSyncFunctions(template: Template) {
   return Object.entries(

@@ -15,29 +15,9 @@ import sstConfig from "../../sst.config.ts";
 import { Alerts } from "../../stacks/Alerts.ts";
 import { Backups } from "../../stacks/Backups.ts";
 import { addStacks } from "../../stacks/index.ts";
+import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 
 const ACCOUNT = "123456789012";
-
-type Statement = {
-  Sid?: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, string>>;
-};
-
-/** Resolves the Fn::Join / Ref pieces CDK writes into ARNs, so assertions read the ARN. */
-function arn(value: unknown): string {
-  if (typeof value === "string") return value;
-  const v = value as Record<string, unknown>;
-  if (v.Ref === "AWS::Partition") return "aws";
-  if (Array.isArray(v["Fn::Join"])) {
-    const [sep, parts] = v["Fn::Join"] as [string, unknown[]];
-    return parts.map(arn).join(sep);
-  }
-  return JSON.stringify(value);
-}
-
-const asList = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
 function functionStatements(template: Template): Statement[] {
   const fns = template.findResources("AWS::Lambda::Function", {

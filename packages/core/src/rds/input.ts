@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { formatIssues } from "../config.ts";
-import { InvalidInputError } from "../errors.ts";
+import { parseJobEvent } from "../input.ts";
 import type { RdsJobInput } from "./job.ts";
 
 /** The event EventBridge delivers for a schedule: `time` is the scheduled time. Other fields pass. */
@@ -24,15 +23,9 @@ const manualInputSchema = z.strictObject({
  * @throws InvalidInputError naming each invalid field.
  */
 export function parseRdsJobEvent(event: unknown, now: Date): RdsJobInput {
-  const isScheduled =
-    typeof event === "object" && event !== null && "detail-type" in event && "source" in event;
-  const result = isScheduled
-    ? scheduledEventSchema.safeParse(event)
-    : manualInputSchema.safeParse(event ?? {});
-  if (!result.success) {
-    const issues = formatIssues(result.error);
-    throw new InvalidInputError(`Invalid input for the RDS snapshot job: ${issues.join("; ")}`, issues);
-  }
-  const data = result.data as { time?: string; dryRun?: boolean };
+  const data = parseJobEvent(event, "RDS snapshot job", {
+    scheduled: scheduledEventSchema,
+    manual: manualInputSchema,
+  }) as { time?: string; dryRun?: boolean };
   return { time: data.time ? new Date(data.time) : now, dryRun: data.dryRun ?? false };
 }

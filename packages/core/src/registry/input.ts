@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { formatIssues } from "../config.ts";
-import { InvalidInputError } from "../errors.ts";
+import { parseJobEvent } from "../input.ts";
 
 export interface ImageSyncInput {
   readonly dryRun: boolean;
@@ -17,14 +16,9 @@ const manualInputSchema = z.strictObject({
  * @throws InvalidInputError naming each invalid field.
  */
 export function parseImageSyncEvent(event: unknown): ImageSyncInput {
-  const isScheduled =
-    typeof event === "object" && event !== null && "detail-type" in event && "source" in event;
-  const result = isScheduled
-    ? scheduledEventSchema.safeParse(event)
-    : manualInputSchema.safeParse(event ?? {});
-  if (!result.success) {
-    const issues = formatIssues(result.error);
-    throw new InvalidInputError(`Invalid input for the image sync job: ${issues.join("; ")}`, issues);
-  }
-  return { dryRun: (result.data as { dryRun?: boolean }).dryRun ?? false };
+  const data = parseJobEvent(event, "image sync job", {
+    scheduled: scheduledEventSchema,
+    manual: manualInputSchema,
+  });
+  return { dryRun: (data as { dryRun?: boolean }).dryRun ?? false };
 }
