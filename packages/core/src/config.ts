@@ -205,6 +205,85 @@ function safeHost(host: string): string | undefined {
   }
 }
 
+// Go durations as Velero's `ttl` takes them: 720h, 720h0m0s, 90m.
+const GO_DURATION = /^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/;
+// Kubernetes namespace names (RFC 1123 labels).
+const NAMESPACE = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    "must be a Kubernetes namespace name (lower-case RFC 1123 label)",
+  );
+const K8S_NAME = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+    "must be a Kubernetes object name (lower-case RFC 1123 subdomain)",
+  );
+
+export const applicationConfigSchema = z
+  .strictObject({
+    /** The EKS cluster running the application (in the primary region). */
+    cluster: z.strictObject({
+      name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name"),
+    }),
+    /** EventBridge schedule of the Velero backup job. */
+    schedule: scheduleExpression,
+    velero: z
+      .strictObject({
+        /** Velero's own namespace; never one of the application's. */
+        namespace: NAMESPACE.default("velero"),
+        /** The BackupStorageLocation to back up to; must be Available. */
+        storageLocation: K8S_NAME.default("default"),
+        /** How long Velero keeps each backup (Go duration). */
+        ttl: z
+          .string()
+          .regex(GO_DURATION, "must be a Go duration such as 720h or 720h0m0s")
+          .default("720h0m0s"),
+        includedNamespaces: z.array(NAMESPACE).min(1, "must list at least one namespace").default(["gitpod"]),
+        excludedNamespaces: z.array(NAMESPACE).optional(),
+        includedResources: z.array(z.string().min(1)).optional(),
+        excludedResources: z.array(z.string().min(1)).optional(),
+        /** Take volume snapshots (cloud provider snapshots). */
+        snapshotVolumes: z.boolean().optional(),
+        /** Back up every pod volume with the file-system uploader unless opted out. */
+        defaultVolumesToFsBackup: z.boolean().optional(),
+        /** The file-system backup uploader the installation uses; `restic` was removed in Velero 1.17. */
+        fsBackupUploader: z.enum(["kopia", "restic"]).default("kopia"),
+      })
+      .default({
+        namespace: "velero",
+        storageLocation: "default",
+        ttl: "720h0m0s",
+        includedNamespaces: ["gitpod"],
+        fsBackupUploader: "kopia",
+      }),
+    /** KOTS snapshot annotations: `auto` adds them when kotsadm runs in an application namespace. */
+    kots: z.enum(["auto", "on", "off"]).default("auto"),
+    /** A backup still in progress after this many minutes is reported as stuck. */
+    stuckAfterMinutes: z.number().int().min(10, "must be at least 10").default(240),
+    /** For a cluster with a private endpoint: run the function in the cluster's VPC. */
+    vpc: z
+      .strictObject({
+        subnetIds: z
+          .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id (subnet-…)"))
+          .min(1),
+        securityGroupIds: z
+          .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-…)"))
+          .min(1),
+      })
+      .optional(),
+  })
+  .superRefine((app, ctx) => {
+    if (app.velero.includedNamespaces.includes(app.velero.namespace)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["velero", "namespace"],
+        message: `Velero must run in a namespace of its own, not in the application's (${app.velero.namespace} is in velero.includedNamespaces): it holds the credentials of the backup store`,
+      });
+    }
+  });
+
 export const stageConfigSchema = z
   .strictObject({
     /** The Gitpod database: an RDS DB instance or an Aurora DB cluster identifier. */
@@ -253,6 +332,8 @@ export const stageConfigSchema = z
     schedules: z.strictObject({
       rdsSnapshot: scheduleExpression,
     }),
+    /** The application tier: Velero backups of the EKS cluster. Leave out to deploy no backup job. */
+    application: applicationConfigSchema.optional(),
     /** The image tier: registry-to-registry sync. Leave out to deploy no image job. */
     images: imagesConfigSchema.optional(),
     notifications: z
@@ -419,4 +500,36 @@ export function imageJobConfigInput(
       })),
     },
   };
+}
+
+/** The configuration the Velero backup job needs at run time (passed to the function as JSON). */
+export const veleroJobConfigSchema = z.strictObject({
+  stage: z.string().min(1),
+  region: awsRegion,
+  application: applicationConfigSchema,
+});
+export type VeleroJobConfig = z.output<typeof veleroJobConfigSchema>;
+export type ApplicationConfig = z.output<typeof applicationConfigSchema>;
+
+/**
+ * Parses the Velero job's run-time configuration from its JSON text.
+ * @throws ConfigError naming the invalid field.
+ */
+export function parseVeleroJobConfig(json: string | undefined): VeleroJobConfig {
+  if (!json)
+    throw new ConfigError("The Velero backup job configuration is missing (GITPOD_DR_CONFIG is not set)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigError(
+      `The Velero backup job configuration is not valid JSON: ${(cause as Error).message}`,
+    );
+  }
+  const result = veleroJobConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw new ConfigError(`Invalid Velero backup job configuration:\n  ${issues.join("\n  ")}`, issues);
+  }
+  return result.data;
 }

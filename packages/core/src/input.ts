@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { formatIssues } from "./config.ts";
 import { InvalidInputError } from "./errors.ts";
 
@@ -22,4 +22,33 @@ export function parseJobEvent<S extends z.ZodType, M extends z.ZodType>(
     throw new InvalidInputError(`Invalid input for the ${job}: ${issues.join("; ")}`, issues);
   }
   return result.data;
+}
+
+const isoTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time" });
+
+/** The event EventBridge delivers for a schedule: `time` is the scheduled time. Other fields pass. */
+const windowScheduledEvent = z.looseObject({ "detail-type": z.literal("Scheduled Event"), time: isoTime });
+/** A hand-started run of a windowed job: `dryRun`, and the window to run for (default: now). */
+const windowManualInput = z.strictObject({
+  dryRun: z.boolean({ error: "must be true or false" }).optional(),
+  time: isoTime.optional(),
+});
+
+export interface WindowJobInput {
+  /** The schedule window the run is for: names what it creates. */
+  readonly time: Date;
+  readonly dryRun: boolean;
+}
+
+/**
+ * The input of a job that creates one named thing per schedule window (the RDS snapshot, the Velero
+ * backup): a scheduled event (its `time`), or a manual `{ dryRun?, time? }`.
+ * @throws InvalidInputError naming each invalid field.
+ */
+export function parseWindowJobEvent(event: unknown, job: string, now: Date): WindowJobInput {
+  const data = parseJobEvent(event, job, { scheduled: windowScheduledEvent, manual: windowManualInput }) as {
+    time?: string;
+    dryRun?: boolean;
+  };
+  return { time: data.time ? new Date(data.time) : now, dryRun: data.dryRun ?? false };
 }

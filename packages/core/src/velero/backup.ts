@@ -1,0 +1,349 @@
+import type { ApplicationConfig } from "../config.ts";
+import type { JobLogger } from "../logger.ts";
+import {
+  VeleroBackupFailedError,
+  VeleroBackupStuckError,
+  VeleroConflictError,
+  VeleroPreflightError,
+} from "./errors.ts";
+import type { Deployment, KubeObject, KubeOps } from "./kube.ts";
+import {
+  backupName,
+  LABEL_CREATED_BY,
+  LABEL_CREATED_BY_VALUE,
+  LABEL_WINDOW,
+  OURS_SELECTOR,
+  windowStamp,
+} from "./naming.ts";
+import { FAILED_PHASES, newestFirst, type PhaseReport, phaseReport, RUNNING_PHASES } from "./status.ts";
+
+/**
+ * The scheduled Velero backup: preflight, this window's `Backup` (idempotent by name), and a verdict
+ * on the previous backup gitpod-dr made.
+ */
+
+export interface VeleroVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  readonly text: string;
+}
+
+/** Velero's version from its server image tag (`velero/velero:v1.16.2`, `…/velero:v1.17.0-rc.1@sha256:…`). */
+export function veleroVersionFromImage(image: string | undefined): VeleroVersion | undefined {
+  if (!image) return undefined;
+  const withoutDigest = image.split("@")[0] as string;
+  const slash = withoutDigest.lastIndexOf("/");
+  const colon = withoutDigest.indexOf(":", slash + 1);
+  if (colon < 0) return undefined;
+  const tag = withoutDigest.slice(colon + 1);
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(tag);
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0), text: tag };
+}
+
+/** The image of the velero container of Velero's Deployment. */
+export function veleroImage(deployment: Deployment): string | undefined {
+  const containers = deployment.spec?.template?.spec?.containers ?? [];
+  return (containers.find((c) => c.name === "velero") ?? containers[0])?.image;
+}
+
+export interface PreflightResult {
+  readonly version: VeleroVersion;
+  readonly storageLocationPhase: string;
+  /** Where kotsadm runs, when it was found in an application namespace. */
+  readonly kots?: { readonly namespace: string; readonly image?: string };
+}
+
+/**
+ * Checks, each failing with what to fix: velero.io/v1 is served; Velero has a namespace of its own;
+ * the storage location exists and is Available; Velero's version is known, and restic is not asked of
+ * 1.17 or later.
+ *
+ * @throws VeleroPreflightError naming the check.
+ */
+export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<PreflightResult> {
+  const v = app.velero;
+  if (!(await kube.veleroApiServed())) {
+    throw new VeleroPreflightError(
+      "Velero is not installed in this cluster: the API group velero.io/v1 is not served. Install Velero (for KOTS: `kubectl kots velero ensure-permissions` after installing it) and run again",
+      "velero-api",
+    );
+  }
+  if (v.includedNamespaces.includes(v.namespace)) {
+    throw new VeleroPreflightError(
+      `Velero runs in ${v.namespace}, which is also an application namespace being backed up. Velero holds the backup store's credentials: install it in a namespace of its own and fence it with RBAC`,
+      "namespace",
+    );
+  }
+  const deployment = await kube.getDeployment(v.namespace, "velero");
+  if (!deployment) {
+    throw new VeleroPreflightError(
+      `Velero's Deployment "velero" is not in namespace ${v.namespace}: set application.velero.namespace to the namespace Velero runs in`,
+      "namespace",
+    );
+  }
+  const bsl = await kube.getVelero("backupstoragelocations", v.namespace, v.storageLocation);
+  if (!bsl) {
+    throw new VeleroPreflightError(
+      `BackupStorageLocation ${v.storageLocation} does not exist in namespace ${v.namespace}: create it (velero backup-location create) or set application.velero.storageLocation`,
+      "storage-location",
+    );
+  }
+  const bslStatus = (bsl.status ?? {}) as { phase?: string; message?: string };
+  const bslPhase = bslStatus.phase ?? "Unknown";
+  if (bslPhase !== "Available") {
+    throw new VeleroPreflightError(
+      `BackupStorageLocation ${v.storageLocation} is ${bslPhase}, not Available${bslStatus.message ? ` (${bslStatus.message})` : ""}: Velero cannot write backups there; check the bucket and Velero's credentials for it`,
+      "storage-location",
+    );
+  }
+  const image = veleroImage(deployment);
+  const version = veleroVersionFromImage(image);
+  if (!version) {
+    throw new VeleroPreflightError(
+      `Velero's version is unknown: the image of its Deployment is "${image ?? "none"}", which has no version tag. Run Velero from a version-tagged image`,
+      "version",
+    );
+  }
+  if (
+    v.fsBackupUploader === "restic" &&
+    (version.major > 1 || (version.major === 1 && version.minor >= 17))
+  ) {
+    throw new VeleroPreflightError(
+      `The configuration asks for restic file-system backups, but Velero ${version.text} no longer has restic (removed in 1.17; KOTS pod-volume backups depended on it). Use kopia (application.velero.fsBackupUploader: "kopia") or run Velero 1.16`,
+      "version",
+    );
+  }
+  let kots: PreflightResult["kots"];
+  if (app.kots !== "off") {
+    for (const namespace of v.includedNamespaces) {
+      const kotsadm = await kube.getDeployment(namespace, "kotsadm");
+      if (kotsadm) {
+        const kotsImage = kotsadm.spec?.template?.spec?.containers?.[0]?.image;
+        kots = { namespace, ...(kotsImage ? { image: kotsImage } : {}) };
+        break;
+      }
+    }
+  }
+  return { version, storageLocationPhase: bslPhase, ...(kots ? { kots } : {}) };
+}
+
+/** The annotations KOTS puts on an instance snapshot, so the Admin Console lists ours. */
+export function kotsAnnotations(kots: PreflightResult["kots"], requestedAt: Date): Record<string, string> {
+  return {
+    "kots.io/instance": "true",
+    "kots.io/snapshot-trigger": "schedule",
+    "kots.io/snapshot-requested": requestedAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    ...(kots?.namespace ? { "kots.io/kotsadm-deploy-namespace": kots.namespace } : {}),
+    ...(kots?.image ? { "kots.io/kotsadm-image": kots.image } : {}),
+  };
+}
+
+/** The `Backup` object for a window: deterministic name, our labels, the configured spec. */
+export function buildBackup(
+  app: ApplicationConfig,
+  window: Date,
+  annotations: Record<string, string> | undefined,
+): KubeObject {
+  const v = app.velero;
+  return {
+    apiVersion: "velero.io/v1",
+    kind: "Backup",
+    metadata: {
+      name: backupName(window),
+      namespace: v.namespace,
+      labels: { [LABEL_CREATED_BY]: LABEL_CREATED_BY_VALUE, [LABEL_WINDOW]: windowStamp(window) },
+      ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
+    },
+    spec: {
+      includedNamespaces: v.includedNamespaces,
+      ...(v.excludedNamespaces ? { excludedNamespaces: v.excludedNamespaces } : {}),
+      ...(v.includedResources ? { includedResources: v.includedResources } : {}),
+      ...(v.excludedResources ? { excludedResources: v.excludedResources } : {}),
+      ttl: v.ttl,
+      storageLocation: v.storageLocation,
+      ...(v.snapshotVolumes !== undefined ? { snapshotVolumes: v.snapshotVolumes } : {}),
+      ...(v.defaultVolumesToFsBackup !== undefined
+        ? { defaultVolumesToFsBackup: v.defaultVolumesToFsBackup }
+        : {}),
+    },
+  };
+}
+
+export type Verdict =
+  | { readonly kind: "none" }
+  | { readonly kind: "good"; readonly report: PhaseReport; readonly ageMinutes: number }
+  | { readonly kind: "running"; readonly report: PhaseReport; readonly ageMinutes: number }
+  | { readonly kind: "failed"; readonly report: PhaseReport; readonly ageMinutes: number }
+  | { readonly kind: "stuck"; readonly report: PhaseReport; readonly ageMinutes: number };
+
+/**
+ * The verdict on the newest backup gitpod-dr made before this window's: by its current phase (a backup
+ * Velero later flips from Failed to Completed is judged Completed).
+ */
+export function judgePrevious(
+  backups: readonly KubeObject[],
+  current: string,
+  now: Date,
+  stuckAfterMinutes: number,
+): Verdict {
+  const previous = newestFirst(backups.filter((b) => b.metadata.name !== current))[0];
+  if (!previous) return { kind: "none" };
+  const report = phaseReport(previous);
+  const ageMinutes = report.createdAt
+    ? Math.max(0, Math.floor((now.getTime() - report.createdAt.getTime()) / 60_000))
+    : 0;
+  if (report.phase === "Completed") return { kind: "good", report, ageMinutes };
+  if (FAILED_PHASES.has(report.phase)) return { kind: "failed", report, ageMinutes };
+  if (RUNNING_PHASES.has(report.phase)) {
+    return ageMinutes > stuckAfterMinutes
+      ? { kind: "stuck", report, ageMinutes }
+      : { kind: "running", report, ageMinutes };
+  }
+  // Deleting, or a phase this version does not know: report it as it is, not as a failure.
+  return { kind: "running", report, ageMinutes };
+}
+
+export interface VeleroBackupSummary {
+  readonly cluster: string;
+  readonly window: string;
+  readonly dryRun: boolean;
+  readonly backup: { readonly name: string; readonly created: boolean; readonly alreadyExisted: boolean };
+  readonly veleroVersion: string;
+  readonly kots: boolean;
+  readonly previous?: {
+    readonly name: string;
+    readonly phase: string;
+    readonly ageMinutes: number;
+    readonly errors: number;
+    readonly warnings: number;
+    readonly failureReason?: string;
+  };
+}
+
+export interface VeleroBackupInput {
+  readonly time: Date;
+  readonly dryRun: boolean;
+}
+
+function describeFailure(report: PhaseReport, ageMinutes: number): string {
+  const parts = [
+    `phase ${report.phase}`,
+    `${report.errors} error(s), ${report.warnings} warning(s)`,
+    ...(report.failureReason ? [`failure reason: ${report.failureReason}`] : []),
+    ...(report.validationErrors.length > 0
+      ? [`validation errors: ${report.validationErrors.join("; ")}`]
+      : []),
+    `${ageMinutes} minutes old`,
+  ];
+  return parts.join(", ");
+}
+
+/**
+ * One run of the backup job.
+ * @throws VeleroPreflightError, VeleroConflictError, VeleroBackupFailedError (previous backup failed;
+ *   this window's backup was still created), VeleroBackupStuckError, KubeApiError.
+ */
+export async function runVeleroBackupJob(
+  input: VeleroBackupInput,
+  app: ApplicationConfig,
+  kube: KubeOps,
+  options: { readonly now?: () => Date; readonly logger?: JobLogger } = {},
+): Promise<VeleroBackupSummary> {
+  const now = options.now ?? (() => new Date());
+  const checks = await preflight(kube, app);
+  const withKots = app.kots === "on" || (app.kots === "auto" && checks.kots !== undefined);
+  const desired = buildBackup(app, input.time, withKots ? kotsAnnotations(checks.kots, now()) : undefined);
+  const name = desired.metadata.name;
+  const namespace = app.velero.namespace;
+
+  let created = false;
+  let alreadyExisted = false;
+  if (input.dryRun) {
+    alreadyExisted = (await kube.getVelero("backups", namespace, name)) !== undefined;
+  } else {
+    const result = await kube.createVelero("backups", namespace, desired);
+    created = result.created;
+    alreadyExisted = !result.created;
+    if (!result.created && result.object.metadata.labels?.[LABEL_CREATED_BY] !== LABEL_CREATED_BY_VALUE) {
+      throw new VeleroConflictError(
+        `A Backup named ${name} exists in ${namespace} but was not created by gitpod-dr (no ${LABEL_CREATED_BY} label); rename or delete it`,
+      );
+    }
+  }
+  options.logger?.info(created ? "Created Velero backup" : "Velero backup already exists", { backup: name });
+
+  const ours = await kube.listVelero("backups", namespace, OURS_SELECTOR);
+  const verdict = judgePrevious(ours, name, now(), app.stuckAfterMinutes);
+  const summary: VeleroBackupSummary = {
+    cluster: app.cluster.name,
+    window: windowStamp(input.time),
+    dryRun: input.dryRun,
+    backup: { name, created, alreadyExisted },
+    veleroVersion: checks.version.text,
+    kots: withKots,
+    ...(verdict.kind !== "none"
+      ? {
+          previous: {
+            name: verdict.report.name,
+            phase: verdict.report.phase,
+            ageMinutes: verdict.ageMinutes,
+            errors: verdict.report.errors,
+            warnings: verdict.report.warnings,
+            ...(verdict.report.failureReason ? { failureReason: verdict.report.failureReason } : {}),
+          },
+        }
+      : {}),
+  };
+  if (verdict.kind === "failed") {
+    throw Object.assign(
+      new VeleroBackupFailedError(
+        `The previous Velero backup ${verdict.report.name} on cluster ${app.cluster.name} did not complete: ${describeFailure(verdict.report, verdict.ageMinutes)}. See \`velero backup describe ${verdict.report.name} --details\` and \`velero backup logs ${verdict.report.name}\`. This window's backup ${name} was ${created ? "created" : "already there"}.`,
+      ),
+      { summary },
+    );
+  }
+  if (verdict.kind === "stuck") {
+    throw Object.assign(
+      new VeleroBackupStuckError(
+        `The previous Velero backup ${verdict.report.name} on cluster ${app.cluster.name} has been ${verdict.report.phase} for ${verdict.ageMinutes} minutes (deadline ${app.stuckAfterMinutes}): check the Velero server's logs (kubectl -n ${namespace} logs deploy/velero). This window's backup ${name} was ${created ? "created" : "already there"}.`,
+      ),
+      { summary },
+    );
+  }
+  return summary;
+}
+
+export interface BackupListing {
+  readonly name: string;
+  readonly phase: string;
+  readonly ageMinutes: number;
+  readonly errors: number;
+  readonly warnings: number;
+  readonly failureReason?: string;
+  readonly expires?: string;
+}
+
+/** gitpod-dr's backups in the Velero namespace, newest first, with phase and age (`velero-status`). */
+export async function listOurBackups(
+  kube: KubeOps,
+  namespace: string,
+  now: Date,
+  limit = 10,
+): Promise<BackupListing[]> {
+  const backups = newestFirst(await kube.listVelero("backups", namespace, OURS_SELECTOR)).slice(0, limit);
+  return backups.map((b) => {
+    const r = phaseReport(b);
+    const expiration = (b.status as { expiration?: unknown } | undefined)?.expiration;
+    return {
+      name: r.name,
+      phase: r.phase,
+      ageMinutes: r.createdAt ? Math.max(0, Math.floor((now.getTime() - r.createdAt.getTime()) / 60_000)) : 0,
+      errors: r.errors,
+      warnings: r.warnings,
+      ...(r.failureReason ? { failureReason: r.failureReason } : {}),
+      ...(typeof expiration === "string" ? { expires: expiration } : {}),
+    };
+  });
+}

@@ -1,0 +1,49 @@
+import { GitpodDrError } from "../errors.ts";
+
+/** The cluster's API server refused or failed a request; `status` and `reason` are Kubernetes'. */
+export class KubeApiError extends GitpodDrError {
+  override readonly name = "KubeApiError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, { ...options, retryable: status === 0 || status === 429 || status >= 500 });
+  }
+}
+
+/** A precondition of the backup or restore does not hold (Velero missing, storage unavailable, …). */
+export class VeleroPreflightError extends GitpodDrError {
+  override readonly name = "VeleroPreflightFailed";
+  constructor(
+    message: string,
+    /** Which check failed: `velero-api`, `namespace`, `storage-location`, `version`, `cluster`. */
+    readonly check: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The previous backup made by gitpod-dr failed or partially failed. */
+export class VeleroBackupFailedError extends GitpodDrError {
+  override readonly name = "VeleroBackupFailed";
+}
+
+/** The previous backup made by gitpod-dr has been in progress for longer than the configured deadline. */
+export class VeleroBackupStuckError extends GitpodDrError {
+  override readonly name = "VeleroBackupStuck";
+  constructor(message: string) {
+    super(message, { retryable: true });
+  }
+}
+
+/** An object with gitpod-dr's deterministic name exists but was not made by gitpod-dr (or for another backup). */
+export class VeleroConflictError extends GitpodDrError {
+  override readonly name = "VeleroConflict";
+}
+
+/** There is no backup to restore from (no Completed backup, or the named one does not exist). */
+export class VeleroBackupNotFoundError extends GitpodDrError {
+  override readonly name = "VeleroBackupNotFound";
+}

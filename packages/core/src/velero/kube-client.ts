@@ -1,0 +1,209 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { KubeApiError } from "./errors.ts";
+import type { Deployment, KubeObject, KubeOps, VeleroPlural } from "./kube.ts";
+
+/**
+ * `KubeOps` on `@kubernetes/client-node`: the one file that knows the client library. The KubeConfig
+ * is built in memory from the cluster's endpoint and CA and a bearer token; `token()` is asked before
+ * every request and rebuilds the clients when it hands out a new token (EKS tokens last 15 minutes).
+ */
+
+export interface ClusterEndpoint {
+  readonly name: string;
+  /** `https://…` API server endpoint. */
+  readonly server: string;
+  /** Base64 PEM of the cluster CA (as EKS `DescribeCluster` returns it). */
+  readonly caData: string;
+}
+
+const GROUP = "velero.io";
+const VERSION = "v1";
+
+interface Clients {
+  readonly token: string;
+  readonly custom: CustomObjectsApi;
+  readonly apps: AppsV1Api;
+}
+
+/** Reads the Kubernetes `Status` from an ApiException body (a JSON string or an object). */
+function statusOf(error: ApiException<unknown>): { reason: string; message: string } {
+  let body: unknown = error.body;
+  if (typeof body === "string") {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      // not JSON
+    }
+  }
+  const status = body as { reason?: string; message?: string } | undefined;
+  return { reason: status?.reason ?? `HTTP_${error.code}`, message: status?.message ?? error.message };
+}
+
+/** Turns a client-node failure into `KubeApiError`, with what to fix for 401 and 403. */
+export function kubeError(error: unknown, what: string, cluster: string): KubeApiError {
+  if (error instanceof KubeApiError) return error;
+  if (error instanceof ApiException) {
+    const { reason, message } = statusOf(error);
+    const hint =
+      error.code === 401
+        ? " — the cluster does not accept the function's identity: check the EKS access entry for its role"
+        : error.code === 403
+          ? " — apply deploy/rbac.yaml (kubectl apply -f deploy/rbac.yaml) so the gitpod-dr group may do this"
+          : "";
+    return new KubeApiError(
+      `${what} on cluster ${cluster}: ${message} (HTTP ${error.code} ${reason})${hint}`,
+      error.code,
+      reason,
+      {
+        cause: error,
+      },
+    );
+  }
+  const code =
+    (error as { code?: string; cause?: { code?: string } }).code ??
+    (error as { cause?: { code?: string } }).cause?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KubeApiError(
+    `${what} on cluster ${cluster}: ${message}${code ? ` (${code})` : ""}`,
+    0,
+    code ?? "NetworkError",
+    {
+      cause: error,
+    },
+  );
+}
+
+export class ClientNodeKubeOps implements KubeOps {
+  private clients: Clients | undefined;
+
+  constructor(
+    private readonly endpoint: ClusterEndpoint,
+    /** The current bearer token (cached by the caller until shortly before it expires). */
+    private readonly token: () => Promise<string>,
+  ) {}
+
+  private async api(): Promise<Clients> {
+    const token = await this.token();
+    if (this.clients?.token === token) return this.clients;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: this.endpoint.name,
+          server: this.endpoint.server,
+          caData: this.endpoint.caData,
+          skipTLSVerify: false,
+        },
+      ],
+      users: [{ name: "gitpod-dr", token }],
+      contexts: [{ name: "gitpod-dr", cluster: this.endpoint.name, user: "gitpod-dr" }],
+      currentContext: "gitpod-dr",
+    });
+    this.clients = { token, custom: kc.makeApiClient(CustomObjectsApi), apps: kc.makeApiClient(AppsV1Api) };
+    return this.clients;
+  }
+
+  private async call<T>(what: string, run: (clients: Clients) => Promise<T>): Promise<T> {
+    const clients = await this.api();
+    try {
+      return await run(clients);
+    } catch (error) {
+      throw kubeError(error, what, this.endpoint.name);
+    }
+  }
+
+  private async orUndefined<T>(what: string, run: (clients: Clients) => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.call(what, run);
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async veleroApiServed(): Promise<boolean> {
+    const list = await this.orUndefined("Discover velero.io/v1", (c) =>
+      c.custom.getAPIResources({ group: GROUP, version: VERSION }),
+    );
+    return list !== undefined && (list.resources ?? []).some((r) => r.name === "backups");
+  }
+
+  getVelero(plural: VeleroPlural, namespace: string, name: string): Promise<KubeObject | undefined> {
+    return this.orUndefined(`Get ${plural}.velero.io ${namespace}/${name}`, (c) =>
+      c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name }),
+    ) as Promise<KubeObject | undefined>;
+  }
+
+  async listVelero(plural: VeleroPlural, namespace: string, labelSelector?: string): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let _continue: string | undefined;
+    do {
+      const page = (await this.call(`List ${plural}.velero.io in ${namespace}`, (c) =>
+        c.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural,
+          limit: 500,
+          ...(labelSelector ? { labelSelector } : {}),
+          ...(_continue ? { _continue } : {}),
+        }),
+      )) as { items?: KubeObject[]; metadata?: { continue?: string } };
+      items.push(...(page.items ?? []));
+      _continue = page.metadata?.continue || undefined;
+    } while (_continue);
+    return items;
+  }
+
+  async createVelero(
+    plural: VeleroPlural,
+    namespace: string,
+    body: KubeObject,
+  ): Promise<{ created: boolean; object: KubeObject }> {
+    try {
+      const object = (await this.call(`Create ${plural}.velero.io ${namespace}/${body.metadata.name}`, (c) =>
+        c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, body }),
+      )) as KubeObject;
+      return { created: true, object };
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) {
+        const existing = await this.getVelero(plural, namespace, body.metadata.name);
+        if (existing) return { created: false, object: existing };
+      }
+      throw error;
+    }
+  }
+
+  getDeployment(namespace: string, name: string): Promise<Deployment | undefined> {
+    return this.orUndefined(`Get deployment ${namespace}/${name}`, (c) =>
+      c.apps.readNamespacedDeployment({ namespace, name }),
+    ) as Promise<Deployment | undefined>;
+  }
+
+  async listDeployments(namespace: string, labelSelector?: string): Promise<Deployment[]> {
+    const list = await this.call(`List deployments in ${namespace}`, (c) =>
+      c.apps.listNamespacedDeployment({ namespace, ...(labelSelector ? { labelSelector } : {}) }),
+    );
+    return (list.items ?? []) as unknown as Deployment[];
+  }
+
+  async patchDeployment(
+    namespace: string,
+    name: string,
+    patch: Record<string, unknown>,
+  ): Promise<Deployment> {
+    return (await this.call(`Patch deployment ${namespace}/${name}`, (c) =>
+      c.apps.patchNamespacedDeployment(
+        { namespace, name, body: patch },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      ),
+    )) as unknown as Deployment;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The narrow interface through which gitpod-dr talks to a cluster: the few operations the Velero
+ * backup job and the restore need, and nothing else. `kube-client.ts` implements it with
+ * `@kubernetes/client-node`; a change in that library touches that file only.
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  creationTimestamp?: string;
+  generation?: number;
+  resourceVersion?: string;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+export interface Deployment extends KubeObject {
+  spec?: {
+    replicas?: number;
+    template?: {
+      metadata?: { annotations?: Record<string, string> };
+      spec?: { containers?: { name: string; image?: string }[] };
+    };
+  } & Record<string, unknown>;
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+  } & Record<string, unknown>;
+}
+
+/** Velero's resources, all `velero.io/v1`. */
+export type VeleroPlural = "backups" | "restores" | "backupstoragelocations";
+
+export interface KubeOps {
+  /** Whether the API server serves `velero.io/v1` (discovery). */
+  veleroApiServed(): Promise<boolean>;
+  getVelero(plural: VeleroPlural, namespace: string, name: string): Promise<KubeObject | undefined>;
+  listVelero(plural: VeleroPlural, namespace: string, labelSelector?: string): Promise<KubeObject[]>;
+  /** Creates; on 409 AlreadyExists returns the existing object with `created: false`. */
+  createVelero(
+    plural: VeleroPlural,
+    namespace: string,
+    body: KubeObject,
+  ): Promise<{ created: boolean; object: KubeObject }>;
+  getDeployment(namespace: string, name: string): Promise<Deployment | undefined>;
+  listDeployments(namespace: string, labelSelector?: string): Promise<Deployment[]>;
+  /** JSON merge patch of one Deployment. */
+  patchDeployment(namespace: string, name: string, patch: Record<string, unknown>): Promise<Deployment>;
+}
