@@ -47,6 +47,29 @@ export default {
     // or rate(<n> <unit>). The snapshot is named after the scheduled time: gitpod-dr-<db>-YYYY-MM-DD-HHMM.
     rdsSnapshot: "cron(0 3 * * ? *)",
   },
+  // Optional: the application tier (Velero backups of the EKS cluster). Leave it out for no backup job.
+  // Apply deploy/rbac.yaml to the cluster once; its authentication mode must include API (access entries).
+  application: {
+    cluster: { name: "gitpod" },
+    // When the backup job runs (UTC). The Backup is named after the scheduled time: gitpod-dr-YYYY-MM-DD-HHMM.
+    schedule: "cron(0 2 * * ? *)",
+    velero: {
+      // Velero's own namespace (never one of the application's), the storage location, retention.
+      namespace: "velero",
+      storageLocation: "default",
+      ttl: "720h0m0s",
+      includedNamespaces: ["gitpod"],
+      // The file-system backup uploader of the installation: "kopia", or "restic" (Velero ≤ 1.16).
+      fsBackupUploader: "kopia",
+    },
+    // KOTS snapshot annotations, so the Admin Console lists the backups: "auto" (when kotsadm runs in an
+    // application namespace), "on" or "off".
+    kots: "auto",
+    // A backup still in progress after this many minutes is reported as stuck.
+    stuckAfterMinutes: 240,
+    // For a cluster with a private API endpoint, run the function in its VPC:
+    // vpc: { subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0123456789abcdef0"] },
+  },
   // Optional: the image tier. Leave it out to deploy no image job.
   images: {
     // When the sync job runs (EventBridge expression, UTC).

@@ -107,9 +107,14 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
     expect(vars.GITPOD_DR_STAGE).toBe("example");
   });
 
-  it.each(["rds-snapshot", "image-sync"])(
+  it.each([
+    ["rds-snapshot", 1_500_000],
+    ["image-sync", 1_500_000],
+    // @kubernetes/client-node is the heavy part (PLATFORM.md measured 1.57 MB with the EKS client).
+    ["velero-backup", 3_000_000],
+  ] as const)(
     "bundles the %s handler with esbuild into a module that loads and exports the handler",
-    (name) => {
+    (name, maxBytes) => {
       const artifacts = join(process.cwd(), ".sst", "artifacts");
       const bundles = readdirSync(artifacts)
         .map((dir) => join(artifacts, dir, `packages/functions/src/${name}.mjs`))
@@ -117,7 +122,7 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
       expect(bundles.length).toBeGreaterThan(0);
       const bundle = bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] as string;
       // Minified, and far below Lambda's 50 MB zipped limit; the size is reported in the closing note.
-      expect(statSync(bundle).size).toBeLessThan(1_500_000);
+      expect(statSync(bundle).size).toBeLessThan(maxBytes);
       // Load it in a plain Node process, as the Lambda runtime does (no vite, no workspace resolution).
       const loaded = spawnSync(
         process.execPath,
