@@ -3,6 +3,8 @@
  * real `@kubernetes/client-node` 2.0.1 over HTTPS, so the simulator's wire format, error shapes and the
  * client's quirks (how errors surface, which Content-Type a patch gets) are pinned down here.
  */
+
+import https from "node:https";
 import {
   ApiException,
   ApisApi,
@@ -169,7 +171,10 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     api.store.put(backup("l-1", { suite: "list", tier: "a", daily: "yes" }));
     api.store.put(backup("l-2", { suite: "list", tier: "b" }));
     api.store.put(backup("l-3", { suite: "list", tier: "c", daily: "yes" }));
-    api.store.put({ ...backup("l-4", { suite: "list", tier: "a" }), metadata: { name: "l-4", namespace: "other", labels: { suite: "list", tier: "a" } } });
+    api.store.put({
+      ...backup("l-4", { suite: "list", tier: "a" }),
+      metadata: { name: "l-4", namespace: "other", labels: { suite: "list", tier: "a" } },
+    });
     const names = async (labelSelector: string) => {
       const list = await custom.listNamespacedCustomObject({
         ...VELERO,
@@ -190,13 +195,25 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     expect(api.requests.at(-1)?.query).toBe("labelSelector=suite%3Dlist%2C%21daily");
 
     const error = await apiError(
-      custom.listNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups", labelSelector: "a in b" }),
+      custom.listNamespacedCustomObject({
+        ...VELERO,
+        namespace: "velero",
+        plural: "backups",
+        labelSelector: "a in b",
+      }),
     );
     expect(error.code).toBe(400);
     expect(statusOf(error).reason).toBe("BadRequest");
 
-    const all = await custom.listClusterCustomObject({ ...VELERO, plural: "backups", labelSelector: "tier=a" });
-    expect(all.items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace)).toEqual(["other", "velero"]);
+    const all = await custom.listClusterCustomObject({
+      ...VELERO,
+      plural: "backups",
+      labelSelector: "tier=a",
+    });
+    expect(all.items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace)).toEqual([
+      "other",
+      "velero",
+    ]);
 
     const page1 = await custom.listNamespacedCustomObject({
       ...VELERO,
@@ -247,7 +264,11 @@ describe("kube API simulator with @kubernetes/client-node", () => {
       },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
-    expect(api.requests.at(-1)).toMatchObject({ method: "PATCH", status: 200, contentType: PatchStrategy.MergePatch });
+    expect(api.requests.at(-1)).toMatchObject({
+      method: "PATCH",
+      status: 200,
+      contentType: PatchStrategy.MergePatch,
+    });
     expect(merged.metadata?.generation).toBe(2);
     expect(merged.spec?.template.metadata?.annotations).toEqual(restartedAt);
     expect(merged.spec?.template.spec?.containers[0]?.image).toBe("example.com/server:1.0.0");
@@ -265,7 +286,11 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     // Without the header option client-node 2.0.1 sends application/json-patch+json: an object body is
     // then a malformed JSON patch (400), and an array of operations is what works.
     const wrong = await apiError(
-      apps.patchNamespacedDeployment({ namespace: "gitpod", name: "server", body: { spec: { replicas: 3 } } }),
+      apps.patchNamespacedDeployment({
+        namespace: "gitpod",
+        name: "server",
+        body: { spec: { replicas: 3 } },
+      }),
     );
     expect(api.requests.at(-1)?.contentType).toBe("application/json-patch+json");
     expect(wrong.code).toBe(400);
@@ -301,7 +326,13 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     api.store.put(backup("b-smp"));
     const smp = await apiError(
       custom.patchNamespacedCustomObject(
-        { ...VELERO, namespace: "velero", plural: "backups", name: "b-smp", body: { metadata: { labels: { a: "b" } } } },
+        {
+          ...VELERO,
+          namespace: "velero",
+          plural: "backups",
+          name: "b-smp",
+          body: { metadata: { labels: { a: "b" } } },
+        },
         setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
       ),
     );
@@ -316,7 +347,8 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     );
     expect(error.code).toBe(401);
     expect(error.body).toBeUndefined();
-    expect(api.requests.at(-1)).toMatchObject({ status: 401, user: undefined });
+    expect(api.requests.at(-1)?.status).toBe(401);
+    expect(api.requests.at(-1)?.user).toBeUndefined();
   });
 
   it("enforces deploy/rbac.yaml for the gitpod-dr group (403 Forbidden)", async () => {
@@ -326,7 +358,12 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     api.store.put(deployment("gitpod", "proxy", 1));
 
     const del = await apiError(
-      drCustom.deleteNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups", name: "b-rbac" }),
+      drCustom.deleteNamespacedCustomObject({
+        ...VELERO,
+        namespace: "velero",
+        plural: "backups",
+        name: "b-rbac",
+      }),
     );
     expect(del.code).toBe(403);
     expect(statusOf(del)).toMatchObject({
@@ -337,7 +374,12 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     });
     // Allowed by RBAC but not simulated: 405.
     const adminDelete = await apiError(
-      custom.deleteNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups", name: "b-rbac" }),
+      custom.deleteNamespacedCustomObject({
+        ...VELERO,
+        namespace: "velero",
+        plural: "backups",
+        name: "b-rbac",
+      }),
     );
     expect(adminDelete.code).toBe(405);
     expect(statusOf(adminDelete).reason).toBe("MethodNotAllowed");
@@ -351,33 +393,58 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     expect(patchVelero.code).toBe(403);
 
     // resourceNames: get of deployments/velero only; no list, no other name.
-    expect((await drApps.readNamespacedDeployment({ namespace: "velero", name: "velero" })).metadata?.name).toBe(
-      "velero",
-    );
-    expect((await apiError(drApps.readNamespacedDeployment({ namespace: "velero", name: "other" }))).code).toBe(403);
+    expect(
+      (await drApps.readNamespacedDeployment({ namespace: "velero", name: "velero" })).metadata?.name,
+    ).toBe("velero");
+    expect(
+      (await apiError(drApps.readNamespacedDeployment({ namespace: "velero", name: "other" }))).code,
+    ).toBe(403);
     const list = await apiError(drApps.listNamespacedDeployment({ namespace: "velero" }));
     expect(statusOf(list).message).toBe(
       'deployments.apps is forbidden: User "gitpod-dr-fn" cannot list resource "deployments" in API group "apps" in the namespace "velero"',
     );
 
     // What the role does allow.
-    await drCustom.createNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups", body: backup("b-dr") });
+    await drCustom.createNamespacedCustomObject({
+      ...VELERO,
+      namespace: "velero",
+      plural: "backups",
+      body: backup("b-dr"),
+    });
     await drCustom.listNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups" });
-    const inGitpod = await drApps.listNamespacedDeployment({ namespace: "gitpod", labelSelector: "app=proxy" });
+    const inGitpod = await drApps.listNamespacedDeployment({
+      namespace: "gitpod",
+      labelSelector: "app=proxy",
+    });
     expect(inGitpod.items.map((d) => d.metadata?.name)).toEqual(["proxy"]);
     expect(inGitpod.items[0]?.kind).toBeUndefined(); // built-in list items carry no kind on the wire
     await drApps.patchNamespacedDeployment(
-      { namespace: "gitpod", name: "proxy", body: { spec: { template: { metadata: { annotations: { a: "b" } } } } } },
+      {
+        namespace: "gitpod",
+        name: "proxy",
+        body: { spec: { template: { metadata: { annotations: { a: "b" } } } } },
+      },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
     // Cluster-wide list needs a ClusterRoleBinding.
     const clusterList = await apiError(drCustom.listClusterCustomObject({ ...VELERO, plural: "backups" }));
     expect(statusOf(clusterList).message).toContain("at the cluster scope");
-    expect((await apiError(drCustom.listNamespacedCustomObject({ ...VELERO, namespace: "gitpod", plural: "backups" }))).code).toBe(403);
+    expect(
+      (
+        await apiError(
+          drCustom.listNamespacedCustomObject({ ...VELERO, namespace: "gitpod", plural: "backups" }),
+        )
+      ).code,
+    ).toBe(403);
   });
 
   it("ticks a Backup New → InProgress → Completed, and follows plans", async () => {
-    await custom.createNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups", body: backup("b-tick") });
+    await custom.createNamespacedCustomObject({
+      ...VELERO,
+      namespace: "velero",
+      plural: "backups",
+      body: backup("b-tick"),
+    });
     const phase = async (name: string, plural = "backups") =>
       (await custom.getNamespacedCustomObject({ ...VELERO, namespace: "velero", plural, name })).status;
     expect(await phase("b-tick")).toBeUndefined();
@@ -400,11 +467,19 @@ describe("kube API simulator with @kubernetes/client-node", () => {
 
     api.velero.planBackup("b-partial", [
       { phase: "InProgress" },
-      { phase: "PartiallyFailed", status: { errors: 2, warnings: 5, failureReason: "volume snapshot failed" } },
+      {
+        phase: "PartiallyFailed",
+        status: { errors: 2, warnings: 5, failureReason: "volume snapshot failed" },
+      },
     ]);
     api.velero.planBackup("b-stuck", [{ phase: "InProgress" }]);
     for (const name of ["b-partial", "b-stuck"]) {
-      await custom.createNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups", body: backup(name) });
+      await custom.createNamespacedCustomObject({
+        ...VELERO,
+        namespace: "velero",
+        plural: "backups",
+        body: backup(name),
+      });
     }
     for (let i = 0; i < 5; i++) api.velero.tick();
     expect(await phase("b-partial")).toMatchObject({ phase: "PartiallyFailed", errors: 2, warnings: 5 });
@@ -447,7 +522,9 @@ describe("kube API simulator with @kubernetes/client-node", () => {
         {
           namespace: "gitpod",
           name,
-          body: { spec: { template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": NOW } } } } },
+          body: {
+            spec: { template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": NOW } } } },
+          },
         },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
@@ -457,7 +534,11 @@ describe("kube API simulator with @kubernetes/client-node", () => {
       (await apps.readNamespacedDeployment({ namespace: "gitpod", name })).status;
     expect((await status("ws-manager"))?.observedGeneration).toBe(1);
     api.velero.tick();
-    expect(await status("ws-manager")).toMatchObject({ observedGeneration: 2, updatedReplicas: 1, readyReplicas: 3 });
+    expect(await status("ws-manager")).toMatchObject({
+      observedGeneration: 2,
+      updatedReplicas: 1,
+      readyReplicas: 3,
+    });
     api.velero.tick();
     api.velero.tick();
     const done = await status("ws-manager");
@@ -469,7 +550,11 @@ describe("kube API simulator with @kubernetes/client-node", () => {
       availableReplicas: 3,
     });
     expect(done?.conditions?.find((c) => c.type === "Progressing")?.reason).toBe("NewReplicaSetAvailable");
-    expect(await status("stuck")).toMatchObject({ observedGeneration: 2, updatedReplicas: 2, readyReplicas: 1 });
+    expect(await status("stuck")).toMatchObject({
+      observedGeneration: 2,
+      updatedReplicas: 2,
+      readyReplicas: 1,
+    });
     api.velero.resumeRollout("gitpod", "stuck");
     api.velero.tick();
     expect((await status("stuck"))?.readyReplicas).toBe(2);
@@ -487,9 +572,97 @@ describe("kube API simulator with @kubernetes/client-node", () => {
   });
 
   it("reads ConfigMaps through the core API", async () => {
-    api.store.put({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm", namespace: "gitpod" }, data: { a: "1" } });
+    api.store.put({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cm", namespace: "gitpod" },
+      data: { a: "1" },
+    });
     const core = kubeConfig(api, "t").makeApiClient(CoreV1Api);
-    expect((await core.readNamespacedConfigMap({ namespace: "gitpod", name: "cm" })).data).toEqual({ a: "1" });
+    expect((await core.readNamespacedConfigMap({ namespace: "gitpod", name: "cm" })).data).toEqual({
+      a: "1",
+    });
+  });
+
+  it("answers Status objects on the wire (raw HTTPS, no client library)", async () => {
+    const raw = (
+      method: string,
+      path: string,
+      token: string | undefined,
+      body?: string,
+      contentType?: string,
+    ) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const req = https.request(
+          `${api.url}${path}`,
+          {
+            method,
+            ca: api.caPem,
+            headers: {
+              ...(token ? { Authorization: `Bearer ${token}` } : {}),
+              ...(contentType ? { "Content-Type": contentType } : {}),
+            },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk) => {
+              text += chunk;
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    const path = "/apis/velero.io/v1/namespaces/velero/backups";
+    expect(await raw("GET", path, undefined)).toEqual({
+      status: 401,
+      body: {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "Unauthorized",
+        reason: "Unauthorized",
+        details: {},
+        code: 401,
+      },
+    });
+    api.store.put(backup("b-raw"));
+    const text = await raw("PATCH", `${path}/b-raw`, "t", "{}", "text/plain");
+    expect(text.status).toBe(415);
+    expect(text.body.reason).toBe("UnsupportedMediaType");
+    expect((await raw("PUT", `${path}/b-raw`, "t", "{}", "application/json")).body.reason).toBe(
+      "MethodNotAllowed",
+    );
+    expect((await raw("POST", path, "t", "{not json", "application/json")).body.reason).toBe("BadRequest");
+    const stale = await raw(
+      "PATCH",
+      `${path}/b-raw`,
+      "t",
+      JSON.stringify({ metadata: { resourceVersion: "1" }, spec: { ttl: "1h" } }),
+      "application/merge-patch+json",
+    );
+    expect(stale.status).toBe(409);
+    expect(stale.body.reason).toBe("Conflict");
+    const ops = [
+      { op: "add", path: "/metadata/labels", value: { a: "1" } },
+      { op: "copy", from: "/metadata/labels/a", path: "/metadata/labels/b" },
+      { op: "move", from: "/metadata/labels/a", path: "/metadata/labels/c" },
+      { op: "add", path: "/spec/includedNamespaces/-", value: "velero" },
+      { op: "remove", path: "/spec/includedNamespaces/0" },
+    ];
+    const patched = await raw(
+      "PATCH",
+      `${path}/b-raw`,
+      "t",
+      JSON.stringify(ops),
+      "application/json-patch+json",
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.body.metadata).toMatchObject({ labels: { b: "1", c: "1" }, generation: 2 });
+    expect(patched.body.spec).toMatchObject({ includedNamespaces: ["velero"] });
+    expect((await raw("GET", "/apis", "dr")).body.kind).toBe("APIGroupList");
   });
 
   it("needs the CA: a KubeConfig without caData cannot connect", async () => {
@@ -502,7 +675,9 @@ describe("kube API simulator with @kubernetes/client-node", () => {
       );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ApiException);
-    expect(error?.cause?.code).toMatch(/CERT|SIGNATURE|SELF_SIGNED|ISSUER/);
+    // undici's fetch: TypeError "fetch failed" whose cause has code UNABLE_TO_VERIFY_LEAF_SIGNATURE.
+    expect(error?.message).toBe("fetch failed");
+    expect(error?.cause?.code).toBe("UNABLE_TO_VERIFY_LEAF_SIGNATURE");
   });
 });
 
@@ -524,7 +699,9 @@ describe("kube API simulator without Velero", () => {
       reason: "NotFound",
       message: "the server could not find the requested resource",
     });
-    const list = await apiError(custom.listNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups" }));
+    const list = await apiError(
+      custom.listNamespacedCustomObject({ ...VELERO, namespace: "velero", plural: "backups" }),
+    );
     expect(list.code).toBe(404);
     const groups = await kc.makeApiClient(ApisApi).getAPIVersions();
     expect(groups.groups.map((g) => g.name)).toEqual(["apps"]);

@@ -17,6 +17,7 @@ import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
+import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
 
 /** Where the CLI writes; tests pass their own. */
 export interface Io {
@@ -49,6 +50,19 @@ Commands:
                  unchanged. ECR uses your AWS credentials; other registries your docker login
                  (~/.docker/config.json "auths"), or anonymous access
   sync-images    Run the image sync job of a stage (its "images" rules) from here
+
+  velero-backup  Create this window's Velero backup on the EKS cluster and check the previous one
+                 (the scheduled job, run from here with the AWS credentials in the environment)
+  velero-status  The newest Velero backups made by gitpod-dr, with phase and age
+
+Options of velero-backup:
+  --config FILE  the stage configuration (required; its "application" section)
+  --dry-run      run the preflight checks and report; create nothing
+  --time ISO     the schedule window (default: now); names the backup
+  --json         print the summary as JSON
+
+Options of velero-status:
+  --config FILE, --json   as above (exit 1 when a listed backup failed)
 
 Options of copy-image:
   --platform OS/ARCH[/VARIANT]   copy only this platform of an index (repeatable)
@@ -131,6 +145,8 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "rds-snapshot": rdsSnapshot,
   "copy-image": copyImageCommand,
   "sync-images": syncImagesCommand,
+  "velero-backup": (args, io) => veleroBackupCommand(args, io),
+  "velero-status": (args, io) => veleroStatusCommand(args, io),
 };
 
 /**

@@ -1,0 +1,131 @@
+import { parseArgs } from "node:util";
+import { EKSClient } from "@aws-sdk/client-eks";
+import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
+import type { StageConfig } from "@gitpod-dr/core/config";
+import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
+import { InvalidInputError } from "@gitpod-dr/core/errors";
+import type { JobLogger } from "@gitpod-dr/core/logger";
+import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@gitpod-dr/core/velero/backup";
+import { connectCluster } from "@gitpod-dr/core/velero/cluster";
+import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
+import type { KubeOps } from "@gitpod-dr/core/velero/kube";
+
+export interface VeleroIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** How the CLI reaches the cluster; tests give their own. */
+export type ConnectCluster = (config: StageConfig) => Promise<KubeOps>;
+
+/** From a laptop: EKS in the stage's primary region, with the AWS credentials in the environment. */
+export const connectWithAwsCredentials: ConnectCluster = async (config) => {
+  const application = config.application as NonNullable<StageConfig["application"]>;
+  const eks = new EKSClient(awsClientConfig(config.regions.primary));
+  return connectCluster(application.cluster.name, config.regions.primary, {
+    eks,
+    credentials: () => eks.config.credentials(),
+  });
+};
+
+async function load(file: string | undefined, command: string) {
+  if (!file)
+    throw new InvalidInputError(`${command} needs --config FILE (for example --config config/prod.ts)`);
+  const { stage, config } = await loadStageConfigFile(file);
+  if (!config.application) {
+    throw new InvalidInputError(`${file} has no "application" section: there is no cluster to back up`);
+  }
+  return { stage, config, application: config.application };
+}
+
+const age = (minutes: number) =>
+  minutes < 120
+    ? `${minutes} min`
+    : minutes < 2880
+      ? `${Math.floor(minutes / 60)} h`
+      : `${Math.floor(minutes / 1440)} d`;
+
+export function formatVeleroSummary(s: VeleroBackupSummary): string {
+  const lines = [
+    `Velero backup of cluster ${s.cluster}, window ${s.window}${s.dryRun ? "  [dry run: nothing was created]" : ""}`,
+    `  backup: ${s.backup.name} (${s.dryRun ? (s.backup.alreadyExisted ? "exists" : "would be created") : s.backup.created ? "created" : "already existed"})`,
+    `  Velero ${s.veleroVersion}${s.kots ? ", with KOTS snapshot annotations" : ""}`,
+    s.previous
+      ? `  previous backup: ${s.previous.name}: ${s.previous.phase}, ${age(s.previous.ageMinutes)} old, ${s.previous.errors} error(s), ${s.previous.warnings} warning(s)${s.previous.failureReason ? `, ${s.previous.failureReason}` : ""}`
+      : "  previous backup: none (the first backup by gitpod-dr)",
+  ];
+  return lines.join("\n");
+}
+
+/** `gitpod-dr velero-backup --config F [--dry-run] [--time ISO] [--json]`. */
+export async function veleroBackupCommand(
+  args: string[],
+  io: VeleroIo,
+  connect: ConnectCluster = connectWithAwsCredentials,
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      time: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const { config, application } = await load(values.config, "velero-backup");
+  const input = parseVeleroBackupEvent(
+    { dryRun: values["dry-run"], ...(values.time === undefined ? {} : { time: values.time }) },
+    new Date(),
+  );
+  const kube = await connect(config);
+  const logger: JobLogger = { info: () => undefined, warn: (m) => io.err(`warning: ${m}`) };
+  const print = (summary: VeleroBackupSummary) =>
+    io.out(values.json ? JSON.stringify(summary, null, 2) : formatVeleroSummary(summary));
+  try {
+    const summary = await runVeleroBackupJob(input, application, kube, { logger });
+    print(summary);
+    return 0;
+  } catch (error) {
+    const summary = (error as { summary?: VeleroBackupSummary }).summary;
+    if (summary) print(summary);
+    throw error;
+  }
+}
+
+/** `gitpod-dr velero-status --config F [--json]`: the newest backups by gitpod-dr, with phase and age. */
+export async function veleroStatusCommand(
+  args: string[],
+  io: VeleroIo,
+  connect: ConnectCluster = connectWithAwsCredentials,
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: { config: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  const { config, application } = await load(values.config, "velero-status");
+  const kube = await connect(config);
+  const backups = await listOurBackups(kube, application.velero.namespace, new Date());
+  if (values.json) {
+    io.out(JSON.stringify(backups, null, 2));
+  } else if (backups.length === 0) {
+    io.out(
+      `No Velero backups by gitpod-dr in namespace ${application.velero.namespace} of cluster ${application.cluster.name}`,
+    );
+  } else {
+    io.out(`Velero backups by gitpod-dr on cluster ${application.cluster.name} (newest first):`);
+    for (const b of backups) {
+      io.out(
+        `  ${b.name}  ${b.phase.padEnd(16)} ${age(b.ageMinutes).padStart(7)} old  ${b.errors} error(s), ${b.warnings} warning(s)${b.failureReason ? `  ${b.failureReason}` : ""}`,
+      );
+    }
+  }
+  return backups.some(
+    (b) => b.phase === "Failed" || b.phase === "PartiallyFailed" || b.phase === "FailedValidation",
+  )
+    ? 1
+    : 0;
+}
