@@ -282,6 +282,35 @@ export const applicationConfigSchema = z
         message: `Velero must run in a namespace of its own, not in the application's (${app.velero.namespace} is in velero.includedNamespaces): it holds the credentials of the backup store`,
       });
     }
+    // Velero's own include/exclude validation: a backup breaking these rules ends FailedValidation.
+    const lists = [
+      ["Namespaces", app.velero.includedNamespaces, app.velero.excludedNamespaces],
+      ["Resources", app.velero.includedResources, app.velero.excludedResources],
+    ] as const;
+    for (const [kind, included = [], excluded = []] of lists) {
+      if (included.length > 1 && included.includes("*")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["velero", `included${kind}`],
+          message: `must be ["*"] alone or a list without "*": Velero fails the backup validation otherwise`,
+        });
+      }
+      if (excluded.includes("*")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["velero", `excluded${kind}`],
+          message: `must not contain "*": Velero fails the backup validation otherwise`,
+        });
+      }
+      const both = excluded.filter((item) => included.includes(item));
+      if (both.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["velero", `excluded${kind}`],
+          message: `${both.join(", ")} ${both.length > 1 ? "are" : "is"} also in velero.included${kind}: Velero fails the backup validation`,
+        });
+      }
+    }
   });
 
 export const stageConfigSchema = z

@@ -42,10 +42,21 @@ export function veleroVersionFromImage(image: string | undefined): VeleroVersion
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0), text: tag };
 }
 
-/** The image of the velero container of Velero's Deployment. */
+/**
+ * The image of Velero's server container: the container named `velero`, else the one whose image
+ * repository is `velero` (never a sidecar's, whose tag is another program's version).
+ */
 export function veleroImage(deployment: Deployment): string | undefined {
   const containers = deployment.spec?.template?.spec?.containers ?? [];
-  return (containers.find((c) => c.name === "velero") ?? containers[0])?.image;
+  const repository = (image: string | undefined) =>
+    image
+      ?.split("@")[0]
+      ?.replace(/:[^:/]*$/, "")
+      .split("/")
+      .pop();
+  return (
+    containers.find((c) => c.name === "velero") ?? containers.find((c) => repository(c.image) === "velero")
+  )?.image;
 }
 
 export interface PreflightResult {

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /** Names and labels gitpod-dr gives the Velero objects it creates. */
 
 export const LABEL_CREATED_BY = "gitpod-dr/created-by";
@@ -28,7 +30,11 @@ export function restoreName(restoreId: string): string {
     .replace(/-+/g, "-")
     .replace(/^-|-$/g, "");
   if (cleaned === "") throw new RangeError(`restore id "${restoreId}" has no letters or digits`);
-  return `gitpod-dr-restore-${cleaned}`.slice(0, 63).replace(/-$/, "");
+  const name = `gitpod-dr-restore-${cleaned}`;
+  if (name.length <= 63) return name;
+  // Execution names run to 80 characters: a cut alone would give two ids one name. Keep a hash of the id.
+  const hash = createHash("sha256").update(restoreId).digest("hex").slice(0, 8);
+  return `${name.slice(0, 63 - 9).replace(/-+$/, "")}-${hash}`;
 }
 
 /** Label values: at most 63 characters of `[A-Za-z0-9_.-]`, alphanumeric at both ends. */
