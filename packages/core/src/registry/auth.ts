@@ -1,8 +1,4 @@
-import {
-  type ECRClient,
-  GetAuthorizationTokenCommand,
-  type GetAuthorizationTokenCommandOutput,
-} from "@aws-sdk/client-ecr";
+import type { ECRClient, GetAuthorizationTokenCommandOutput } from "@aws-sdk/client-ecr";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsFailure } from "./aws.ts";
 import { RegistryAuthError } from "./errors.ts";

@@ -270,18 +270,19 @@ export async function runVeleroBackupJob(
   const namespace = app.velero.namespace;
 
   let created = false;
-  let alreadyExisted = false;
+  let existing: KubeObject | undefined;
   if (input.dryRun) {
-    alreadyExisted = (await kube.getVelero("backups", namespace, name)) !== undefined;
+    existing = await kube.getVelero("backups", namespace, name);
   } else {
     const result = await kube.createVelero("backups", namespace, desired);
     created = result.created;
-    alreadyExisted = !result.created;
-    if (!result.created && result.object.metadata.labels?.[LABEL_CREATED_BY] !== LABEL_CREATED_BY_VALUE) {
-      throw new VeleroConflictError(
-        `A Backup named ${name} exists in ${namespace} but was not created by gitpod-dr (no ${LABEL_CREATED_BY} label); rename or delete it`,
-      );
-    }
+    if (!result.created) existing = result.object;
+  }
+  const alreadyExisted = existing !== undefined;
+  if (existing && existing.metadata.labels?.[LABEL_CREATED_BY] !== LABEL_CREATED_BY_VALUE) {
+    throw new VeleroConflictError(
+      `A Backup named ${name} exists in ${namespace} but was not created by gitpod-dr (no ${LABEL_CREATED_BY} label); rename or delete it`,
+    );
   }
   options.logger?.info(created ? "Created Velero backup" : "Velero backup already exists", { backup: name });
 

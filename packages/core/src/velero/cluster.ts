@@ -19,7 +19,10 @@ export interface ClusterAccessDeps {
   readonly now?: () => Date;
 }
 
-/** @throws VeleroPreflightError when the cluster does not exist or is not ACTIVE. */
+/**
+ * @throws VeleroPreflightError when the cluster does not exist or has no endpoint yet (CREATING). An
+ *   UPDATING cluster keeps serving its API, so only a missing endpoint stops the job.
+ */
 export async function describeCluster(eks: ClusterAccessDeps["eks"], name: string): Promise<ClusterEndpoint> {
   const { DescribeClusterCommand } = await import("@aws-sdk/client-eks");
   let out: DescribeClusterCommandOutput;
@@ -37,7 +40,7 @@ export async function describeCluster(eks: ClusterAccessDeps["eks"], name: strin
   const cluster = out.cluster;
   if (!cluster?.endpoint || !cluster.certificateAuthority?.data) {
     throw new VeleroPreflightError(
-      `EKS cluster ${name} has no endpoint yet (status ${cluster?.status ?? "unknown"}); it must be ACTIVE`,
+      `EKS cluster ${name} has no endpoint yet (status ${cluster?.status ?? "unknown"}); run again when it is ACTIVE`,
       "cluster",
     );
   }

@@ -43,6 +43,8 @@ function statusOf(error: ApiException<unknown>): { reason: string; message: stri
     }
   }
   const status = body as { reason?: string; message?: string } | undefined;
+  // client-node 2.0.1 drops the body of a 401 (its Status is always reason Unauthorized).
+  if (status === undefined && error.code === 401) return { reason: "Unauthorized", message: "Unauthorized" };
   return { reason: status?.reason ?? `HTTP_${error.code}`, message: status?.message ?? error.message };
 }
 

@@ -111,6 +111,12 @@ function adopt(existing: KubeObject, input: StartRestoreInput, name: string): St
   if (existing.metadata.labels?.[LABEL_CREATED_BY] !== LABEL_CREATED_BY_VALUE) {
     throw new VeleroConflictError(`A Restore named ${name} exists but was not created by gitpod-dr`);
   }
+  const existingId = existing.metadata.labels?.[LABEL_RESTORE_ID];
+  if (existingId !== labelValue(input.restoreId)) {
+    throw new VeleroConflictError(
+      `Restore ${name} belongs to restore id ${existingId ?? "(none)"}, not ${input.restoreId}: restore ids that differ only in case or punctuation get the same name; use another restore id`,
+    );
+  }
   if (input.backupName !== "latest" && backupName !== input.backupName) {
     throw new VeleroConflictError(
       `Restore ${name} (restore id ${input.restoreId}) already exists for backup ${backupName}, not ${input.backupName}: use another restore id`,
