@@ -313,6 +313,109 @@ export const applicationConfigSchema = z
     }
   });
 
+// S3 bucket names (general purpose buckets).
+const BUCKET = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "must be an S3 bucket name (3-63 lower-case letters, digits, . and -)",
+  );
+const BUCKET_PREFIX = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{0,61}$/,
+    "must be the start of an S3 bucket name (lower-case letters, digits, . and -)",
+  );
+
+export const storageConfigSchema = z
+  .strictObject({
+    /** EventBridge schedule of the replication check. */
+    schedule: scheduleExpression,
+    /** Source buckets named explicitly (each gets a canary at every run). */
+    buckets: z.array(BUCKET).default([]),
+    /** Source buckets discovered by name prefix at every run (Gitpod's per-user buckets). */
+    bucketPrefixes: z.array(BUCKET_PREFIX).default([]),
+    /** Destination buckets the check may read, by name or name prefix (for its IAM policy). */
+    destinations: z
+      .strictObject({
+        buckets: z.array(BUCKET).default([]),
+        bucketPrefixes: z.array(BUCKET_PREFIX).default([]),
+      })
+      .default({ buckets: [], bucketPrefixes: [] }),
+    /** Key prefixes replication must cover; empty: the whole bucket. */
+    prefixes: z.array(z.string()).default([]),
+    canary: z
+      .strictObject({
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9!_.*'()/-]+\/$/, "must be a key prefix ending in /")
+          .default(".gitpod-dr/canary/"),
+        /** A canary not replicated after this many minutes means replication is stalled. */
+        stalledAfterMinutes: z.number().int().min(5).default(60),
+        /** Verified canaries are deleted after this many minutes. */
+        keepMinutes: z.number().int().min(0).default(1440),
+        /** Prefix-discovered buckets given a canary per run (rotating), so a run's cost stays bounded. */
+        discoveredPerRun: z.number().int().min(0).max(500).default(20),
+      })
+      .default({
+        prefix: ".gitpod-dr/canary/",
+        stalledAfterMinutes: 60,
+        keepMinutes: 1440,
+        discoveredPerRun: 20,
+      }),
+    expect: z
+      .strictObject({
+        deleteMarkerReplication: z.enum(["Enabled", "Disabled", "any"]).default("any"),
+        replicationTimeControl: z.boolean().default(false),
+        replicationMetrics: z.boolean().default(false),
+      })
+      .default({ deleteMarkerReplication: "any", replicationTimeControl: false, replicationMetrics: false }),
+    /** Replication metrics thresholds (read when a rule has metrics enabled). */
+    thresholds: z
+      .strictObject({
+        latencySeconds: z.number().positive().default(900),
+        operationsPending: z.number().min(0).default(10_000),
+        bytesPending: z
+          .number()
+          .min(0)
+          .default(10 * 1024 ** 3),
+        operationsFailed: z.number().min(0).default(0),
+      })
+      .default({
+        latencySeconds: 900,
+        operationsPending: 10_000,
+        bytesPending: 10 * 1024 ** 3,
+        operationsFailed: 0,
+      }),
+    /** HEAD a bounded random sample of objects from one listing page under `prefix`. */
+    sampling: z
+      .strictObject({
+        prefix: z.string().default(""),
+        size: z.number().int().min(0).max(200).default(20),
+        /** Keys listed to sample from (one page). */
+        listLimit: z.number().int().min(1).max(1000).default(1000),
+      })
+      .default({ prefix: "", size: 20, listLimit: 1000 }),
+    /** Re-replicate objects with no status or FAILED with S3 Batch Replication (opt-in). */
+    repair: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+  })
+  .superRefine((storage, ctx) => {
+    if (storage.buckets.length === 0 && storage.bucketPrefixes.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["buckets"],
+        message: "name at least one bucket, or a bucket name prefix in bucketPrefixes",
+      });
+    }
+    if (storage.prefixes.length > 0 && !storage.prefixes.some((p) => storage.canary.prefix.startsWith(p))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["canary", "prefix"],
+        message: `must lie under one of the prefixes replication covers (${storage.prefixes.join(", ")}), or canaries never replicate`,
+      });
+    }
+  });
+
 export const stageConfigSchema = z
   .strictObject({
     /** The Gitpod database: an RDS DB instance or an Aurora DB cluster identifier. */
@@ -361,6 +464,8 @@ export const stageConfigSchema = z
     schedules: z.strictObject({
       rdsSnapshot: scheduleExpression,
     }),
+    /** The object-storage tier: the S3 replication check. Leave out to deploy no check. */
+    storage: storageConfigSchema.optional(),
     /** The application tier: Velero backups of the EKS cluster. Leave out to deploy no backup job. */
     application: applicationConfigSchema.optional(),
     /** The image tier: registry-to-registry sync. Leave out to deploy no image job. */
@@ -559,6 +664,41 @@ export function parseVeleroJobConfig(json: string | undefined): VeleroJobConfig 
   if (!result.success) {
     const issues = formatIssues(result.error);
     throw new ConfigError(`Invalid Velero backup job configuration:\n  ${issues.join("\n  ")}`, issues);
+  }
+  return result.data;
+}
+
+/** The configuration the S3 replication check needs at run time (passed to the function as JSON). */
+export const storageJobConfigSchema = z.strictObject({
+  stage: z.string().min(1),
+  account: z.string().regex(/^\d{12}$/, "must be a 12-digit account id"),
+  regions: z.strictObject({ primary: awsRegion, dr: awsRegion }),
+  /** The role S3 Batch Operations assumes for repair jobs (when repair is on). */
+  batchRoleArn: z.string().optional(),
+  storage: storageConfigSchema,
+});
+export type StorageJobConfig = z.output<typeof storageJobConfigSchema>;
+export type StorageConfig = z.output<typeof storageConfigSchema>;
+
+/**
+ * Parses the S3 check's run-time configuration from its JSON text.
+ * @throws ConfigError naming the invalid field.
+ */
+export function parseStorageJobConfig(json: string | undefined): StorageJobConfig {
+  if (!json)
+    throw new ConfigError("The S3 replication check configuration is missing (GITPOD_DR_CONFIG is not set)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigError(
+      `The S3 replication check configuration is not valid JSON: ${(cause as Error).message}`,
+    );
+  }
+  const result = storageJobConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw new ConfigError(`Invalid S3 replication check configuration:\n  ${issues.join("\n  ")}`, issues);
   }
   return result.data;
 }

@@ -52,3 +52,18 @@ export function parseWindowJobEvent(event: unknown, job: string, now: Date): Win
   };
   return { time: data.time ? new Date(data.time) : now, dryRun: data.dryRun ?? false };
 }
+
+const scheduledEvent = z.looseObject({ "detail-type": z.literal("Scheduled Event") });
+const dryRunInput = z.strictObject({ dryRun: z.boolean({ error: "must be true or false" }).optional() });
+
+/**
+ * The input of a job that is not tied to a window (image sync, S3 check): a scheduled event, or a
+ * manual `{ dryRun? }`.
+ * @throws InvalidInputError naming each invalid field.
+ */
+export function parseDryRunJobEvent(event: unknown, job: string): { readonly dryRun: boolean } {
+  const data = parseJobEvent(event, job, { scheduled: scheduledEvent, manual: dryRunInput }) as {
+    dryRun?: boolean;
+  };
+  return { dryRun: data.dryRun ?? false };
+}
