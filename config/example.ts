@@ -47,6 +47,28 @@ export default {
     // or rate(<n> <unit>). The snapshot is named after the scheduled time: gitpod-dr-<db>-YYYY-MM-DD-HHMM.
     rdsSnapshot: "cron(0 3 * * ? *)",
   },
+  // Optional: the object-storage tier (S3 replication health check). Leave it out for no check.
+  storage: {
+    schedule: "rate(1 hour)",
+    // Buckets by name (each gets a canary every run) and by name prefix (Gitpod's per-user buckets,
+    // discovered at every run; a rotating sample of them gets canaries).
+    buckets: ["gitpod-workspace-backups"],
+    bucketPrefixes: ["gitpod-user-"],
+    // Destination buckets the check may read (for its IAM policy), by name or prefix.
+    destinations: { buckets: ["gitpod-workspace-backups-dr"], bucketPrefixes: ["gitpod-user-dr-"] },
+    canary: {
+      prefix: ".gitpod-dr/canary/",
+      stalledAfterMinutes: 60,
+      keepMinutes: 1440,
+      discoveredPerRun: 20,
+    },
+    // Require these of every replication rule ("any" accepts either setting).
+    expect: { deleteMarkerReplication: "any", replicationTimeControl: false, replicationMetrics: false },
+    // HEAD a random sample of objects from one listing page (calls do not grow with the bucket).
+    sampling: { prefix: "", size: 20, listLimit: 1000 },
+    // Re-replicate objects with no status or FAILED with S3 Batch Replication (costs per object).
+    repair: { enabled: false },
+  },
   // Optional: the application tier (Velero backups of the EKS cluster). Leave it out for no backup job.
   // Apply deploy/rbac.yaml to the cluster once; its authentication mode must include API (access entries).
   application: {

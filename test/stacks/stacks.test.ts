@@ -112,6 +112,7 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
     ["image-sync", 1_500_000],
     // @kubernetes/client-node is the heavy part (PLATFORM.md measured 1.57 MB with the EKS client).
     ["velero-backup", 3_000_000],
+    ["s3-check", 1_500_000],
   ] as const)(
     "bundles the %s handler with esbuild into a module that loads and exports the handler",
     (name, maxBytes) => {

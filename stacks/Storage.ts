@@ -1,0 +1,145 @@
+import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/job";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { Alerts } from "./Alerts.ts";
+import { stageConfig } from "./context.ts";
+
+/** The scheduled S3 replication check (present when the stage configures `storage`). */
+export function Storage({ stack, app }: StackContext) {
+  const config = stageConfig(app);
+  const storage = config.storage;
+  if (!storage) return {};
+  const { topic, key: topicKey } = use(Alerts);
+  const partition = stack.partition;
+  const bucketArns = (names: readonly string[], prefixes: readonly string[]) => [
+    ...names.map((n) => `arn:${partition}:s3:::${n}`),
+    ...prefixes.map((p) => `arn:${partition}:s3:::${p}*`),
+  ];
+  const sources = bucketArns(storage.buckets, storage.bucketPrefixes);
+  const destinations = bucketArns(storage.destinations.buckets, storage.destinations.bucketPrefixes);
+  const canary = storage.canary.prefix;
+
+  // S3 Batch Operations assumes this role to re-replicate a backlog (repair is opt-in).
+  const batchRole = storage.repair.enabled
+    ? new iam.Role(stack, "ReplicationRepairRole", {
+        assumedBy: new iam.ServicePrincipal("batchoperations.s3.amazonaws.com"),
+        description: `gitpod-dr ${app.stage}: S3 Batch Replication of the checked buckets`,
+      })
+    : undefined;
+  if (batchRole) {
+    batchRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "ReplicateObjectsOfTheCheckedBuckets",
+        actions: ["s3:InitiateReplication"],
+        resources: sources.map((arn) => `${arn}/*`),
+      }),
+    );
+    batchRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "GenerateTheManifestFromTheBuckets",
+        actions: ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"],
+        resources: sources,
+      }),
+    );
+  }
+
+  const logGroup = new logs.LogGroup(stack, "S3CheckLogs", {
+    retention: logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const fn = new SstFunction(stack, "S3Check", {
+    description: `gitpod-dr ${app.stage}: S3 replication health check`,
+    handler: "packages/functions/src/s3-check.handler",
+    timeout: "10 minutes",
+    memorySize: 512,
+    logGroup,
+    environment: {
+      GITPOD_DR_STAGE: app.stage,
+      GITPOD_DR_TOPIC_ARN: topic.topicArn,
+      // Validated again at cold start (the account is resolved at deploy time).
+      GITPOD_DR_CONFIG: JSON.stringify({
+        stage: app.stage,
+        account: stack.account,
+        regions: config.regions,
+        ...(batchRole ? { batchRoleArn: batchRole.roleArn } : {}),
+        storage,
+      }),
+    },
+  });
+  fn.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.hours(1) });
+
+  const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+    );
+  allow(
+    "AuditTheSourceBuckets",
+    [
+      "s3:GetReplicationConfiguration",
+      "s3:GetBucketVersioning",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetBucketLocation",
+      "s3:ListBucket",
+      "s3:ListBucketVersions",
+    ],
+    sources,
+  );
+  if (destinations.length > 0) {
+    allow(
+      "AuditTheDestinationBuckets",
+      ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucketVersions"],
+      destinations,
+    );
+  }
+  allow(
+    "ReadObjectsReplicationStatus",
+    ["s3:GetObject", "s3:GetObjectVersion"],
+    [...sources, ...destinations].map((arn) => `${arn}/*`),
+  );
+  allow(
+    "WriteAndRemoveCanariesOnly",
+    ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+    sources.map((arn) => `${arn}/${canary}*`),
+  );
+  if (destinations.length > 0) {
+    allow(
+      "RemoveReplicatedCanariesOnly",
+      ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      destinations.map((arn) => `${arn}/${canary}*`),
+    );
+  }
+  if (storage.bucketPrefixes.length > 0) {
+    // Finding new per-user buckets: listing buckets has no resource level.
+    allow("DiscoverBucketsByPrefix", ["s3:ListAllMyBuckets"], ["*"]);
+  }
+  // CloudWatch metric reads have no resource level; writes are held to our namespace.
+  allow("ReadReplicationMetrics", ["cloudwatch:GetMetricData"], ["*"]);
+  allow("PublishCanaryMetrics", ["cloudwatch:PutMetricData"], ["*"], {
+    StringEquals: { "cloudwatch:namespace": METRIC_NAMESPACE },
+  });
+  if (batchRole) {
+    allow("ListAndStartRepairJobs", ["s3:ListJobs", "s3:CreateJob"], ["*"]);
+    allow(
+      "DescribeRepairJobs",
+      ["s3:DescribeJob"],
+      [`arn:${partition}:s3:${config.regions.primary}:${stack.account}:job/*`],
+    );
+    allow("PassTheRepairRoleToBatchOperations", ["iam:PassRole"], [batchRole.roleArn], {
+      StringEquals: { "iam:PassedToService": "batchoperations.s3.amazonaws.com" },
+    });
+  }
+  allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
+  allow("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [topicKey.keyArn]);
+
+  const rule = new events.Rule(stack, "S3CheckSchedule", {
+    description: `gitpod-dr ${app.stage}: S3 replication check`,
+    schedule: events.Schedule.expression(storage.schedule),
+  });
+  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+  stack.addOutputs({ S3CheckFunction: fn.functionName });
+  return { s3CheckFunction: fn };
+}
