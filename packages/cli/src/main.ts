@@ -17,6 +17,7 @@ import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
+import { s3CheckCommand } from "./storage.ts";
 import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
 
 /** Where the CLI writes; tests pass their own. */
@@ -54,6 +55,14 @@ Commands:
   velero-backup  Create this window's Velero backup on the EKS cluster and check the previous one
                  (the scheduled job, run from here with the AWS credentials in the environment)
   velero-status  The newest Velero backups made by gitpod-dr, with phase and age
+
+  s3-check       Check S3 replication of the stage's buckets (audit, canaries, metrics, sample) and
+                 print the findings as a table
+
+Options of s3-check:
+  --config FILE  the stage configuration (required; its "storage" section)
+  --dry-run      report findings; write no canary, start no repair job
+  --json         print the summary as JSON (exit 1 when a finding is a failure)
 
 Options of velero-backup:
   --config FILE  the stage configuration (required; its "application" section)
@@ -147,6 +156,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "sync-images": syncImagesCommand,
   "velero-backup": (args, io) => veleroBackupCommand(args, io),
   "velero-status": (args, io) => veleroStatusCommand(args, io),
+  "s3-check": (args, io) => s3CheckCommand(args, io),
 };
 
 /**

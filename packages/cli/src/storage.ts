@@ -1,0 +1,115 @@
+import { parseArgs } from "node:util";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
+import { S3ControlClient } from "@aws-sdk/client-s3-control";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
+import { parseStorageJobConfig, type StageConfig } from "@gitpod-dr/core/config";
+import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
+import { InvalidInputError } from "@gitpod-dr/core/errors";
+import {
+  ReplicationUnhealthyError,
+  runStorageCheck,
+  type StorageCheckSummary,
+  type StorageDeps,
+} from "@gitpod-dr/core/s3/job";
+
+export interface StorageIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** How the CLI gets its clients and account; tests give their own. */
+export type StorageConnect = (config: StageConfig) => Promise<{ deps: StorageDeps; account: string }>;
+
+export const connectWithAwsCredentials: StorageConnect = async (config) => {
+  const { primary, dr } = config.regions;
+  const sts = new STSClient(awsClientConfig(primary));
+  const account = (await sts.send(new GetCallerIdentityCommand({}))).Account as string;
+  return {
+    account,
+    deps: {
+      s3: new S3Client({ ...awsClientConfig(primary), followRegionRedirects: true }),
+      s3Dr: new S3Client({ ...awsClientConfig(dr), followRegionRedirects: true }),
+      cloudwatch: new CloudWatchClient(awsClientConfig(primary)),
+      s3control: new S3ControlClient(awsClientConfig(primary)),
+    },
+  };
+};
+
+/** The findings as a table: bucket, health, check, severity, message. */
+export function formatStorageSummary(s: StorageCheckSummary): string {
+  const lines = [
+    `S3 replication check of stage ${s.stage}: ${s.health.toUpperCase()}${s.dryRun ? "  [dry run: no canary written, no job started]" : ""}`,
+    `  ${s.buckets.length} bucket(s), ${s.discoveredBuckets} discovered by prefix, ${s.canaryBuckets} with a canary this run`,
+    "",
+  ];
+  const rows = [["BUCKET", "HEALTH", "CANARY", "SAMPLE", "REPAIR"]];
+  for (const b of s.buckets) {
+    const sample = b.sample
+      ? Object.entries(b.sample)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(" ")
+      : "-";
+    const canary =
+      b.secondsSinceReplicatedCanary !== undefined
+        ? `${Math.round(b.secondsSinceReplicatedCanary / 60)} min ago`
+        : "-";
+    rows.push([
+      b.bucket,
+      b.health,
+      canary,
+      sample,
+      b.repairJob ? `${b.repairJob.id} ${b.repairJob.status}` : "-",
+    ]);
+  }
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  for (const r of rows) lines.push(`  ${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}`);
+  if (s.findings.length > 0) {
+    lines.push("", "Findings:");
+    for (const f of s.findings)
+      lines.push(`  ${f.severity === "failure" ? "FAIL" : "warn"}  ${f.check.padEnd(24)} ${f.message}`);
+  }
+  return lines.join("\n");
+}
+
+/** `gitpod-dr s3-check --config F [--dry-run] [--json]`. */
+export async function s3CheckCommand(
+  args: string[],
+  io: StorageIo,
+  connect: StorageConnect = connectWithAwsCredentials,
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (!values.config)
+    throw new InvalidInputError("s3-check needs --config FILE (for example --config config/prod.ts)");
+  const { stage, config } = await loadStageConfigFile(values.config);
+  if (!config.storage)
+    throw new InvalidInputError(`${values.config} has no "storage" section: there are no buckets to check`);
+  const { deps, account } = await connect(config);
+  // From a laptop no repair job is started: that needs the batch role the stack creates.
+  const jobConfig = parseStorageJobConfig(
+    JSON.stringify({ stage, account, regions: config.regions, storage: config.storage }),
+  );
+  const print = (summary: StorageCheckSummary) =>
+    io.out(values.json ? JSON.stringify(summary, null, 2) : formatStorageSummary(summary));
+  try {
+    const summary = await runStorageCheck({ dryRun: values["dry-run"] ?? false }, jobConfig, deps);
+    print(summary);
+    return 0;
+  } catch (error) {
+    if (error instanceof ReplicationUnhealthyError) {
+      print(error.summary);
+      return 1;
+    }
+    throw error;
+  }
+}
