@@ -198,8 +198,10 @@ async function head(s3: StorageDeps["s3"], bucket: string, key: string): Promise
   const { HeadObjectCommand } = await s3sdk();
   try {
     const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    // S3 documents COMPLETE and returns COMPLETED; the SDK knows both. One name for both here.
+    const status = out.ReplicationStatus === "COMPLETE" ? "COMPLETED" : out.ReplicationStatus;
     return {
-      ...(out.ReplicationStatus ? { status: out.ReplicationStatus } : {}),
+      ...(status ? { status } : {}),
       ...(out.ETag ? { etag: out.ETag } : {}),
       ...(out.ContentLength !== undefined ? { size: out.ContentLength } : {}),
     };
