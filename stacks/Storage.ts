@@ -112,6 +112,12 @@ export function Storage({ stack, app }: StackContext) {
       destinations.map((arn) => `${arn}/${canary}*`),
     );
   }
+  if (storage.kmsKeyArns.length > 0) {
+    // A canary in an SSE-KMS bucket is encrypted with the bucket's key on the caller's behalf.
+    allow("EncryptCanariesWithTheBucketKeys", ["kms:GenerateDataKey"], storage.kmsKeyArns, {
+      StringLike: { "kms:ViaService": "s3.*.amazonaws.com" },
+    });
+  }
   if (storage.bucketPrefixes.length > 0) {
     // Finding new per-user buckets: listing buckets has no resource level.
     allow("DiscoverBucketsByPrefix", ["s3:ListAllMyBuckets"], ["*"]);

@@ -398,6 +398,10 @@ export const storageConfigSchema = z
       .default({ prefix: "", size: 20, listLimit: 1000 }),
     /** Re-replicate objects with no status or FAILED with S3 Batch Replication (opt-in). */
     repair: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+    /** KMS keys of SSE-KMS source buckets: writing a canary there encrypts with the bucket's key. */
+    kmsKeyArns: z
+      .array(z.string().regex(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"))
+      .default([]),
   })
   .superRefine((storage, ctx) => {
     if (storage.buckets.length === 0 && storage.bucketPrefixes.length === 0) {
