@@ -327,8 +327,13 @@ async function sampleBucket(ctx: Ctx, bucket: string): Promise<{ counts: StatusC
     new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: listLimit }),
   );
   const canaryPrefix = ctx.config.storage.canary.prefix;
-  const keys = (page.Contents ?? []).map((o) => o.Key as string).filter((k) => !k.startsWith(canaryPrefix));
-  const chosen = sample(keys, size, ctx.random);
+  // The most recently written of the page (a listing is in key order, not by time), sampled at random.
+  const recent = (page.Contents ?? [])
+    .filter((o) => o.Key && !o.Key.startsWith(canaryPrefix))
+    .sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0))
+    .slice(0, Math.max(size * 4, size))
+    .map((o) => o.Key as string);
+  const chosen = sample(recent, size, ctx.random);
   const statuses: (string | undefined)[] = [];
   for (const key of chosen) {
     const h = await head(ctx.deps.s3, bucket, key);
