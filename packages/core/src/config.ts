@@ -411,6 +411,14 @@ export const storageConfigSchema = z
         message: "name at least one bucket, or a bucket name prefix in bucketPrefixes",
       });
     }
+    if (storage.destinations.buckets.length === 0 && storage.destinations.bucketPrefixes.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["destinations"],
+        message:
+          "name the destination buckets (or their name prefixes): the check reads them, and its IAM policy allows only those",
+      });
+    }
     if (storage.prefixes.length > 0 && !storage.prefixes.some((p) => storage.canary.prefix.startsWith(p))) {
       ctx.addIssue({
         code: "custom",

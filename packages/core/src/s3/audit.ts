@@ -103,12 +103,13 @@ export function auditReplication(
     );
     return findings;
   }
+  const nameOf = (rule: ReplicationRule) => ruleName(rule, rules.indexOf(rule));
   const wanted = expect.prefixes.length > 0 ? expect.prefixes : [""];
   const covering = new Map<string, ReplicationRule>();
   for (const prefix of wanted) {
     const found = coveringRules(rules, prefix);
     if (found.length === 0) {
-      const disabled = rules.filter((r) => r.Status !== "Enabled").map((r, i) => ruleName(r, i));
+      const disabled = rules.filter((r) => r.Status !== "Enabled").map(nameOf);
       fail(
         "coverage",
         prefix === ""
@@ -118,8 +119,8 @@ export function auditReplication(
     }
     for (const rule of found) covering.set(rule.ID ?? JSON.stringify(rule.Filter ?? rule.Prefix ?? ""), rule);
   }
-  for (const [i, rule] of [...covering.values()].entries()) {
-    const name = ruleName(rule, i);
+  for (const rule of covering.values()) {
+    const name = nameOf(rule);
     const destination = bucketOfArn(rule.Destination?.Bucket);
     const dest = destinations.find((d) => d.bucket === destination);
     if (!dest || dest.error) {
@@ -144,7 +145,9 @@ export function auditReplication(
         );
       }
     }
-    const deleteMarkers = rule.DeleteMarkerReplication?.Status ?? "Disabled";
+    // A V1 rule (no Filter) cannot carry DeleteMarkerReplication: S3 replicates its delete markers.
+    const deleteMarkers =
+      rule.Filter === undefined ? "Enabled" : (rule.DeleteMarkerReplication?.Status ?? "Disabled");
     if (expect.deleteMarkerReplication !== "any" && deleteMarkers !== expect.deleteMarkerReplication) {
       fail(
         "delete-markers",

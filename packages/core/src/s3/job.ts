@@ -114,11 +114,24 @@ export async function discoverBuckets(s3: StorageDeps["s3"], prefixes: readonly 
  * The discovered buckets that get a canary this run: a window of `perRun` that moves by `perRun` every
  * hour, so every bucket is visited in turn and a run's cost stays bounded however many there are.
  */
-export function rotatingSample(buckets: readonly string[], perRun: number, now: Date): string[] {
+export function rotatingSample(
+  buckets: readonly string[],
+  perRun: number,
+  now: Date,
+  periodMs = 3_600_000,
+): string[] {
   if (buckets.length <= perRun) return [...buckets];
-  const turn = Math.floor(now.getTime() / 3_600_000);
+  const turn = Math.floor(now.getTime() / periodMs);
   const start = (turn * perRun) % buckets.length;
   return Array.from({ length: perRun }, (_, i) => buckets[(start + i) % buckets.length] as string);
+}
+
+/** The interval of a `rate(...)` schedule; an hour for cron expressions (a run at least hourly is assumed). */
+export function schedulePeriodMs(schedule: string): number {
+  const m = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
+  if (!m) return 3_600_000;
+  const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as "minute" | "hour" | "day"];
+  return Number(m[1]) * unit;
 }
 
 /** LocationConstraint to region name (null/empty: us-east-1; the legacy "EU": eu-west-1). */
@@ -233,14 +246,31 @@ async function deleteAllVersions(s3: StorageDeps["s3"], bucket: string, key: str
 async function canaries(ctx: Ctx, bucket: string, destination: string, compareEtag: boolean) {
   const { ListObjectsV2Command, PutObjectCommand } = await s3sdk();
   const prefix = ctx.config.storage.canary.prefix;
-  const listed = await ctx.deps.s3.send(
-    new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 200 }),
-  );
+  // Every page: the listing is oldest first, and the newest canaries are the ones that tell.
+  const contents: { Key?: string }[] = [];
+  let token: string | undefined;
+  do {
+    const listed = await ctx.deps.s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        MaxKeys: 1000,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    contents.push(...(listed.Contents ?? []));
+    token = listed.IsTruncated ? listed.NextContinuationToken : undefined;
+  } while (token);
+  // HEAD only the newest canaries (a run's cost stays bounded whatever the schedule and keep time);
+  // older ones are history: removed once past keepMinutes if a newer canary arrived.
+  const all = contents
+    .map((o) => ({ key: o.Key as string, writtenAt: canaryTime(prefix, o.Key as string) }))
+    .filter((c): c is { key: string; writtenAt: Date } => c.writtenAt !== undefined)
+    .sort((a, b) => b.writtenAt.getTime() - a.writtenAt.getTime());
+  const observed = all.slice(0, MAX_CANARIES_OBSERVED);
+  const older = all.slice(MAX_CANARIES_OBSERVED);
   const observations: CanaryObservation[] = [];
-  for (const object of listed.Contents ?? []) {
-    const key = object.Key as string;
-    const writtenAt = canaryTime(prefix, key);
-    if (!writtenAt) continue;
+  for (const { key, writtenAt } of observed) {
     const source = await head(ctx.deps.s3, bucket, key);
     if (!source) continue;
     const replica = source.status === "COMPLETED" ? await head(ctx.deps.s3Dr, destination, key) : undefined;
@@ -259,6 +289,11 @@ async function canaries(ctx: Ctx, bucket: string, destination: string, compareEt
     keepMinutes: ctx.config.storage.canary.keepMinutes,
     compareEtag,
   });
+  if (verdict.lastReplicatedAt) {
+    const keepMs = ctx.config.storage.canary.keepMinutes * 60_000;
+    for (const c of older)
+      if (ctx.now.getTime() - c.writtenAt.getTime() > keepMs) verdict.cleanup.push(c.key);
+  }
   let written: string | undefined;
   if (!ctx.dryRun) {
     for (const key of verdict.cleanup) {
@@ -341,6 +376,9 @@ async function sampleBucket(ctx: Ctx, bucket: string): Promise<{ counts: StatusC
   }
   return { counts: countStatuses(statuses), sampled: statuses.length };
 }
+
+/** Canaries examined per bucket and run (the newest). */
+export const MAX_CANARIES_OBSERVED = 48;
 
 const repairDescription = (bucket: string) => `gitpod-dr replication repair: ${bucket}`;
 
@@ -503,10 +541,16 @@ export async function runStorageCheck(
   const ctx: Ctx = { config, deps, dryRun: input.dryRun, now, random: options.random ?? Math.random };
   const storage = config.storage;
   const explicit = new Set(storage.buckets);
-  const discovered = (await discoverBuckets(deps.s3, storage.bucketPrefixes)).filter((b) => !explicit.has(b));
+  // Replicas whose names match a source prefix (gitpod-user- / gitpod-user-dr-) are not sources.
+  const isDestination = (b: string) =>
+    storage.destinations.buckets.includes(b) ||
+    storage.destinations.bucketPrefixes.some((p) => b.startsWith(p));
+  const discovered = (await discoverBuckets(deps.s3, storage.bucketPrefixes)).filter(
+    (b) => !explicit.has(b) && !isDestination(b),
+  );
   const withCanary = new Set([
     ...explicit,
-    ...rotatingSample(discovered, storage.canary.discoveredPerRun, now),
+    ...rotatingSample(discovered, storage.canary.discoveredPerRun, now, schedulePeriodMs(storage.schedule)),
   ]);
   const limit = pLimit(options.concurrency ?? 8);
   const all = [...explicit, ...discovered];
