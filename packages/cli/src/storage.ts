@@ -41,16 +41,17 @@ export const connectWithAwsCredentials: StorageConnect = async (config) => {
 export function formatStorageSummary(s: StorageCheckSummary): string {
   const lines = [
     `S3 replication check of stage ${s.stage}: ${s.health.toUpperCase()}${s.dryRun ? "  [dry run: no canary written, no job started]" : ""}`,
-    `  ${s.buckets.length} bucket(s), ${s.discoveredBuckets} discovered by prefix, ${s.canaryBuckets} with a canary this run`,
+    `  ${s.buckets.length} bucket(s), ${s.discoveredBuckets} discovered by prefix, ${s.buckets.filter((b) => b.canaryWritten).length} canary(ies) written this run`,
     "",
   ];
   const rows = [["BUCKET", "HEALTH", "CANARY", "SAMPLE", "REPAIR"]];
   for (const b of s.buckets) {
-    const sample = b.sample
-      ? Object.entries(b.sample)
-          .map(([k, v]) => `${k}:${v}`)
-          .join(" ")
-      : "-";
+    const sample =
+      b.sample && Object.keys(b.sample).length > 0
+        ? Object.entries(b.sample)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(" ")
+        : "-";
     const canary =
       b.secondsSinceReplicatedCanary !== undefined
         ? `${Math.round(b.secondsSinceReplicatedCanary / 60)} min ago`
@@ -64,7 +65,8 @@ export function formatStorageSummary(s: StorageCheckSummary): string {
     ]);
   }
   const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  for (const r of rows) lines.push(`  ${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}`);
+  for (const r of rows)
+    lines.push(`  ${r.map((c, i) => c.padEnd(widths[i] as number)).join("  ")}`.trimEnd());
   if (s.findings.length > 0) {
     lines.push("", "Findings:");
     for (const f of s.findings)
