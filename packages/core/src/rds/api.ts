@@ -79,6 +79,7 @@ function fromDbSnapshot(s: DBSnapshot): Snapshot {
     kmsKeyId: s.KmsKeyId,
     sourceSnapshotArn: s.SourceDBSnapshotIdentifier,
     percentProgress: s.PercentProgress,
+    ...(s.Engine ? { engine: s.Engine } : {}),
   };
 }
 
@@ -96,6 +97,7 @@ function fromClusterSnapshot(s: DBClusterSnapshot): Snapshot {
     kmsKeyId: s.KmsKeyId,
     sourceSnapshotArn: s.SourceDBClusterSnapshotArn,
     percentProgress: s.PercentProgress,
+    ...(s.Engine ? { engine: s.Engine } : {}),
   };
 }
 

@@ -28,6 +28,8 @@ export interface Snapshot {
   /** For a cross-region copy: the ARN of the snapshot it was copied from. */
   sourceSnapshotArn?: string;
   percentProgress?: number;
+  /** The database engine (`mysql`, `aurora-mysql`, …) the snapshot restores to. */
+  engine?: string;
 }
 
 /** RDS snapshot states in which the snapshot is still being created or copied. */

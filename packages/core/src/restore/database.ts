@@ -1,0 +1,290 @@
+import {
+  CreateDBInstanceCommand,
+  type CreateDBInstanceCommandInput,
+  DBClusterNotFoundFault,
+  DBInstanceNotFoundFault,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
+  type RDSClient,
+  RestoreDBClusterFromSnapshotCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  type Tag,
+} from "@aws-sdk/client-rds";
+import { wrapAwsError } from "../aws/errors.ts";
+import { GitpodDrError } from "../errors.ts";
+import type { SnapshotApi } from "../rds/api.ts";
+import { isManagedBy } from "../rds/naming.ts";
+import type { DatabaseKind, Snapshot } from "../rds/types.ts";
+
+/**
+ * The database branch of the restore, as short calls for Step Functions tasks: resolve the snapshot,
+ * start the restore into a new instance or cluster (adopting what an earlier attempt with the same
+ * restore id created), and check its status (the machine's Wait → Check loop).
+ */
+
+export const TAG_RESTORE_ID = "gitpod-dr:restore-id";
+export const TAG_RESTORED_FROM = "gitpod-dr:restored-from";
+
+/** No snapshot matches what the restore asked for. */
+export class RestoreSnapshotNotFoundError extends GitpodDrError {
+  override readonly name = "RestoreSnapshotNotFound";
+}
+
+/** The target identifier is taken by a database this restore id did not create. */
+export class RestoreTargetTakenError extends GitpodDrError {
+  override readonly name = "RestoreTargetTaken";
+}
+
+/** The restored database reached a state it will not leave by itself. */
+export class DatabaseRestoreFailedError extends GitpodDrError {
+  override readonly name = "DatabaseRestoreFailed";
+}
+
+/** Per-region settings of the restored database (subnets and keys differ between regions). */
+export interface RestoreTargetSettings {
+  readonly instanceClass: string;
+  readonly subnetGroupName: string;
+  readonly securityGroupIds: readonly string[];
+  readonly parameterGroupName?: string;
+  readonly clusterParameterGroupName?: string;
+  /** The KMS key of the restored storage (a cluster restored from an encrypted snapshot needs one in the region). */
+  readonly kmsKeyArn?: string;
+}
+
+/**
+ * The newest `available` snapshot gitpod-dr made of `database` in the client's region (in the DR
+ * region: its copies), or the named one.
+ * @throws RestoreSnapshotNotFoundError
+ */
+export async function resolveRestoreSnapshot(
+  api: SnapshotApi,
+  rds: RDSClient,
+  database: string,
+  wanted: string,
+): Promise<Snapshot> {
+  const region = await rds.config.region();
+  if (wanted !== "latest") {
+    const snapshot = await api.describeSnapshot(rds, wanted);
+    if (!snapshot) throw new RestoreSnapshotNotFoundError(`Snapshot ${wanted} does not exist in ${region}`);
+    if (snapshot.status !== "available") {
+      throw new RestoreSnapshotNotFoundError(
+        `Snapshot ${wanted} in ${region} is ${snapshot.status}, not available`,
+      );
+    }
+    return snapshot;
+  }
+  const candidates = (await api.listManualSnapshots(rds)).filter(
+    (s) => s.status === "available" && isManagedBy(s.tags, database),
+  );
+  const at = (s: Snapshot) => s.createdAt?.getTime() ?? 0;
+  const newest = candidates.sort((a, b) => at(b) - at(a) || b.identifier.localeCompare(a.identifier))[0];
+  if (!newest) {
+    throw new RestoreSnapshotNotFoundError(
+      `No available snapshot of ${database} made by gitpod-dr exists in ${region}: name one with dbSnapshot`,
+    );
+  }
+  return newest;
+}
+
+/** `gitpod-dr-<db>-r-<restore id>`, cut and cleaned to RDS identifier rules (deterministic per restore id). */
+export function restoredIdentifier(database: string, restoreId: string): string {
+  const id = restoreId
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  return `gitpod-dr-${database}-r-${id}`.slice(0, 63).replace(/-+$/, "").replace(/--+/g, "-");
+}
+
+export interface StartDatabaseRestoreInput {
+  readonly kind: DatabaseKind;
+  readonly snapshot: Snapshot;
+  readonly identifier: string;
+  readonly restoreId: string;
+  readonly settings: RestoreTargetSettings;
+}
+
+export interface StartedDatabaseRestore {
+  readonly identifier: string;
+  /** False when an earlier attempt of the same restore id had created it (adopted). */
+  readonly created: boolean;
+}
+
+const tagList = (input: StartDatabaseRestoreInput): Tag[] => [
+  { Key: "gitpod-dr:created-by", Value: "gitpod-dr" },
+  { Key: TAG_RESTORE_ID, Value: input.restoreId.slice(0, 256) },
+  { Key: TAG_RESTORED_FROM, Value: input.snapshot.arn },
+];
+
+const tagsOf = (list: Tag[] | undefined) =>
+  Object.fromEntries((list ?? []).filter((t) => t.Key).map((t) => [t.Key as string, t.Value ?? ""]));
+
+async function existing(
+  rds: RDSClient,
+  kind: DatabaseKind,
+  identifier: string,
+): Promise<{ tags: Record<string, string> } | undefined> {
+  try {
+    if (kind === "instance") {
+      const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
+      const db = out.DBInstances?.[0];
+      return db ? { tags: tagsOf(db.TagList) } : undefined;
+    }
+    const out = await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }));
+    const db = out.DBClusters?.[0];
+    return db ? { tags: tagsOf(db.TagList) } : undefined;
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault || error instanceof DBClusterNotFoundFault) return undefined;
+    throw wrapAwsError(`Unable to describe ${identifier}`, error);
+  }
+}
+
+/**
+ * Starts restoring the snapshot into `identifier` (for Aurora: the cluster, then its writer
+ * instance), or adopts it when an earlier attempt of the same restore id created it.
+ * @throws RestoreTargetTakenError when another database has the identifier.
+ */
+export async function startDatabaseRestore(
+  rds: RDSClient,
+  input: StartDatabaseRestoreInput,
+): Promise<StartedDatabaseRestore> {
+  const found = await existing(rds, input.kind, input.identifier);
+  if (found) {
+    if (found.tags[TAG_RESTORE_ID] !== input.restoreId.slice(0, 256)) {
+      throw new RestoreTargetTakenError(
+        `${input.kind === "instance" ? "DB instance" : "DB cluster"} ${input.identifier} exists and was not created by restore ${input.restoreId}: choose another targetDbIdentifier`,
+      );
+    }
+    if (input.kind === "cluster") await ensureWriter(rds, input);
+    return { identifier: input.identifier, created: false };
+  }
+  const s = input.settings;
+  try {
+    if (input.kind === "instance") {
+      await rds.send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: input.identifier,
+          DBSnapshotIdentifier: input.snapshot.arn,
+          DBInstanceClass: s.instanceClass,
+          DBSubnetGroupName: s.subnetGroupName,
+          VpcSecurityGroupIds: [...s.securityGroupIds],
+          ...(s.parameterGroupName ? { DBParameterGroupName: s.parameterGroupName } : {}),
+          PubliclyAccessible: false,
+          CopyTagsToSnapshot: true,
+          DeletionProtection: true,
+          Tags: tagList(input),
+        }),
+      );
+    } else {
+      const engine = clusterEngine(input.snapshot);
+      await rds.send(
+        new RestoreDBClusterFromSnapshotCommand({
+          DBClusterIdentifier: input.identifier,
+          SnapshotIdentifier: input.snapshot.arn,
+          Engine: engine,
+          DBSubnetGroupName: s.subnetGroupName,
+          VpcSecurityGroupIds: [...s.securityGroupIds],
+          ...(s.clusterParameterGroupName
+            ? { DBClusterParameterGroupName: s.clusterParameterGroupName }
+            : {}),
+          ...(s.kmsKeyArn ? { KmsKeyId: s.kmsKeyArn } : {}),
+          DeletionProtection: true,
+          Tags: tagList(input),
+        }),
+      );
+      await ensureWriter(rds, input);
+    }
+  } catch (error) {
+    throw wrapAwsError(`Unable to restore ${input.snapshot.identifier} into ${input.identifier}`, error);
+  }
+  return { identifier: input.identifier, created: true };
+}
+
+/** The engine to restore a cluster snapshot into (RDS reports it on the snapshot). */
+function clusterEngine(snapshot: Snapshot): string {
+  return snapshot.engine ?? "aurora-mysql";
+}
+
+async function ensureWriter(rds: RDSClient, input: StartDatabaseRestoreInput): Promise<void> {
+  const writer = `${input.identifier}-writer`.slice(0, 63);
+  const found = await existing(rds, "instance", writer);
+  if (found) return;
+  const params: CreateDBInstanceCommandInput = {
+    DBInstanceIdentifier: writer,
+    DBClusterIdentifier: input.identifier,
+    DBInstanceClass: input.settings.instanceClass,
+    Engine: clusterEngine(input.snapshot),
+    ...(input.settings.parameterGroupName ? { DBParameterGroupName: input.settings.parameterGroupName } : {}),
+    PubliclyAccessible: false,
+    Tags: tagList(input),
+  };
+  try {
+    await rds.send(new CreateDBInstanceCommand(params));
+  } catch (error) {
+    throw wrapAwsError(`Unable to create the writer instance ${writer} of ${input.identifier}`, error);
+  }
+}
+
+/** States RDS does not leave by itself: the restore has failed. */
+const TERMINAL_FAILURE = /^(failed|incompatible-.*|storage-full|inaccessible-encryption-credentials.*)$/;
+
+export interface DatabaseRestoreStatus {
+  readonly identifier: string;
+  readonly status: string;
+  /** The writer endpoint once available. */
+  readonly endpoint?: string;
+  readonly port?: number;
+  readonly done: boolean;
+}
+
+/**
+ * The status of the restored database (the Check state of the Wait → Check loop).
+ * @throws DatabaseRestoreFailedError for a terminal failure state.
+ */
+export async function checkDatabaseRestore(
+  rds: RDSClient,
+  kind: DatabaseKind,
+  identifier: string,
+): Promise<DatabaseRestoreStatus> {
+  let status: string;
+  let endpoint: string | undefined;
+  let port: number | undefined;
+  try {
+    if (kind === "instance") {
+      const db = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
+        .DBInstances?.[0];
+      status = db?.DBInstanceStatus ?? "unknown";
+      endpoint = db?.Endpoint?.Address;
+      port = db?.Endpoint?.Port;
+    } else {
+      const cluster = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier })))
+        .DBClusters?.[0];
+      status = cluster?.Status ?? "unknown";
+      endpoint = cluster?.Endpoint;
+      port = cluster?.Port;
+      // The cluster is usable once its writer is.
+      if (status === "available") {
+        const writer = (
+          await rds.send(
+            new DescribeDBInstancesCommand({ DBInstanceIdentifier: `${identifier}-writer`.slice(0, 63) }),
+          )
+        ).DBInstances?.[0];
+        if (writer?.DBInstanceStatus !== "available")
+          status = `writer-${writer?.DBInstanceStatus ?? "missing"}`;
+      }
+    }
+  } catch (error) {
+    throw wrapAwsError(`Unable to describe the restored database ${identifier}`, error);
+  }
+  if (TERMINAL_FAILURE.test(status)) {
+    throw new DatabaseRestoreFailedError(
+      `The restored database ${identifier} is ${status}: RDS will not finish this restore. Check the RDS events of ${identifier}, fix the cause (KMS key, storage, parameter group), delete it and start the restore again`,
+    );
+  }
+  return {
+    identifier,
+    status,
+    ...(endpoint ? { endpoint } : {}),
+    ...(port !== undefined ? { port } : {}),
+    done: status === "available",
+  };
+}
