@@ -1,0 +1,114 @@
+import {
+  DBSubnetGroupNotFoundFault,
+  DescribeDBSubnetGroupsCommand,
+  type RDSClient,
+} from "@aws-sdk/client-rds";
+import { wrapAwsError } from "../aws/errors.ts";
+import type { SnapshotApi } from "../rds/api.ts";
+import type { DatabaseKind, Snapshot } from "../rds/types.ts";
+import {
+  RestoreSnapshotNotFoundError,
+  RestoreTargetTakenError,
+  resolveRestoreSnapshot,
+  restoredIdentifier,
+  TAG_RESTORE_ID,
+} from "./database.ts";
+
+/**
+ * The database part of the restore's Validate and Build plan states: everything that can be checked
+ * before anything is created, collected as a list of problems (the execution then fails with
+ * InvalidInput naming every one) rather than stopping at the first.
+ */
+
+export interface DatabasePlan {
+  readonly snapshot: Snapshot;
+  readonly identifier: string;
+  /** True when an earlier attempt of this restore id created the target (it will be adopted). */
+  readonly adopt: boolean;
+}
+
+export interface DatabasePlanInput {
+  readonly kind: DatabaseKind;
+  /** The source database's identifier (whose snapshots are looked for). */
+  readonly database: string;
+  readonly dbSnapshot: string;
+  readonly restoreId: string;
+  readonly targetDbIdentifier?: string;
+  readonly subnetGroupName: string;
+}
+
+async function subnetGroupExists(rds: RDSClient, name: string): Promise<boolean> {
+  try {
+    await rds.send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: name }));
+    return true;
+  } catch (error) {
+    if (error instanceof DBSubnetGroupNotFoundFault) return false;
+    throw wrapAwsError(`Unable to describe DB subnet group ${name}`, error);
+  }
+}
+
+async function targetOwner(
+  rds: RDSClient,
+  kind: DatabaseKind,
+  identifier: string,
+): Promise<{ exists: boolean; restoreId?: string }> {
+  const {
+    DescribeDBInstancesCommand,
+    DescribeDBClustersCommand,
+    DBInstanceNotFoundFault,
+    DBClusterNotFoundFault,
+  } = await import("@aws-sdk/client-rds");
+  try {
+    const tags =
+      kind === "instance"
+        ? (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier })))
+            .DBInstances?.[0]?.TagList
+        : (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }))).DBClusters?.[0]
+            ?.TagList;
+    const restoreId = tags?.find((t) => t.Key === TAG_RESTORE_ID)?.Value;
+    return { exists: true, ...(restoreId ? { restoreId } : {}) };
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault || error instanceof DBClusterNotFoundFault)
+      return { exists: false };
+    throw wrapAwsError(`Unable to describe ${identifier}`, error);
+  }
+}
+
+/**
+ * Resolves and checks the database restore: the snapshot exists and is available in the target
+ * region; the target identifier is free or this restore id's own; the DB subnet group exists.
+ * @returns the plan, or the problems found (every one).
+ */
+export async function planDatabase(
+  rds: RDSClient,
+  api: SnapshotApi,
+  input: DatabasePlanInput,
+): Promise<{ plan?: DatabasePlan; problems: string[] }> {
+  const problems: string[] = [];
+  let snapshot: Snapshot | undefined;
+  try {
+    snapshot = await resolveRestoreSnapshot(api, rds, input.database, input.dbSnapshot);
+  } catch (error) {
+    if (!(error instanceof RestoreSnapshotNotFoundError)) throw error;
+    problems.push(`dbSnapshot: ${error.message}`);
+  }
+  const identifier = input.targetDbIdentifier ?? restoredIdentifier(input.database, input.restoreId);
+  if (identifier === input.database) {
+    problems.push(
+      `targetDbIdentifier: ${identifier} is the source database itself; a restore never overwrites it`,
+    );
+  }
+  const owner = await targetOwner(rds, input.kind, identifier);
+  if (owner.exists && owner.restoreId !== input.restoreId) {
+    problems.push(
+      `targetDbIdentifier: ${new RestoreTargetTakenError(`${identifier} exists and was not created by restore ${input.restoreId}: choose another targetDbIdentifier`).message}`,
+    );
+  }
+  if (!(await subnetGroupExists(rds, input.subnetGroupName))) {
+    problems.push(
+      `DB subnet group ${input.subnetGroupName} does not exist in ${await rds.config.region()}: create it or fix the restore configuration`,
+    );
+  }
+  if (problems.length > 0 || !snapshot) return { problems };
+  return { plan: { snapshot, identifier, adopt: owner.exists }, problems };
+}
