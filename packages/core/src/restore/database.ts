@@ -154,7 +154,7 @@ export async function startDatabaseRestore(
         `${input.kind === "instance" ? "DB instance" : "DB cluster"} ${input.identifier} exists and was not created by restore ${input.restoreId}: choose another targetDbIdentifier`,
       );
     }
-    if (input.kind === "cluster") await ensureWriter(rds, input);
+    // The writer can be created only once the cluster is available; the Check state does it then.
     return { identifier: input.identifier, created: false };
   }
   const s = input.settings;
@@ -191,7 +191,6 @@ export async function startDatabaseRestore(
           Tags: tagList(input),
         }),
       );
-      await ensureWriter(rds, input);
     }
   } catch (error) {
     throw wrapAwsError(`Unable to restore ${input.snapshot.identifier} into ${input.identifier}`, error);
@@ -204,8 +203,13 @@ function clusterEngine(snapshot: Snapshot): string {
   return snapshot.engine ?? "aurora-mysql";
 }
 
+/** `<identifier>-writer`, the identifier cut first so the result stays a valid RDS identifier (≤ 63). */
+export function writerIdentifier(identifier: string): string {
+  return `${identifier.slice(0, 63 - "-writer".length).replace(/-+$/, "")}-writer`;
+}
+
 async function ensureWriter(rds: RDSClient, input: StartDatabaseRestoreInput): Promise<void> {
-  const writer = `${input.identifier}-writer`.slice(0, 63);
+  const writer = writerIdentifier(input.identifier);
   const found = await existing(rds, "instance", writer);
   if (found) return;
   const params: CreateDBInstanceCommandInput = {
@@ -224,8 +228,20 @@ async function ensureWriter(rds: RDSClient, input: StartDatabaseRestoreInput): P
   }
 }
 
+/** The writer instance, or undefined when there is none (RDS answers DBInstanceNotFound). */
+async function describeWriter(rds: RDSClient, writer: string) {
+  try {
+    return (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: writer })))
+      .DBInstances?.[0];
+  } catch (error) {
+    if (error instanceof DBInstanceNotFoundFault) return undefined;
+    throw error;
+  }
+}
+
 /** States RDS does not leave by itself: the restore has failed. */
-const TERMINAL_FAILURE = /^(failed|incompatible-.*|storage-full|inaccessible-encryption-credentials.*)$/;
+const TERMINAL_FAILURE =
+  /^(writer-)?(failed|incompatible-.*|storage-full|inaccessible-encryption-credentials.*)$/;
 
 export interface DatabaseRestoreStatus {
   readonly identifier: string;
@@ -244,6 +260,8 @@ export async function checkDatabaseRestore(
   rds: RDSClient,
   kind: DatabaseKind,
   identifier: string,
+  /** For a cluster: how to create its writer instance once the cluster is available. */
+  writer?: StartDatabaseRestoreInput,
 ): Promise<DatabaseRestoreStatus> {
   let status: string;
   let endpoint: string | undefined;
@@ -263,13 +281,14 @@ export async function checkDatabaseRestore(
       port = cluster?.Port;
       // The cluster is usable once its writer is.
       if (status === "available") {
-        const writer = (
-          await rds.send(
-            new DescribeDBInstancesCommand({ DBInstanceIdentifier: `${identifier}-writer`.slice(0, 63) }),
-          )
-        ).DBInstances?.[0];
-        if (writer?.DBInstanceStatus !== "available")
-          status = `writer-${writer?.DBInstanceStatus ?? "missing"}`;
+        const found = await describeWriter(rds, writerIdentifier(identifier));
+        if (!found && writer) {
+          // RDS accepts the writer only now (RestoreDBClusterFromSnapshot: "only after … available").
+          await ensureWriter(rds, writer);
+          status = "writer-creating";
+        } else if (found?.DBInstanceStatus !== "available") {
+          status = `writer-${found?.DBInstanceStatus ?? "missing"}`;
+        }
       }
     }
   } catch (error) {
