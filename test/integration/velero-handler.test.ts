@@ -6,7 +6,6 @@
  */
 import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
@@ -18,6 +17,7 @@ import {
   seedGitpod,
   seedVelero,
 } from "../fixtures/kube/velero-cluster.ts";
+import { lambdaContextFor } from "../fixtures/lambda.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:gitpod-dr-alerts";
 const CONFIG = {
@@ -30,22 +30,8 @@ const eks = mockClient(EKSClient);
 const sns = mockClient(SNSClient);
 const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "gitpod-dr-prod-VeleroBackup",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:gitpod-dr-prod-VeleroBackup",
-    memoryLimitInMB: "512",
-    awsRequestId: "7a1c7a3e-1111-2222-3333-abcdefabcdef",
-    logGroupName: "/aws/lambda/gitpod-dr-prod-VeleroBackup",
-    logStreamName: "2026/11/26/[$LATEST]0123456789abcdef",
-    getRemainingTimeInMillis: () => 300_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const lambdaContext = () =>
+  lambdaContextFor("gitpod-dr-prod-VeleroBackup", { requestId: "7a1c7a3e-1111-2222-3333-abcdefabcdef" });
 
 /** The EventBridge event for a schedule window. */
 const scheduled = (time: Date) => ({

@@ -7,10 +7,10 @@ import {
 } from "@aws-sdk/client-ecr";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { HttpAgents } from "../../../packages/core/src/registry/http.ts";
+import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
 import { FakeNetwork } from "../registry/fake-network.ts";
 import { FakeRegistry, ociError } from "../registry/fake-registry.ts";
 
@@ -81,34 +81,17 @@ async function loadHandler() {
   return mod.handler;
 }
 
-function lambdaContext(remainingMs = 900_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "gitpod-dr-prod-ImageSync",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:gitpod-dr-prod-ImageSync",
-    memoryLimitInMB: "1024",
-    awsRequestId: "7a1c7a3e-1111-2222-3333-abcdefabcdef",
-    logGroupName: "/aws/lambda/gitpod-dr-prod-ImageSync",
-    logStreamName: "2026/11/26/[$LATEST]0123456789abcdef",
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const lambdaContext = (remainingMs = 900_000) =>
+  lambdaContextFor("gitpod-dr-prod-ImageSync", {
+    remainingMs,
+    memoryMB: 1024,
+    requestId: "7a1c7a3e-1111-2222-3333-abcdefabcdef",
+  });
 
-const scheduledEvent = {
-  version: "0",
+const scheduledEvent = scheduledEventFor("gitpod-dr-images", {
   id: "0d5b2c1e-aaaa-bbbb-cccc-000000000000",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: "123456789012",
   time: "2026-11-26T03:00:00Z",
-  region: "eu-west-1",
-  resources: ["arn:aws:events:eu-west-1:123456789012:rule/gitpod-dr-images"],
-  detail: {},
-};
+});
 
 const ecr = mockClient(ECRClient);
 const sns = mockClient(SNSClient);

@@ -6,9 +6,9 @@ import {
   RDSClient,
 } from "@aws-sdk/client-rds";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
 
 // The handler reads its environment once, at module load, as in Lambda.
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:gitpod-dr-alerts";
@@ -38,34 +38,17 @@ async function loadHandler() {
   return { handler: mod.handler, logger };
 }
 
-function lambdaContext(remainingMs = 300_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "gitpod-dr-prod-RdsSnapshot",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:gitpod-dr-prod-RdsSnapshot",
-    memoryLimitInMB: "512",
-    awsRequestId: "5f1c7a3e-1111-2222-3333-abcdefabcdef",
-    logGroupName: "/aws/lambda/gitpod-dr-prod-RdsSnapshot",
-    logStreamName: "2026/11/26/[$LATEST]0123456789abcdef",
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const lambdaContext = (remainingMs = 300_000) =>
+  lambdaContextFor("gitpod-dr-prod-RdsSnapshot", {
+    remainingMs,
+    memoryMB: 512,
+    requestId: "5f1c7a3e-1111-2222-3333-abcdefabcdef",
+  });
 
-const scheduledEvent = {
-  version: "0",
+const scheduledEvent = scheduledEventFor("gitpod-dr-rds", {
   id: "0d5b2c1e-aaaa-bbbb-cccc-000000000000",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: "123456789012",
   time: "2026-11-26T03:00:00Z",
-  region: "eu-west-1",
-  resources: ["arn:aws:events:eu-west-1:123456789012:rule/gitpod-dr-rds"],
-  detail: {},
-};
+});
 
 const rds = mockClient(RDSClient);
 const sns = mockClient(SNSClient);

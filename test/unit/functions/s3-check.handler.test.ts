@@ -1,8 +1,8 @@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import type { Context } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { canaryKey } from "../../../packages/core/src/s3/canary.ts";
+import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
 import {
   ACCOUNT,
   CANARY_PREFIX,
@@ -40,34 +40,17 @@ async function loadHandler() {
   return mod.handler;
 }
 
-function lambdaContext(remainingMs = 600_000): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: "gitpod-dr-prod-S3Check",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${PRIMARY}:${ACCOUNT}:function:gitpod-dr-prod-S3Check`,
-    memoryLimitInMB: "512",
-    awsRequestId: "5b2c1e0d-1111-2222-3333-abcdefabcdef",
-    logGroupName: "/aws/lambda/gitpod-dr-prod-S3Check",
-    logStreamName: "2026/11/26/[$LATEST]0123456789abcdef",
-    getRemainingTimeInMillis: () => remainingMs,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const lambdaContext = (remainingMs = 600_000) =>
+  lambdaContextFor("gitpod-dr-prod-S3Check", {
+    remainingMs,
+    memoryMB: 512,
+    requestId: "5b2c1e0d-1111-2222-3333-abcdefabcdef",
+  });
 
-const scheduledEvent = {
-  version: "0",
+const scheduledEvent = scheduledEventFor("gitpod-dr-s3-check", {
   id: "0d5b2c1e-aaaa-bbbb-cccc-000000000000",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
-  account: ACCOUNT,
   time: "2026-11-26T03:00:00Z",
-  region: PRIMARY,
-  resources: [`arn:aws:events:${PRIMARY}:${ACCOUNT}:rule/gitpod-dr-s3-check`],
-  detail: {},
-};
+});
 
 // The handler builds its own clients: the world serves every S3, CloudWatch and S3 Control client.
 const sns = mockClient(SNSClient);

@@ -1,21 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../packages/core/src/errors.ts";
 import { parseRdsJobEvent } from "../../../packages/core/src/rds/input.ts";
+import { scheduledEventFor } from "../../fixtures/lambda.ts";
 
 const NOW = new Date("2026-11-26T09:12:34Z");
 
 /** What EventBridge delivers for a schedule rule. */
-const scheduledEvent = {
-  version: "0",
+const scheduledEvent = scheduledEventFor("gitpod-dr-test-RdsSnapshot", {
   id: "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
   account: "111111111111",
   time: "2026-11-26T03:00:00Z",
   region: "eu-west-1",
-  resources: ["arn:aws:events:eu-west-1:111111111111:rule/gitpod-dr-test-RdsSnapshot"],
-  detail: {},
-};
+});
 
 function invalidInput(event: unknown): InvalidInputError {
   try {

@@ -2,21 +2,17 @@ import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../packages/core/src/errors.ts";
 import { parseWindowJobEvent } from "../../../packages/core/src/input.ts";
 import { parseVeleroBackupEvent } from "../../../packages/core/src/velero/input.ts";
+import { scheduledEventFor } from "../../fixtures/lambda.ts";
 
 const NOW = new Date("2026-11-26T09:12:34Z");
 
 /** What EventBridge delivers for a schedule rule. */
-const scheduledEvent = {
-  version: "0",
+const scheduledEvent = scheduledEventFor("gitpod-dr-prod-Application-VeleroBackupSchedule", {
   id: "0c1b7d4e-1f3a-4a5b-9c8d-7e6f5a4b3c2d",
-  "detail-type": "Scheduled Event",
-  source: "aws.events",
   account: "123456789012",
   time: "2026-11-26T02:00:00Z",
   region: "eu-west-1",
-  resources: ["arn:aws:events:eu-west-1:123456789012:rule/gitpod-dr-prod-Application-VeleroBackupSchedule"],
-  detail: {},
-};
+});
 
 function invalidInput(event: unknown): InvalidInputError {
   try {
