@@ -538,6 +538,35 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
     expect(restoresTo(primary)).toEqual(["RestoreDBClusterFromSnapshotCommand"]);
   });
 
+  it("never takes over an unrelated instance that has the writer's name", async () => {
+    const { primary } = rdsWorld();
+    const snapshot = await snapshotIn(primary, "cluster");
+    primary.databases.push({
+      kind: "instance",
+      identifier: "gitpod-restored-writer",
+      clusterIdentifier: "someone-elses-cluster",
+      encrypted: true,
+      status: "available",
+      tags: {},
+    });
+    const input = {
+      kind: "cluster" as const,
+      snapshot,
+      identifier: "gitpod-restored",
+      restoreId: "drill-1",
+      settings: SETTINGS,
+    };
+    await startDatabaseRestore(primary.client, input);
+    const cluster = primary.database("cluster", "gitpod-restored");
+    if (cluster) cluster.status = "available";
+
+    const error = await rejection(checkDatabaseRestore(primary.client, "cluster", "gitpod-restored", input));
+
+    expect(error).toBeInstanceOf(RestoreTargetTakenError);
+    expect(error.message).toContain("belongs to cluster someone-elses-cluster, not gitpod-restored");
+    expect(restoresTo(primary)).toEqual(["RestoreDBClusterFromSnapshotCommand"]);
+  });
+
   it("refuses a cluster identifier taken by another restore: RestoreTargetTaken, nothing created", async () => {
     const { primary } = rdsWorld();
     primary.databases.push({

@@ -17,7 +17,6 @@ import {
   foreign,
   ours,
   PRIMARY_CMK,
-  PRIMARY_REGION,
   rdsWorld,
   restoresTo,
   TIME,

@@ -211,7 +211,14 @@ export function writerIdentifier(identifier: string): string {
 async function ensureWriter(rds: RDSClient, input: StartDatabaseRestoreInput): Promise<void> {
   const writer = writerIdentifier(input.identifier);
   const found = await existing(rds, "instance", writer);
-  if (found) return;
+  if (found) {
+    if (found.tags[TAG_RESTORE_ID] !== input.restoreId.slice(0, 256)) {
+      throw new RestoreTargetTakenError(
+        `DB instance ${writer} (the writer name of ${input.identifier}) exists and was not created by restore ${input.restoreId}: choose another targetDbIdentifier`,
+      );
+    }
+    return;
+  }
   const params: CreateDBInstanceCommandInput = {
     DBInstanceIdentifier: writer,
     DBClusterIdentifier: input.identifier,
@@ -282,6 +289,11 @@ export async function checkDatabaseRestore(
       // The cluster is usable once its writer is.
       if (status === "available") {
         const found = await describeWriter(rds, writerIdentifier(identifier));
+        if (found && found.DBClusterIdentifier !== undefined && found.DBClusterIdentifier !== identifier) {
+          throw new RestoreTargetTakenError(
+            `DB instance ${writerIdentifier(identifier)} belongs to cluster ${found.DBClusterIdentifier}, not ${identifier}: choose another targetDbIdentifier`,
+          );
+        }
         if (!found && writer) {
           // RDS accepts the writer only now (RestoreDBClusterFromSnapshot: "only after … available").
           await ensureWriter(rds, writer);

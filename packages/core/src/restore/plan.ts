@@ -93,7 +93,7 @@ export async function planDatabase(
     problems.push(`dbSnapshot: ${error.message}`);
   }
   const identifier = input.targetDbIdentifier ?? restoredIdentifier(input.database, input.restoreId);
-  if (identifier === input.database) {
+  if (identifier.toLowerCase() === input.database.toLowerCase()) {
     problems.push(
       `targetDbIdentifier: ${identifier} is the source database itself; a restore never overwrites it`,
     );
