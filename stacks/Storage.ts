@@ -91,7 +91,8 @@ export function Storage({ stack, app }: StackContext) {
   if (destinations.length > 0) {
     allow(
       "AuditTheDestinationBuckets",
-      ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucketVersions"],
+      // s3:ListBucket: without it S3 answers a HEAD of a missing replica 403 instead of 404.
+      ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket", "s3:ListBucketVersions"],
       destinations,
     );
   }

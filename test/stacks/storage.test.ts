@@ -114,7 +114,10 @@ describe("the example stage (storage section, repair off)", () => {
       "s3:GetEncryptionConfiguration",
       "s3:ListBucket",
     ]) {
-      const expected = action === "s3:GetBucketVersioning" ? [...SOURCES, ...DESTINATIONS] : SOURCES;
+      const expected =
+        action === "s3:GetBucketVersioning" || action === "s3:ListBucket"
+          ? [...SOURCES, ...DESTINATIONS]
+          : SOURCES;
       expect(resourcesFor(statements, action), action).toEqual([...expected].sort());
     }
     expect(resourcesFor(statements, "s3:GetBucketLocation")).toEqual([...SOURCES, ...DESTINATIONS].sort());

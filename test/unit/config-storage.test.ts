@@ -148,9 +148,15 @@ describe("the storage section of the stage configuration", () => {
     ]);
   });
 
+  it("refuses a * in the canary prefix: it would be a wildcard in the IAM policy", () => {
+    expect(issues({ ...MINIMAL, canary: { prefix: "*/" } })).toEqual([
+      "storage.canary.prefix: must be a key prefix ending in / (letters, digits, ! _ . ' ( ) / -)",
+    ]);
+  });
+
   it("wants the canary prefix to end in /", () => {
     expect(issues({ ...MINIMAL, canary: { prefix: ".gitpod-dr/canary" } })).toEqual([
-      "storage.canary.prefix: must be a key prefix ending in /",
+      "storage.canary.prefix: must be a key prefix ending in / (letters, digits, ! _ . ' ( ) / -)",
     ]);
     expect(
       parseStageConfig(stage({ ...MINIMAL, canary: { prefix: "ops/canaries/" } })).storage?.canary.prefix,

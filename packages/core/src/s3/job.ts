@@ -297,8 +297,9 @@ async function canaries(ctx: Ctx, bucket: string, destination: string, compareEt
   let written: string | undefined;
   if (!ctx.dryRun) {
     for (const key of verdict.cleanup) {
-      await deleteAllVersions(ctx.deps.s3, bucket, key);
+      // The replica first: if that fails, the source copy keeps the canary listed for the next run.
       await deleteAllVersions(ctx.deps.s3Dr, destination, key);
+      await deleteAllVersions(ctx.deps.s3, bucket, key);
     }
     written = canaryKey(prefix, ctx.now, randomBytes(3).toString("hex"));
     await ctx.deps.s3.send(

@@ -195,5 +195,6 @@ export async function getRolloutStatus(
 ): Promise<{ ready: boolean; deployments: RolloutState[] }> {
   const deployments = (await kube.listDeployments(namespace, labelSelector)).map(rolloutState);
   deployments.sort((a, b) => a.name.localeCompare(b.name));
-  return { ready: deployments.every((d) => d.done), deployments };
+  // No Deployment at all (a selector that matches nothing, a restore not there yet) is not "ready".
+  return { ready: deployments.length > 0 && deployments.every((d) => d.done), deployments };
 }
