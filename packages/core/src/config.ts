@@ -349,7 +349,10 @@ export const storageConfigSchema = z
         prefix: z
           .string()
           // No "*": the prefix becomes part of IAM resource ARNs, where it would be a wildcard.
-          .regex(/^[A-Za-z0-9!_.'()/-]+\/$/, "must be a key prefix ending in / (letters, digits, ! _ . ' ( ) / -)")
+          .regex(
+            /^[A-Za-z0-9!_.'()/-]+\/$/,
+            "must be a key prefix ending in / (letters, digits, ! _ . ' ( ) / -)",
+          )
           .default(".gitpod-dr/canary/"),
         /** A canary not replicated after this many minutes means replication is stalled. */
         stalledAfterMinutes: z.number().int().min(5).default(60),

@@ -104,6 +104,18 @@ describe("judgeCanaries", () => {
     });
   });
 
+  it("keeps the newest arrived canary however old, so the time since the last good replication stays known", () => {
+    const lastGood = canary(3000, "COMPLETED", intact, "aaaaaa");
+    const olderGood = canary(3100, "COMPLETED", intact, "bbbbbb");
+    const stalled = canary(2000, "PENDING", undefined, "cccccc");
+
+    const verdict = judgeCanaries(SOURCE, DESTINATION, [lastGood, olderGood, stalled], OPTIONS);
+
+    expect(verdict.lastReplicatedAt).toEqual(lastGood.writtenAt);
+    expect(verdict.cleanup).toEqual([olderGood.key]);
+    expect(verdict.findings.map((f) => f.severity)).toEqual(["failure"]);
+  });
+
   it("fails a canary pending past the threshold: replication is stalled", () => {
     const stalled = canary(61, "PENDING");
 

@@ -128,9 +128,10 @@ describe("a healthy explicit bucket", () => {
     const key = canaryKey(CANARY_PREFIX, minutesAfter(T0, -2000), "0a0a0a");
     world.put(SOURCE, key, "first", { status: "COMPLETED" });
     world.put(SOURCE, key, "second", { status: "COMPLETED" });
-    world.replicate();
     world.put(SOURCE, "workspaces/keep.tar", "data");
+    // A newer canary that arrived too: the old one is no longer the record of the last good replication.
     const keep = earlierCanary(world, 30, "0b0b0b");
+    world.replicate();
 
     // Act
     await run(world);
@@ -332,6 +333,25 @@ describe("sampling", () => {
       Prefix: "",
       MaxKeys: 1000,
     });
+  });
+
+  it("counts only objects a replication rule covers as backlog", async () => {
+    // Prepare: the rule covers workspaces/ only; objects elsewhere have no status and never will.
+    const world = FakeS3World.create();
+    world.replicatingPair(SOURCE, DESTINATION, { Filter: { Prefix: "workspaces/" } });
+    for (let i = 0; i < 5; i++) world.put(SOURCE, `other/${i}.json`, "x");
+    for (let i = 0; i < 5; i++) world.put(SOURCE, `workspaces/${i}.tar`, "x", { status: "COMPLETED" });
+    const config = jobConfig({
+      prefixes: ["workspaces/"],
+      canary: { prefix: "workspaces/.gitpod-dr/canary/" },
+    });
+
+    // Act
+    const summary = await run(world, config);
+
+    // Assess: the sample saw only covered objects, all replicated; no backlog warning.
+    expect(reportOf(summary, SOURCE).sample).toEqual({ COMPLETED: 5 });
+    expect(summary.findings.filter((f) => f.check === "sampling")).toEqual([]);
   });
 
   it("fails FAILED objects found in the sample", async () => {

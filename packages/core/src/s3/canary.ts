@@ -75,7 +75,8 @@ export function judgeCanaries(
     const age = ageMinutes(c);
     const overtaken = lastReplicated !== undefined && lastReplicated.writtenAt > c.writtenAt;
     if (arrived(c)) {
-      if (age > options.keepMinutes) cleanup.push(c.key);
+      // The newest arrival stays, whatever its age: it is the record of the last good replication.
+      if (age > options.keepMinutes && c !== lastReplicated) cleanup.push(c.key);
       continue;
     }
     if (c.status === "COMPLETED") {

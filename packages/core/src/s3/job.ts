@@ -1,15 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import type { ReplicationConfiguration, S3Client } from "@aws-sdk/client-s3";
+import type { ReplicationConfiguration, ReplicationRule, S3Client } from "@aws-sdk/client-s3";
 import type { S3ControlClient } from "@aws-sdk/client-s3-control";
 import pLimit from "p-limit";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import type { StorageJobConfig } from "../config.ts";
-import { GitpodDrError } from "../errors.ts";
+import { AwsAccessDeniedError, GitpodDrError } from "../errors.ts";
 import type { JobLogger } from "../logger.ts";
 import {
   auditReplication,
   bucketOfArn,
+  coveringRules,
   type DestinationFacts,
   destinationsOf,
   rulePrefix,
@@ -221,6 +222,13 @@ async function head(s3: StorageDeps["s3"], bucket: string, key: string): Promise
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === "NotFound" || code === "NoSuchKey") return undefined;
+    // A HEAD answer has no body: the SDK calls a 403 "Unknown". Say what was denied.
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
+      throw new AwsAccessDeniedError(
+        `HEAD s3://${bucket}/${key} was denied (HTTP 403): gitpod-dr needs s3:GetObject on the object and s3:ListBucket on ${bucket} (and the bucket policy must allow them)`,
+        { cause: error },
+      );
+    }
     throw error;
   }
 }
@@ -267,8 +275,13 @@ async function canaries(ctx: Ctx, bucket: string, destination: string, compareEt
     .map((o) => ({ key: o.Key as string, writtenAt: canaryTime(prefix, o.Key as string) }))
     .filter((c): c is { key: string; writtenAt: Date } => c.writtenAt !== undefined)
     .sort((a, b) => b.writtenAt.getTime() - a.writtenAt.getTime());
-  const observed = all.slice(0, MAX_CANARIES_OBSERVED);
-  const older = all.slice(MAX_CANARIES_OBSERVED);
+  // The newest ones, and the oldest one left: after a long outage that is the last canary that arrived
+  // (it is never cleaned up), so the time since the last good replication stays known.
+  const observed =
+    all.length > MAX_CANARIES_OBSERVED
+      ? [...all.slice(0, MAX_CANARIES_OBSERVED - 1), all[all.length - 1] as (typeof all)[number]]
+      : all;
+  const older = all.slice(MAX_CANARIES_OBSERVED - 1, Math.max(MAX_CANARIES_OBSERVED - 1, all.length - 1));
   const observations: CanaryObservation[] = [];
   for (const { key, writtenAt } of observed) {
     const source = await head(ctx.deps.s3, bucket, key);
@@ -356,7 +369,11 @@ async function ruleMetrics(
   return metrics as RuleMetrics;
 }
 
-async function sampleBucket(ctx: Ctx, bucket: string): Promise<{ counts: StatusCounts; sampled: number }> {
+async function sampleBucket(
+  ctx: Ctx,
+  bucket: string,
+  rules: readonly ReplicationRule[],
+): Promise<{ counts: StatusCounts; sampled: number }> {
   const { ListObjectsV2Command } = await s3sdk();
   const { prefix, size, listLimit } = ctx.config.storage.sampling;
   const page = await ctx.deps.s3.send(
@@ -365,7 +382,8 @@ async function sampleBucket(ctx: Ctx, bucket: string): Promise<{ counts: StatusC
   const canaryPrefix = ctx.config.storage.canary.prefix;
   // The most recently written of the page (a listing is in key order, not by time), sampled at random.
   const recent = (page.Contents ?? [])
-    .filter((o) => o.Key && !o.Key.startsWith(canaryPrefix))
+    // Only keys an enabled rule covers: others are not meant to replicate, and are no backlog.
+    .filter((o) => o.Key && !o.Key.startsWith(canaryPrefix) && coveringRules(rules, o.Key).length > 0)
     .sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0))
     .slice(0, Math.max(size * 4, size))
     .map((o) => o.Key as string);
@@ -446,7 +464,10 @@ async function checkBucket(
     const destinationNames = destinationsOf(facts, expect);
     const destinations = await Promise.all(destinationNames.map((d) => readDestination(ctx, d)));
     findings.push(...auditReplication(facts, destinations, expect));
-    const destination = destinations.find((d) => !d.error)?.bucket;
+    // The canary's own rule decides where its replica goes.
+    const canaryRule = coveringRules(facts.replication?.Rules ?? [], storage.canary.prefix)[0];
+    const canaryDestination = bucketOfArn(canaryRule?.Destination?.Bucket);
+    const destination = destinations.find((d) => !d.error && d.bucket === canaryDestination)?.bucket;
     const rules = (facts.replication?.Rules ?? []).filter((r) => r.Status === "Enabled");
 
     if (withCanary && destination) {
@@ -469,7 +490,7 @@ async function checkBucket(
     }
     let backlog = false;
     if (storage.sampling.size > 0 && rules.length > 0) {
-      const { counts, sampled } = await sampleBucket(ctx, bucket);
+      const { counts, sampled } = await sampleBucket(ctx, bucket, rules);
       report.sample = counts;
       findings.push(...judgeSample(bucket, counts, sampled));
       backlog = (counts.FAILED ?? 0) + (counts.NONE ?? 0) > 0;
