@@ -130,18 +130,20 @@ describe("preflight", () => {
       message: ['Deployment "velero" is not in namespace velero', "application.velero.namespace"],
     },
     {
-      title: "version unknown: image without a tag",
+      title: "version unknown with restic: image without a tag",
       setup: { velero: { image: "velero/velero" } },
+      app: { velero: { fsBackupUploader: "restic" } },
       check: "version",
-      message: ["Velero's version is unknown", '"velero/velero"', "version-tagged image"],
+      message: ["Velero's version is unknown", '"velero/velero"', "version-tagged image", "kopia"],
     },
     {
-      title: "version unknown: image by digest only (registry with a port)",
+      title: "version unknown with restic: image by digest only (registry with a port)",
       setup: {
         velero: {
           image: `registry.internal:5000/velero/velero@sha256:${"ab".repeat(32)}`,
         },
       },
+      app: { velero: { fsBackupUploader: "restic" } },
       check: "version",
       message: ["Velero's version is unknown", "registry.internal:5000/velero/velero@sha256:"],
     },
@@ -172,6 +174,14 @@ describe("preflight", () => {
     const error = await rejection(runJob(sim, appConfig(), WINDOW, { dryRun: true }));
     expect(error).toMatchObject({ name: "VeleroPreflightFailed", check: "storage-location" });
     expect(error.message).toContain("bucket gone");
+  });
+
+  it("backs up with kopia when Velero's image has no version tag (pinned by digest), reporting the version unknown", async () => {
+    const sim = await cluster({ velero: { image: `velero/velero@sha256:${"cd".repeat(32)}` } });
+    const summary = await runJob(sim, appConfig());
+    expect(summary.veleroVersion).toBe("unknown");
+    expect(summary.backup.created).toBe(true);
+    expect(backupsIn(sim.store)).toHaveLength(1);
   });
 
   it("lets restic pass on Velero 1.16.2", async () => {

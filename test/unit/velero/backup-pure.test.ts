@@ -208,6 +208,41 @@ describe("judgePrevious", () => {
   const aged = (phase: string | undefined, minutes: number, name = "gitpod-dr-2026-11-26-0200") =>
     backup(name, phase, new Date(NOW.getTime() - minutes * 60_000).toISOString());
 
+  it("fails a backup that failed after the last Completed one even when a newer one is still running", () => {
+    const verdict = judgePrevious(
+      [
+        aged("InProgress", 60, "b-newest"),
+        aged("PartiallyFailed", 120, "b-failed"),
+        aged("Completed", 180, "b-good"),
+      ],
+      CURRENT,
+      NOW,
+      STUCK_AFTER,
+    );
+    expect(verdict).toMatchObject({ kind: "failed", report: { name: "b-failed", phase: "PartiallyFailed" } });
+  });
+
+  it("forgives a failure older than the last Completed backup", () => {
+    const verdict = judgePrevious(
+      [aged("Completed", 60, "b-good"), aged("Failed", 120, "b-failed")],
+      CURRENT,
+      NOW,
+      STUCK_AFTER,
+    );
+    expect(verdict).toMatchObject({ kind: "good", report: { name: "b-good" } });
+  });
+
+  it("reports Velero stuck when an older backup is still New past the deadline, though the newest is young", () => {
+    // A schedule shorter than the deadline: the newest is always young; the oldest shows Velero is not working.
+    const verdict = judgePrevious(
+      [aged("New", 60, "b-1"), aged("New", 180, "b-2"), aged("New", 300, "b-3")],
+      CURRENT,
+      NOW,
+      STUCK_AFTER,
+    );
+    expect(verdict).toMatchObject({ kind: "stuck", ageMinutes: 300, report: { name: "b-3", phase: "New" } });
+  });
+
   it("is none without backups, or with only this window's", () => {
     expect(judgePrevious([], CURRENT, NOW, STUCK_AFTER)).toEqual({ kind: "none" });
     expect(judgePrevious([aged("Failed", 0, CURRENT)], CURRENT, NOW, STUCK_AFTER)).toEqual({ kind: "none" });

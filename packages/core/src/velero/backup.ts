@@ -60,7 +60,8 @@ export function veleroImage(deployment: Deployment): string | undefined {
 }
 
 export interface PreflightResult {
-  readonly version: VeleroVersion;
+  /** Undefined when Velero's image carries no version tag (digest-pinned, `latest`). */
+  readonly version: VeleroVersion | undefined;
   readonly storageLocationPhase: string;
   /** Where kotsadm runs, when it was found in an application namespace. */
   readonly kots?: { readonly namespace: string; readonly image?: string };
@@ -111,13 +112,15 @@ export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<
   }
   const image = veleroImage(deployment);
   const version = veleroVersionFromImage(image);
-  if (!version) {
+  // The version matters only for restic (removed in 1.17); with kopia an untagged image is fine.
+  if (!version && v.fsBackupUploader === "restic") {
     throw new VeleroPreflightError(
-      `Velero's version is unknown: the image of its Deployment is "${image ?? "none"}", which has no version tag. Run Velero from a version-tagged image`,
+      `Velero's version is unknown (the image of its Deployment is "${image ?? "none"}", with no version tag), and the configuration asks for restic, which Velero 1.17 removed. Run Velero from a version-tagged image, or use kopia`,
       "version",
     );
   }
   if (
+    version &&
     v.fsBackupUploader === "restic" &&
     (version.major > 1 || (version.major === 1 && version.minor >= 17))
   ) {
@@ -199,21 +202,30 @@ export function judgePrevious(
   now: Date,
   stuckAfterMinutes: number,
 ): Verdict {
-  const previous = newestFirst(backups.filter((b) => b.metadata.name !== current))[0];
-  if (!previous) return { kind: "none" };
-  const report = phaseReport(previous);
-  const ageMinutes = report.createdAt
-    ? Math.max(0, Math.floor((now.getTime() - report.createdAt.getTime()) / 60_000))
-    : 0;
-  if (report.phase === "Completed") return { kind: "good", report, ageMinutes };
-  if (FAILED_PHASES.has(report.phase)) return { kind: "failed", report, ageMinutes };
-  if (RUNNING_PHASES.has(report.phase)) {
-    return ageMinutes > stuckAfterMinutes
-      ? { kind: "stuck", report, ageMinutes }
-      : { kind: "running", report, ageMinutes };
-  }
-  // Deleting, or a phase this version does not know: report it as it is, not as a failure.
-  return { kind: "running", report, ageMinutes };
+  const previous = newestFirst(backups.filter((b) => b.metadata.name !== current));
+  if (previous.length === 0) return { kind: "none" };
+  const judged = previous.map((b) => {
+    const report = phaseReport(b);
+    const ageMinutes = report.createdAt
+      ? Math.max(0, Math.floor((now.getTime() - report.createdAt.getTime()) / 60_000))
+      : 0;
+    return { report, ageMinutes };
+  });
+  // Every backup since the newest Completed one counts, not just the newest: with a schedule shorter
+  // than a backup's run, the one that fails is never the newest when the next run looks.
+  const lastGood = judged.findIndex((j) => j.report.phase === "Completed");
+  const sinceGood = lastGood < 0 ? judged : judged.slice(0, lastGood);
+  const failed = sinceGood.find((j) => FAILED_PHASES.has(j.report.phase));
+  if (failed) return { kind: "failed", ...failed };
+  // A backup still running past the deadline means Velero is stuck (or down), whichever one it is.
+  const stuck = [...judged]
+    .reverse()
+    .find((j) => RUNNING_PHASES.has(j.report.phase) && j.ageMinutes > stuckAfterMinutes);
+  if (stuck) return { kind: "stuck", ...stuck };
+  const newest = judged[0] as (typeof judged)[number];
+  if (newest.report.phase === "Completed") return { kind: "good", ...newest };
+  // Running within the deadline, Deleting, or a phase this version does not know: reported as it is.
+  return { kind: "running", ...newest };
 }
 
 export interface VeleroBackupSummary {
@@ -293,7 +305,7 @@ export async function runVeleroBackupJob(
     window: windowStamp(input.time),
     dryRun: input.dryRun,
     backup: { name, created, alreadyExisted },
-    veleroVersion: checks.version.text,
+    veleroVersion: checks.version?.text ?? "unknown",
     kots: withKots,
     ...(verdict.kind !== "none"
       ? {

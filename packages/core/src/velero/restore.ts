@@ -8,7 +8,7 @@ import {
   OURS_SELECTOR,
   restoreName,
 } from "./naming.ts";
-import { newestFirst, type PhaseReport, phaseReport } from "./status.ts";
+import { type PhaseReport, phaseReport } from "./status.ts";
 
 /**
  * The Velero operations of the restore state machine: start a Restore (idempotent by restore id),
@@ -67,7 +67,18 @@ export async function resolveBackup(
           b.metadata.annotations?.["kots.io/instance"] === "true",
       )
     : await kube.listVelero("backups", namespace, OURS_SELECTOR);
-  const newest = newestFirst(candidates.filter((b) => phaseReport(b).phase === "Completed"))[0];
+  // By when the backup was taken: in a new cluster, creationTimestamp is when Velero synced the object
+  // from the storage location, not when the backup ran.
+  const taken = (b: KubeObject) => {
+    const status = (b.status ?? {}) as { startTimestamp?: string; completionTimestamp?: string };
+    return (
+      Date.parse(status.startTimestamp ?? status.completionTimestamp ?? b.metadata.creationTimestamp ?? "") ||
+      0
+    );
+  };
+  const newest = candidates
+    .filter((b) => phaseReport(b).phase === "Completed")
+    .sort((a, b) => taken(b) - taken(a) || b.metadata.name.localeCompare(a.metadata.name))[0];
   if (!newest) {
     throw new VeleroBackupNotFoundError(
       `No Completed Velero backup ${includeKotsBackups ? "by gitpod-dr or KOTS" : "by gitpod-dr"} exists in namespace ${namespace}`,
