@@ -20,7 +20,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type KubeApi, type KubeUser, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
 
 const ADMIN: KubeUser = { name: "admin", groups: ["system:masters", "system:authenticated"] };
-const DR: KubeUser = { name: "gitpod-dr-fn", groups: ["gitpod-dr", "system:authenticated"] };
+const DR: KubeUser = {
+  name: "gitpod-dr-fn",
+  groups: ["gitpod-dr", "gitpod-dr-restore", "system:authenticated"],
+};
 const TOKENS: Record<string, KubeUser> = { t: ADMIN, dr: DR };
 
 const NOW = "2025-03-01T12:00:00Z";
@@ -89,7 +92,10 @@ describe("kube API simulator with @kubernetes/client-node", () => {
   let drApps: AppsV1Api;
 
   beforeAll(async () => {
-    api = await startKubeApi({ authenticate: (token) => TOKENS[token], rbac: loadRbac() });
+    api = await startKubeApi({
+      authenticate: (token) => TOKENS[token],
+      rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
+    });
     custom = kubeConfig(api, "t").makeApiClient(CustomObjectsApi);
     apps = kubeConfig(api, "t").makeApiClient(AppsV1Api);
     drCustom = kubeConfig(api, "dr").makeApiClient(CustomObjectsApi);

@@ -21,7 +21,7 @@ import {
 } from "../../packages/core/src/velero/restore.ts";
 import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
 import {
-  FUNCTION_USER,
+  RESTORE_USER,
   rejection,
   seedBackup,
   seedGitpod,
@@ -36,8 +36,8 @@ let kube: KubeOps;
 
 beforeEach(async () => {
   api = await startKubeApi({
-    authenticate: (token) => (token === TOKEN ? FUNCTION_USER : undefined),
-    rbac: loadRbac(),
+    authenticate: (token) => (token === TOKEN ? RESTORE_USER : undefined),
+    rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
   });
   api.store.setNow(NOW);
   seedVelero(api.store);

@@ -237,12 +237,12 @@ describe("deploy/rbac.yaml", () => {
     expect(new Set(groups)).toEqual(new Set([KUBERNETES_GROUP]));
   });
 
-  it("grants the group exactly what the jobs use", () => {
+  it("grants the backup group exactly what the backup job uses: no restore, no change to the application", () => {
     expect(grants(KUBERNETES_GROUP)).toEqual([
       {
         namespace: "velero",
         apiGroups: ["velero.io"],
-        resources: ["backups", "restores"],
+        resources: ["backups"],
         verbs: ["create", "get", "list"],
       },
       {
@@ -262,7 +262,8 @@ describe("deploy/rbac.yaml", () => {
         namespace: "gitpod",
         apiGroups: ["apps"],
         resources: ["deployments"],
-        verbs: ["get", "list", "patch"],
+        verbs: ["get"],
+        resourceNames: ["kotsadm"],
       },
     ]);
   });
