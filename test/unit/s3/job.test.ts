@@ -497,6 +497,40 @@ describe("repair", () => {
     expect(reportOf(second, SOURCE).repairJob).toEqual({ id: "job-1", status: "Active", started: false });
   });
 
+  it("reports a repair job that failed instead of starting another for a day, then tries again", async () => {
+    // Prepare: the first run started a job; S3 then failed it (a role problem, say).
+    const world = backlog();
+    await run(world, repairConfig());
+    const job = world.jobs[0] as { status: string; creationTime?: Date };
+    job.status = "Failed";
+    job.creationTime = T0;
+
+    // Act: an hour later the backlog is still there.
+    const error = await unhealthy(run(world, repairConfig(), minutesAfter(T0, 60)));
+
+    // Assess: no second job; the failure names the job and where to look.
+    expect(world.count("CreateJob")).toBe(1);
+    expect(reportOf(error.summary, SOURCE).repairJob).toEqual({
+      id: "job-1",
+      status: "Failed",
+      started: false,
+    });
+    expect(error.summary.findings.filter((f) => f.check === "repair")).toEqual([
+      {
+        bucket: SOURCE,
+        severity: "failure",
+        check: "repair",
+        message: `Bucket ${SOURCE}: the S3 Batch Replication repair job job-1 failed; no new one is started for a day. See the job in the S3 Batch Operations console (its role, the bucket's region and KMS keys)`,
+      },
+    ]);
+
+    // Act: a day later, a new job is started (the canaries of this world never replicate, so the run
+    // still fails on them).
+    const later = (await unhealthy(run(world, repairConfig(), minutesAfter(T0, 24 * 60 + 1)))).summary;
+    expect(world.count("CreateJob")).toBe(2);
+    expect(reportOf(later, SOURCE).repairJob).toMatchObject({ id: "job-2", started: true });
+  });
+
   it("reports a job still running when the sample shows no backlog any more", async () => {
     const world = FakeS3World.create();
     world.replicatingPair();

@@ -401,15 +401,52 @@ export const MAX_CANARIES_OBSERVED = 48;
 
 const repairDescription = (bucket: string) => `gitpod-dr replication repair: ${bucket}`;
 
-/** The running repair job of a bucket, or starts one (never two at once). */
-async function repair(ctx: Ctx, bucket: string): Promise<BucketReport["repairJob"]> {
-  const { ListJobsCommand, CreateJobCommand } = await import("@aws-sdk/client-s3-control");
+/** Our repair jobs of a bucket, newest first, in the given states (every page of ListJobs). */
+async function repairJobs(ctx: Ctx, bucket: string, statuses: readonly string[]) {
+  const { ListJobsCommand } = await import("@aws-sdk/client-s3-control");
+  const found: { id: string; status: string; created: number }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.deps.s3control.send(
+      new ListJobsCommand({
+        AccountId: ctx.config.account,
+        JobStatuses: statuses as ("Active" | "New")[],
+        ...(nextToken ? { NextToken: nextToken } : {}),
+      }),
+    );
+    for (const job of page.Jobs ?? []) {
+      if (job.Description === repairDescription(bucket) && job.JobId) {
+        found.push({
+          id: job.JobId,
+          status: job.Status ?? "Active",
+          created: job.CreationTime?.getTime() ?? 0,
+        });
+      }
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return found.sort((a, b) => b.created - a.created);
+}
+
+/**
+ * The running repair job of a bucket, or starts one (never two at once). A repair job that failed in
+ * the last day is reported instead of starting another (it would fail the same way).
+ */
+async function repair(ctx: Ctx, bucket: string, findings: Finding[]): Promise<BucketReport["repairJob"]> {
+  const { CreateJobCommand, DescribeJobCommand } = await import("@aws-sdk/client-s3-control");
   const account = ctx.config.account;
-  const jobs = await ctx.deps.s3control.send(
-    new ListJobsCommand({ AccountId: account, JobStatuses: [...REPAIR_ACTIVE] }),
-  );
-  const running = (jobs.Jobs ?? []).find((j) => j.Description === repairDescription(bucket));
-  if (running?.JobId) return { id: running.JobId, status: running.Status ?? "Active", started: false };
+  const running = (await repairJobs(ctx, bucket, REPAIR_ACTIVE))[0];
+  if (running) return { id: running.id, status: running.status, started: false };
+  const failed = (await repairJobs(ctx, bucket, ["Failed"]))[0];
+  if (failed && ctx.now.getTime() - failed.created < 86_400_000) {
+    findings.push({
+      bucket,
+      severity: "failure",
+      check: "repair",
+      message: `Bucket ${bucket}: the S3 Batch Replication repair job ${failed.id} failed; no new one is started for a day. See the job in the S3 Batch Operations console (its role, the bucket's region and KMS keys)`,
+    });
+    return { id: failed.id, status: failed.status, started: false };
+  }
   if (ctx.dryRun || !ctx.config.batchRoleArn) return undefined;
   // The same hour's retries reuse the token, so a retried invocation does not start a second job.
   const token = createHash("sha256")
@@ -435,7 +472,10 @@ async function repair(ctx: Ctx, bucket: string): Promise<BucketReport["repairJob
       },
     }),
   );
-  return { id: created.JobId as string, status: "New", started: true };
+  const id = created.JobId as string;
+  // A same-hour retry gets the earlier job back from the token: report its real status.
+  const described = await ctx.deps.s3control.send(new DescribeJobCommand({ AccountId: account, JobId: id }));
+  return { id, status: described.Job?.Status ?? "New", started: true };
 }
 
 async function checkBucket(
@@ -500,17 +540,12 @@ async function checkBucket(
         (f) => f.check === "canary" && f.severity === "failure" && /FAILED/.test(f.message),
       );
       if (backlog || canaryFailed) {
-        const job = await repair(ctx, bucket);
+        const job = await repair(ctx, bucket, findings);
         if (job) report.repairJob = job;
       } else {
         // Report a job still running from an earlier run, without starting one.
-        const { ListJobsCommand } = await import("@aws-sdk/client-s3-control");
-        const jobs = await ctx.deps.s3control.send(
-          new ListJobsCommand({ AccountId: ctx.config.account, JobStatuses: [...REPAIR_ACTIVE] }),
-        );
-        const running = (jobs.Jobs ?? []).find((j) => j.Description === repairDescription(bucket));
-        if (running?.JobId)
-          report.repairJob = { id: running.JobId, status: running.Status ?? "Active", started: false };
+        const running = (await repairJobs(ctx, bucket, REPAIR_ACTIVE))[0];
+        if (running) report.repairJob = { id: running.id, status: running.status, started: false };
       }
     }
   } catch (error) {
