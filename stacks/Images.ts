@@ -109,7 +109,10 @@ export function Images({ stack, app }: StackContext) {
         sid: "TagRepositoriesItCreates",
         actions: ["ecr:TagResource"],
         resources: [...new Set(pushArns)].sort(),
-        conditions: { StringEquals: { "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr" } },
+        conditions: {
+          StringEquals: { "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr" },
+          "ForAllValues:StringEquals": { "aws:TagKeys": ["gitpod-dr:created-by"] },
+        },
       }),
     );
   }

@@ -263,3 +263,61 @@ describe("syncImages with a prefix rule", () => {
     expect(pd.requests.filter((r) => r.method === "PUT" && r.path.includes("/manifests/"))).toEqual([]);
   });
 });
+
+describe("syncImages stopped by the deadline while copying", () => {
+  let s: RegistryServer;
+  let d: RegistryServer;
+
+  beforeAll(async () => {
+    [s, d] = await Promise.all([startRegistry(), startRegistry()]);
+  });
+  afterAll(async () => {
+    await Promise.all([s?.stop(), d?.stop()]);
+  });
+
+  it("leaves the image it was copying for the next run (deferred, not failed), and the next run completes it", async () => {
+    // Prepare: one image large enough to be mid-transfer when the signal fires.
+    const image = await pushImage(s.host, "big/app", "v1", {
+      layers: [randomLayer(8 * 1024 * 1024, { gzip: false, seed: 7 })],
+    });
+    const transportFor = engineTransports({ insecure: [s.host, d.host] });
+    const rules: SyncRule[] = [
+      {
+        name: "big",
+        source: { registry: s.host },
+        repositories: ["big/app"],
+        destination: { registry: d.host },
+      },
+    ];
+    const deps = {
+      transportFor,
+      ecr: (): never => {
+        throw new Error("no ECR here");
+      },
+    };
+    const stop = new AbortController();
+
+    // Act: the deadline signal fires once bytes are moving.
+    const stopped = await syncImages(rules, deps, {
+      ...SYNC_OPTIONS,
+      signal: stop.signal,
+      onEvent: (event) => {
+        if (event.kind === "bytes") stop.abort();
+      },
+    });
+
+    // Assess: deferred, nothing failed, no manifest without its blobs at the destination.
+    expect(stopped.totals).toMatchObject({ failed: 0, deferred: 1, copied: 0 });
+    expect(stopped.deferred.map((c) => c.destination.repository)).toEqual(["big/app"]);
+    expect(syncProblems(stopped)).toEqual([]);
+    expect(await manifestDigest(d.host, "big/app", "v1")).toBeUndefined();
+    expect((await incompleteManifests(d)).problems).toEqual([]);
+
+    // Act: the next run.
+    const next = await syncImages(rules, deps, SYNC_OPTIONS);
+
+    // Assess
+    expect(next.totals).toMatchObject({ copied: 1, failed: 0, deferred: 0 });
+    expect(await manifestDigest(d.host, "big/app", "v1")).toBe(image.digest);
+  });
+});

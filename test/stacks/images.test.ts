@@ -159,7 +159,11 @@ describe("a stage with an images section", () => {
       `arn:aws:ecr:eu-central-1:${ACCOUNT}:repository/dr/gitpod/*`,
       `arn:aws:ecr:eu-central-1:${ACCOUNT}:repository/dr/hub/gitpod/workspace-full`,
     ]);
-    expect(tag?.Condition).toEqual({ StringEquals: { "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr" } });
+    expect(tag?.Condition).toEqual({
+      StringEquals: { "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr" },
+      // Only that tag: no other key may be set through this permission.
+      "ForAllValues:StringEquals": { "aws:TagKeys": ["gitpod-dr:created-by"] },
+    });
   });
 
   it("reads only the configured secrets, matching an ARN without its suffix as Secrets Manager names it", () => {

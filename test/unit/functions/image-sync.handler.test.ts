@@ -187,7 +187,7 @@ describe("image-sync handler", () => {
       `${SOURCE}/gitpod/proxy:1 → ${DEST}/dr/gitpod/proxy:1: RegistryError: HEAD manifest gitpod/proxy:1 at ${SOURCE}: HTTP 403`,
     );
     expect(Message).toContain(
-      'rule "quay": Token request to quay.io for quay.io: the token server refused the configured credentials (HTTP 401)',
+      'rule "quay": gitpod/base: Token request to quay.io for quay.io: the token server refused the configured credentials (HTTP 401)',
     );
     for (const secret of [
       ECR_PASSWORD,

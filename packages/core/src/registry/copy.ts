@@ -186,7 +186,8 @@ export class CopySession {
       });
     }
     const parsed = parseManifest(manifest.bytes, manifest.mediaType, where);
-    let toPush: FetchedManifest = manifest;
+    // The media type the manifest declares (or its shape implies), not a registry's generic Content-Type.
+    let toPush: FetchedManifest = { ...manifest, mediaType: parsed.mediaType };
     let children: readonly Descriptor[] | undefined = parsed.kind === "index" ? parsed.manifests : undefined;
     if (filtering && parsed.kind === "index") {
       const platforms = this.options.platforms as readonly Platform[];
@@ -198,7 +199,7 @@ export class CopySession {
           { status: 0, registryCode: "PLATFORM_NOT_FOUND", temporary: false },
         );
       }
-      toPush = { bytes: filtered.bytes, mediaType: manifest.mediaType, digest: sha256Digest(filtered.bytes) };
+      toPush = { bytes: filtered.bytes, mediaType: parsed.mediaType, digest: sha256Digest(filtered.bytes) };
       children = filtered.kept;
       if (dstHead?.digest === toPush.digest) return { digest: toPush.digest, changed: false };
     } else if (filtering && dstHead?.digest === srcHead.digest) {
@@ -237,7 +238,13 @@ export class CopySession {
       await this.copyBlobs(ctx, parsed);
     }
     this.checkAborted();
-    await putManifest(ctx.dst, ctx.destination.repository, child.digest, manifest, signal);
+    await putManifest(
+      ctx.dst,
+      ctx.destination.repository,
+      child.digest,
+      { bytes: manifest.bytes, mediaType: parsed.mediaType },
+      signal,
+    );
     ctx.counters.manifestsPushed++;
   }
 
@@ -297,12 +304,18 @@ export class CopySession {
     let location: string | undefined;
     const from = this.mountSource(ctx, blob.digest);
     if (from) {
-      const mount = await mountBlob(dst, repo, blob.digest, from, signal);
-      if (mount.mounted) {
-        this.remember(destination.registry, repo, blob.digest);
-        return "mounted";
+      try {
+        const mount = await mountBlob(dst, repo, blob.digest, from, signal);
+        if (mount.mounted) {
+          this.remember(destination.registry, repo, blob.digest);
+          return "mounted";
+        }
+        location = mount.location; // 202: the registry did not mount; upload into the session it opened
+      } catch (error) {
+        // A mount is an optimisation: a registry that refuses it (no pull on the other repository,
+        // 401 insufficient_scope, 404) gets the blob uploaded instead.
+        if (isTemporary(error) || signal?.aborted) throw error;
       }
-      location = mount.location; // 202: the registry did not mount; upload into the session it opened
     }
     const attempts = this.options.blobAttempts ?? 3;
     for (let attempt = 1; ; attempt++) {
@@ -327,6 +340,12 @@ export class CopySession {
       } catch (error) {
         await cancelUpload(dst, repo, location);
         location = undefined;
+        // The final PUT may have committed with its answer lost (a retry then sees BLOB_UPLOAD_UNKNOWN):
+        // what counts is whether the blob is there now.
+        if (!signal?.aborted && (await blobExists(dst, repo, blob.digest, signal).catch(() => false))) {
+          this.remember(destination.registry, repo, blob.digest);
+          return "copied";
+        }
         if (!isTemporary(error) || attempt >= attempts || signal?.aborted) throw error;
         await (this.options.sleep ?? ((ms) => delay(ms)))(Math.round(Math.random() * 500 * 2 ** attempt));
       }

@@ -28,6 +28,9 @@ export function credentialsFor(
     Object.entries(sources.providers ?? {}).map(([host, p]) => [parseRegistryHost(host), p]),
   );
   return (registry) => {
+    const ecr = ecrRegistry(registry);
+    // For ECR, a fresh token from GetAuthorizationToken beats a 12-hour one left in a docker config.
+    if (ecr && sources.ecr) return ecrCredentials(sources.ecr(ecr.region), registry);
     const given = providers.get(registry);
     if (given) return given;
     const arn = secretArns.get(registry);
@@ -35,8 +38,6 @@ export function credentialsFor(
       const region = arn.split(":")[3] as string;
       return secretCredentials(sources.secrets(region), arn, registry);
     }
-    const ecr = ecrRegistry(registry);
-    if (ecr && sources.ecr) return ecrCredentials(sources.ecr(ecr.region), registry);
     return undefined;
   };
 }

@@ -161,7 +161,7 @@ export async function planSync(
   const planned: PlannedCopy[] = [];
   for (const rule of rules) {
     try {
-      planned.push(...(await planRule(rule, deps, signal)));
+      planned.push(...(await planRule(rule, deps, problems, signal)));
     } catch (error) {
       problems.push(`rule "${rule.name}": ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -185,7 +185,12 @@ export async function planSync(
   return { copies, problems };
 }
 
-async function planRule(rule: SyncRule, deps: SyncDeps, signal?: AbortSignal): Promise<PlannedCopy[]> {
+async function planRule(
+  rule: SyncRule,
+  deps: SyncDeps,
+  problems: string[],
+  signal?: AbortSignal,
+): Promise<PlannedCopy[]> {
   const sourceRegistry = rule.source.registry;
   const ecr = ecrRegistry(sourceRegistry);
   // Only a non-ECR source is discovered over the registry API.
@@ -207,9 +212,18 @@ async function planRule(rule: SyncRule, deps: SyncDeps, signal?: AbortSignal): P
   repositories = [...new Set(repositories)].sort();
   const copies: PlannedCopy[] = [];
   for (const repository of repositories) {
-    const tags: TagInfo[] = ecr
-      ? await listEcrTags(deps.ecr(ecr.region), ecr.account, repository)
-      : (await listTags(transport(), repository, signal)).map((tag) => ({ tag }));
+    let tags: TagInfo[];
+    try {
+      tags = ecr
+        ? await listEcrTags(deps.ecr(ecr.region), ecr.account, repository)
+        : (await listTags(transport(), repository, signal)).map((tag) => ({ tag }));
+    } catch (error) {
+      // One missing or unreadable repository does not stop the rule's others.
+      problems.push(
+        `rule "${rule.name}": ${repository}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      continue;
+    }
     for (const tag of selectTags(rule, tags)) {
       copies.push({
         rule: rule.name,
@@ -312,6 +326,11 @@ export async function syncImages(
           return;
         }
         const report = await (sessions.get(copy.rule) ?? session).copyImage(copy.source, copy.destination);
+        // Stopped by the deadline: left for the next run (what was copied stays; it resumes by blob).
+        if (report.status === "failed" && report.error?.name === "CopyAborted") {
+          deferred.push(copy);
+          return;
+        }
         images.push(report);
         if (report.status === "failed") {
           logger?.warn("Image copy failed", {

@@ -300,7 +300,11 @@ export class RegistryTransport {
   private async once(options: SendOptions): Promise<RegistryResponse> {
     let url = this.resolve(options.url);
     for (let hops = 0; ; hops++) {
-      const sameHost = new URL(url).host === new URL(this.baseUrl).host;
+      // Credentials go only to this registry, over the scheme it was configured with (never to another
+      // host a redirect names, never downgraded to plain HTTP).
+      const target = new URL(url);
+      const base = new URL(this.baseUrl);
+      const sameHost = target.host === base.host && target.protocol === base.protocol;
       const headers: Record<string, string> = {
         "user-agent": this.options.userAgent ?? "gitpod-dr",
         ...options.headers,
@@ -402,6 +406,11 @@ export class RegistryTransport {
     const bearer = this.bearer;
     if (!bearer) throw new RegistryAuthError(`Registry ${this.registry}: no Bearer realm is known`);
     const url = new URL(bearer.realm);
+    if (url.protocol !== "https:" && !this.options.insecure) {
+      throw new RegistryAuthError(
+        `Registry ${this.registry} names a token server over plain HTTP (${url.host}); gitpod-dr does not send credentials in cleartext`,
+      );
+    }
     if (bearer.service) url.searchParams.set("service", bearer.service);
     for (const scope of scopes) url.searchParams.append("scope", scope);
     const credentials = await this.getCredentials();
