@@ -132,6 +132,32 @@ describe("copy engine under injected faults", () => {
   const uploadOf = (name: string, digest: string) =>
     new RegExp(`^/v2/f/${literal(name)}/blobs/uploads/[^?]*\\?.*digest=${digest.replace(":", "(:|%3A)")}`);
 
+  it("uploads a blob when the registry refuses to mount it (403 on POST ?mount=)", async () => {
+    // Prepare: the image in the destination registry, then a copy to another repository of it.
+    const pushed = await image("mount-denied");
+    expect((await copy("mount-denied")).status).toBe("copied");
+    pd.faults.push({
+      kind: "status",
+      status: 403,
+      match: { method: "POST", path: /[?&]mount=/ },
+      times: 1000,
+    });
+
+    // Act
+    const report = await new CopySession(transportFor, SESSION).copyImage(
+      parseReference(`${pd.host}/f/mount-denied:v1`),
+      parseReference(`${pd.host}/g/mount-denied:v1`),
+    );
+
+    // Assess: copied by upload, every digest the same.
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ status: "copied", digest: pushed.digest, blobsMounted: 0 });
+    expect(report.blobsCopied).toBe(pushed.blobs.length);
+    expect(await manifestDigest(d.host, "g/mount-denied", "v1")).toBe(pushed.digest);
+    for (const blob of pushed.blobs)
+      expect(await blobExists(d.host, "g/mount-denied", blob.digest)).toBe(true);
+  });
+
   it("retries a manifest GET answered 500 twice", async () => {
     const pushed = await image("manifest-500");
     const path = /^\/v2\/f\/manifest-500\/manifests\//;
