@@ -321,3 +321,64 @@ describe("syncImages stopped by the deadline while copying", () => {
     expect(await manifestDigest(d.host, "big/app", "v1")).toBe(image.digest);
   });
 });
+
+describe("syncImages with a platform-filtered rule beside an unfiltered one", () => {
+  let s: RegistryServer;
+  let d: RegistryServer;
+
+  beforeAll(async () => {
+    [s, d] = await Promise.all([startRegistry(), startRegistry()]);
+  });
+  afterAll(async () => {
+    await Promise.all([s?.stop(), d?.stop()]);
+  });
+
+  it("shares one session: the filtered copy's blobs are not transferred a second time for the other rule", async () => {
+    // Prepare: one 2-platform image, copied whole by one rule and arm64-only by another.
+    const { index, children } = await pushMultiPlatform(
+      s.host,
+      "multi/app",
+      "v1",
+      [
+        { os: "linux", architecture: "amd64" },
+        { os: "linux", architecture: "arm64" },
+      ],
+      { layerSize: 64 * 1024, seed: 77 },
+    );
+    const arm = children.find((c) => c.platform?.architecture === "arm64") as PushedImage;
+    const transportFor = engineTransports({ insecure: [s.host, d.host] });
+    const rules: SyncRule[] = [
+      {
+        name: "arm-only",
+        source: { registry: s.host },
+        repositories: ["multi/app"],
+        destination: { registry: d.host, repositoryPrefix: "arm/" },
+        platforms: [{ os: "linux", architecture: "arm64" }],
+      },
+      {
+        name: "all",
+        source: { registry: s.host },
+        repositories: ["multi/app"],
+        destination: { registry: d.host },
+      },
+    ];
+    const deps = {
+      transportFor,
+      ecr: (): never => {
+        throw new Error("no ECR here");
+      },
+    };
+
+    // Act
+    const report = await syncImages(rules, deps, { ...SYNC_OPTIONS, imageConcurrency: 1 });
+
+    // Assess: both copied; every distinct blob crossed once, the rest were mounted or found present.
+    expect(report.totals).toMatchObject({ copied: 2, failed: 0 });
+    const distinct = new Set(children.flatMap((c) => c.blobs.map((b) => b.digest)));
+    expect(report.totals.blobsCopied).toBe(distinct.size);
+    expect(report.totals.blobsMounted + report.totals.blobsSkipped).toBe(arm.blobs.length);
+    expect(await manifestDigest(d.host, "multi/app", "v1")).toBe(index.digest);
+    const armIndex = JSON.parse((await getManifest(d.host, "arm/multi/app", "v1")).bytes.toString("utf8"));
+    expect(armIndex.manifests.map((m: { digest: string }) => m.digest)).toEqual([arm.digest]);
+  });
+});

@@ -114,7 +114,12 @@ export class CopySession {
    * the source digest costs one manifest HEAD on each side. Never throws for a copy failure: the
    * report says `failed` with the error (a bad image must not stop a run).
    */
-  async copyImage(source: Reference, destination: Reference): Promise<ImageReport> {
+  async copyImage(
+    source: Reference,
+    destination: Reference,
+    /** Per-image override of the session's platform filter (sync rules differ; the session is shared). */
+    only?: { readonly platforms?: readonly Platform[] },
+  ): Promise<ImageReport> {
     const started = Date.now();
     const counters: Counters = {
       bytesMoved: 0,
@@ -137,7 +142,12 @@ export class CopySession {
       return report;
     };
     try {
-      const digest = await this.copy(source, destination, counters);
+      const digest = await this.copy(
+        source,
+        destination,
+        counters,
+        only?.platforms ?? this.options.platforms,
+      );
       return finish(digest.changed ? "copied" : "up-to-date", { digest: digest.digest });
     } catch (error) {
       // An abort surfaces from inside the HTTP stack as a generic AbortError: report it by our name
@@ -153,6 +163,7 @@ export class CopySession {
     source: Reference,
     destination: Reference,
     counters: Counters,
+    platforms: readonly Platform[] | undefined,
   ): Promise<{ digest: string; changed: boolean }> {
     this.checkAborted();
     const signal = this.options.signal;
@@ -174,7 +185,7 @@ export class CopySession {
         temporary: false,
       });
     }
-    const filtering = this.options.platforms !== undefined && this.options.platforms.length > 0;
+    const filtering = platforms !== undefined && platforms.length > 0;
     if (!filtering && dstHead?.digest === srcHead.digest) return { digest: srcHead.digest, changed: false };
 
     const manifest = await getManifest(src, source.repository, srcHead.digest, signal);
@@ -190,7 +201,6 @@ export class CopySession {
     let toPush: FetchedManifest = { ...manifest, mediaType: parsed.mediaType };
     let children: readonly Descriptor[] | undefined = parsed.kind === "index" ? parsed.manifests : undefined;
     if (filtering && parsed.kind === "index") {
-      const platforms = this.options.platforms as readonly Platform[];
       const filtered = filterIndex(manifest.bytes, platforms);
       if (filtered.kept.length === 0) {
         const available = parsed.manifests.map((d) => formatPlatform(d.platform)).join(", ");

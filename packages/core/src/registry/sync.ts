@@ -263,33 +263,33 @@ export async function syncImages(
   for (const copy of copies) {
     destinations.set(`${copy.destination.registry}/${copy.destination.repository}`, copy.destination);
   }
-  for (const [key, destination] of destinations) {
-    const ecr = ecrRegistry(destination.registry);
-    if (!ecr || options.dryRun) continue;
-    try {
-      const result = await ensureEcrRepository(
-        deps.ecr(ecr.region),
-        ecr.account,
-        destination.repository,
-        options.repositorySettings,
-      );
-      if (result === "created") repositoriesCreated.push(key);
-    } catch (error) {
-      unusable.add(key);
-      problems.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-
-  // One session for every rule without a platform filter (they share blob transfers), one per filtered rule.
-  const session = new CopySession(deps.transportFor, sessionOptions(options));
-  const sessions = new Map(
-    rules.map((r) => [
-      r.name,
-      r.platforms && r.platforms.length > 0
-        ? new CopySession(deps.transportFor, { ...sessionOptions(options), platforms: r.platforms })
-        : session,
-    ]),
+  // A few at a time: a run with hundreds of destination repositories does not wait on them one by one.
+  const creating = pLimit(4);
+  await Promise.all(
+    [...destinations].map(([key, destination]) =>
+      creating(async () => {
+        const ecr = ecrRegistry(destination.registry);
+        if (!ecr || options.dryRun) return;
+        try {
+          const result = await ensureEcrRepository(
+            deps.ecr(ecr.region),
+            ecr.account,
+            destination.repository,
+            options.repositorySettings,
+          );
+          if (result === "created") repositoriesCreated.push(key);
+        } catch (error) {
+          unusable.add(key);
+          problems.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }),
+    ),
   );
+  repositoriesCreated.sort();
+
+  // One session for every rule: one concurrency limit, and blobs shared across all images of the run.
+  const session = new CopySession(deps.transportFor, sessionOptions(options));
+  const platformsOf = new Map(rules.map((r) => [r.name, r.platforms]));
   const limit = pLimit(options.imageConcurrency ?? 8);
   await Promise.all(
     copies.map((copy) =>
@@ -325,7 +325,12 @@ export async function syncImages(
           }
           return;
         }
-        const report = await (sessions.get(copy.rule) ?? session).copyImage(copy.source, copy.destination);
+        const platforms = platformsOf.get(copy.rule);
+        const report = await session.copyImage(
+          copy.source,
+          copy.destination,
+          platforms ? { platforms } : undefined,
+        );
         // Stopped by the deadline: left for the next run (what was copied stays; it resumes by blob).
         if (report.status === "failed" && report.error?.name === "CopyAborted") {
           deferred.push(copy);
