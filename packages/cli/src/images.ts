@@ -3,7 +3,6 @@ import { ECRClient } from "@aws-sdk/client-ecr";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
 import { imageJobConfigInput, parseImageJobConfig } from "@gitpod-dr/core/config";
-import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 import type { CopyEvent, ImageReport } from "@gitpod-dr/core/registry/copy";
 import { CopySession } from "@gitpod-dr/core/registry/copy";
@@ -14,6 +13,7 @@ import { credentialsFor, transportPool } from "@gitpod-dr/core/registry/registri
 import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/sync";
 import { dockerConfigCredentials } from "./docker-config.ts";
 import { formatBytes, formatImageReport, formatSyncSummary } from "./format.ts";
+import { loadStageSection } from "./stage.ts";
 
 export interface ImageIo {
   out: (text: string) => void;
@@ -139,16 +139,15 @@ export async function syncImagesCommand(args: string[], io: ImageIo): Promise<nu
       json: { type: "boolean", default: false },
     },
   });
-  if (!values.config) {
-    throw new InvalidInputError("sync-images needs --config FILE (for example --config config/prod.ts)");
-  }
-  const { stage, config } = await loadStageConfigFile(values.config);
-  if (!config.images) {
-    throw new InvalidInputError(`${values.config} has no "images" section: there is nothing to sync`);
-  }
-  const jobConfig = parseImageJobConfig(JSON.stringify(imageJobConfigInput(stage, config.images)));
+  const { stage, section: images } = await loadStageSection(
+    values.config,
+    "sync-images",
+    "images",
+    "there is nothing to sync",
+  );
+  const jobConfig = parseImageJobConfig(JSON.stringify(imageJobConfigInput(stage, images)));
   const secretArns = Object.fromEntries(
-    Object.entries(config.images.registries).map(([host, r]) => [host, r.credentialsSecretArn]),
+    Object.entries(images.registries).map(([host, r]) => [host, r.credentialsSecretArn]),
   );
   const ecr = ecrClients();
   const transportFor = transportPool({

@@ -5,14 +5,13 @@ import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
 import { parseStorageJobConfig, type StageConfig } from "@gitpod-dr/core/config";
-import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
-import { InvalidInputError } from "@gitpod-dr/core/errors";
 import {
   ReplicationUnhealthyError,
   runStorageCheck,
   type StorageCheckSummary,
   type StorageDeps,
 } from "@gitpod-dr/core/s3/job";
+import { loadStageSection } from "./stage.ts";
 
 export interface StorageIo {
   out: (text: string) => void;
@@ -91,15 +90,15 @@ export async function s3CheckCommand(
       json: { type: "boolean", default: false },
     },
   });
-  if (!values.config)
-    throw new InvalidInputError("s3-check needs --config FILE (for example --config config/prod.ts)");
-  const { stage, config } = await loadStageConfigFile(values.config);
-  if (!config.storage)
-    throw new InvalidInputError(`${values.config} has no "storage" section: there are no buckets to check`);
+  const {
+    stage,
+    config,
+    section: storage,
+  } = await loadStageSection(values.config, "s3-check", "storage", "there are no buckets to check");
   const { deps, account } = await connect(config);
   // From a laptop no repair job is started: that needs the batch role the stack creates.
   const jobConfig = parseStorageJobConfig(
-    JSON.stringify({ stage, account, regions: config.regions, storage: config.storage }),
+    JSON.stringify({ stage, account, regions: config.regions, storage }),
   );
   const print = (summary: StorageCheckSummary) =>
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatStorageSummary(summary));

@@ -2,13 +2,12 @@ import { parseArgs } from "node:util";
 import { EKSClient } from "@aws-sdk/client-eks";
 import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
 import type { StageConfig } from "@gitpod-dr/core/config";
-import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
-import { InvalidInputError } from "@gitpod-dr/core/errors";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@gitpod-dr/core/velero/backup";
 import { connectCluster } from "@gitpod-dr/core/velero/cluster";
 import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
+import { loadStageSection } from "./stage.ts";
 
 export interface VeleroIo {
   out: (text: string) => void;
@@ -29,13 +28,13 @@ export const connectWithAwsCredentials: ConnectCluster = async (config) => {
 };
 
 async function load(file: string | undefined, command: string) {
-  if (!file)
-    throw new InvalidInputError(`${command} needs --config FILE (for example --config config/prod.ts)`);
-  const { stage, config } = await loadStageConfigFile(file);
-  if (!config.application) {
-    throw new InvalidInputError(`${file} has no "application" section: there is no cluster to back up`);
-  }
-  return { stage, config, application: config.application };
+  const { config, section } = await loadStageSection(
+    file,
+    command,
+    "application",
+    "there is no cluster to back up",
+  );
+  return { config, application: section };
 }
 
 const age = (minutes: number) =>

@@ -211,6 +211,24 @@ describe("runImageSyncJob as a dry run", () => {
     expect(dst.repos.size).toBe(0);
   });
 
+  it("fails naming a destination it may not read, instead of listing the image as one it would copy", async () => {
+    dst.fault = (request) =>
+      request.method === "HEAD" && request.path === "/v2/dr/app/b/manifests/1"
+        ? ociError(403, "DENIED", "requested access to the resource is denied")
+        : undefined;
+
+    const incomplete = await rejection(CONFIG, { dryRun: true });
+
+    expect(incomplete.problems).toHaveLength(1);
+    expect(incomplete.problems[0]).toMatch(
+      new RegExp(`^${SOURCE}/app/b:1: HEAD manifest dr/app/b:1 at ${DEST}`),
+    );
+    expect(incomplete.problems[0]).toContain("DENIED");
+    expect(incomplete.summary).toMatchObject({
+      wouldCopy: [`${SOURCE}/app/a:1 → ${DEST}/dr/app/a:1`, `${SOURCE}/app/c:1 → ${DEST}/dr/app/c:1`],
+    });
+  });
+
   it("fails naming a source tag that is gone by the time it is checked", async () => {
     src.fault = (request) =>
       request.method === "HEAD" && request.path === "/v2/app/c/manifests/1"

@@ -139,10 +139,6 @@ export class ByteSlicer {
       extra += next.value.length;
     }
   }
-
-  async close(): Promise<void> {
-    await this.iterator.return?.();
-  }
 }
 
 /**

@@ -300,8 +300,8 @@ export async function syncImages(
           return;
         }
         if (options.dryRun) {
-          // A source that cannot be read is a problem even in a dry run; an unreadable destination
-          // (a repository not created yet) means the image would be copied.
+          // A dry run reports what a real run would hit: an unreadable source or destination is a
+          // problem; a missing destination tag or repository (404) means the image would be copied.
           try {
             const src = await headManifest(
               deps.transportFor(copy.source.registry),
@@ -316,10 +316,11 @@ export async function syncImages(
               deps.transportFor(copy.destination.registry),
               copy.destination.repository,
               copy.destination.tag as string,
-            ).catch(() => undefined);
+            );
             if (src.digest !== dst?.digest) wouldCopy.push(copy);
           } catch (error) {
             problems.push(
+              // The error names the registry and repository that refused (source or destination).
               `${formatReference(copy.source)}: ${error instanceof Error ? error.message : String(error)}`,
             );
           }

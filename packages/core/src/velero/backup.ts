@@ -62,7 +62,6 @@ export function veleroImage(deployment: Deployment): string | undefined {
 export interface PreflightResult {
   /** Undefined when Velero's image carries no version tag (digest-pinned, `latest`). */
   readonly version: VeleroVersion | undefined;
-  readonly storageLocationPhase: string;
   /** Where kotsadm runs, when it was found in an application namespace. */
   readonly kots?: { readonly namespace: string; readonly image?: string };
 }
@@ -140,7 +139,7 @@ export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<
       }
     }
   }
-  return { version, storageLocationPhase: bslPhase, ...(kots ? { kots } : {}) };
+  return { version, ...(kots ? { kots } : {}) };
 }
 
 /** The annotations KOTS puts on an instance snapshot, so the Admin Console lists ours. */
