@@ -432,6 +432,175 @@ export const storageConfigSchema = z
     }
   });
 
+const SUBNET_GROUP = z
+  .string()
+  .regex(/^[A-Za-z0-9 ._-]{1,255}$/, "must be a DB subnet group name")
+  .refine((s) => s.toLowerCase() !== "default", "must not be the default DB subnet group");
+const SECURITY_GROUP = z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-…)");
+const EKS_CLUSTER = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name");
+
+/** Where a restore lands: the database settings, cluster and endpoints of one region. */
+export const restoreTargetSchema = z.strictObject({
+  /** The EKS cluster the application is restored into (primary: defaults to application.cluster.name). */
+  cluster: z.strictObject({ name: EKS_CLUSTER }).optional(),
+  database: z.strictObject({
+    instanceClass: z
+      .string()
+      .regex(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/, "must be a DB instance class such as db.r6g.large"),
+    subnetGroupName: SUBNET_GROUP,
+    securityGroupIds: z.array(SECURITY_GROUP).min(1, "must list at least one security group"),
+    parameterGroupName: z.string().min(1).optional(),
+    clusterParameterGroupName: z.string().min(1).optional(),
+    /** The KMS key of the restored storage, in this target's region. */
+    kmsKeyArn: z
+      .string()
+      .regex(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)")
+      .optional(),
+  }),
+  /** The registry the application pulls from in this target (the image tier's destination for dr). */
+  registry: registryHost.optional(),
+  /** The object storage the application uses in this target (the replica bucket for dr). */
+  bucket: z
+    .strictObject({
+      name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+      region: awsRegion,
+    })
+    .optional(),
+});
+
+const KOTS_KEYS = z
+  .strictObject({
+    dbHost: z.string().min(1).default("db_host"),
+    dbPort: z.string().min(1).optional(),
+    bucket: z.string().min(1).default("store_s3_bucket"),
+    bucketRegion: z.string().min(1).default("store_region"),
+    registry: z.string().min(1).default("reg_url"),
+  })
+  .default({
+    dbHost: "db_host",
+    bucket: "store_s3_bucket",
+    bucketRegion: "store_region",
+    registry: "reg_url",
+  });
+
+/** How the application learns the restored endpoints. */
+export const pointSchema = z.discriminatedUnion(
+  "kind",
+  [
+    z.strictObject({
+      /** The KOTS config, through the kotsadm API (as `kubectl kots set config --deploy`); KOTS renders the Secret. */
+      kind: z.literal("kots"),
+      /** kotsadm's API as the function reaches it (an internal load balancer or ingress), e.g. https://kotsadm.internal:3000. */
+      url: z.url({ protocol: /^https?$/, error: "must be an http(s):// URL of the kotsadm API" }),
+      appSlug: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a KOTS app slug")
+        .default("gitpod"),
+      /** Where kotsadm runs (its `kotsadm-authstring` Secret is read from here). */
+      namespace: NAMESPACE.default("gitpod"),
+      keys: KOTS_KEYS,
+    }),
+    z.strictObject({
+      /** Patch the Secret's host (and port) key directly: for installations without KOTS. */
+      kind: z.literal("secret"),
+    }),
+  ],
+  { error: 'must have kind "kots" or "secret"' },
+);
+
+export const restoreConfigSchema = z
+  .strictObject({
+    /** The whole restore's limit (the state machine's timeout). */
+    timeoutMinutes: z
+      .number()
+      .int()
+      .min(30, "must be at least 30")
+      .max(1440, "must be at most 1440")
+      .default(360),
+    targets: z.strictObject({ primary: restoreTargetSchema, dr: restoreTargetSchema.optional() }),
+    database: z
+      .strictObject({
+        deadlineMinutes: z.number().int().min(10, "must be at least 10").default(120),
+        pollSeconds: z.number().int().min(5, "must be at least 5").max(600).default(60),
+      })
+      .default({ deadlineMinutes: 120, pollSeconds: 60 }),
+    application: z
+      .strictObject({
+        /** The application's namespace (Deployments, the database Secret). */
+        namespace: NAMESPACE.default("gitpod"),
+        /** The workloads held at zero replicas while restored (kotsadm must not match: it applies the config). */
+        holdSelector: z.record(z.string().min(1), z.string()).default({ app: "gitpod" }),
+        /** Replicas to scale held workloads back to when KOTS has not (default 1). */
+        replicas: z.record(z.string().min(1), z.number().int().min(0)).default({}),
+        /** The Secret the application reads its database from (KOTS renders it from db_host). */
+        databaseSecret: z
+          .strictObject({
+            name: K8S_NAME.default("database"),
+            hostKey: z.string().min(1).default("host"),
+            portKey: z.string().min(1).default("port"),
+          })
+          .default({ name: "database", hostKey: "host", portKey: "port" }),
+        point: pointSchema.optional(),
+        restoreDeadlineMinutes: z.number().int().min(5).default(60),
+        configDeadlineMinutes: z.number().int().min(1).default(15),
+        rolloutDeadlineMinutes: z.number().int().min(1).default(30),
+        pollSeconds: z.number().int().min(5).max(600).default(30),
+        /** Answered with 200 once the restored application serves (checked by Verify). */
+        healthUrl: z.url({ protocol: /^https?$/, error: "must be an http(s):// URL" }).optional(),
+      })
+      .default({
+        namespace: "gitpod",
+        holdSelector: { app: "gitpod" },
+        replicas: {},
+        databaseSecret: { name: "database", hostKey: "host", portKey: "port" },
+        restoreDeadlineMinutes: 60,
+        configDeadlineMinutes: 15,
+        rolloutDeadlineMinutes: 30,
+        pollSeconds: 30,
+      }),
+    images: z
+      .strictObject({
+        /** The images the application needs, as repository:tag or repository@digest (no registry host). */
+        references: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/,
+                "must be repository:tag or repository@sha256:… without a registry host",
+              ),
+          )
+          .min(1, "must list at least one image"),
+        /** Images ensured at once (the Map state's MaxConcurrency). */
+        concurrency: z.number().int().min(1).max(40).default(4),
+      })
+      .optional(),
+  })
+  .superRefine((restore, ctx) => {
+    const held = Object.entries(restore.application.holdSelector);
+    if (held.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["application", "holdSelector"],
+        message:
+          "must name at least one label: the restored workloads must be held at zero until they point at the restored database",
+      });
+    }
+    if (restore.images) {
+      for (const [name, target] of Object.entries(restore.targets)) {
+        if (target && !target.registry) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["targets", name, "registry"],
+            message: "is required when images are restored: the registry to ensure them in",
+          });
+        }
+      }
+    }
+  });
+export type RestoreConfig = z.output<typeof restoreConfigSchema>;
+export type RestoreTarget = z.output<typeof restoreTargetSchema>;
+
 export const stageConfigSchema = z
   .strictObject({
     /** The Gitpod database: an RDS DB instance or an Aurora DB cluster identifier. */
@@ -486,6 +655,8 @@ export const stageConfigSchema = z
     application: applicationConfigSchema.optional(),
     /** The image tier: registry-to-registry sync. Leave out to deploy no image job. */
     images: imagesConfigSchema.optional(),
+    /** The restore state machine. Leave out to deploy none. Needs `application` for the application tier. */
+    restore: restoreConfigSchema.optional(),
     notifications: z
       .strictObject({
         emails: z.array(z.email("must be an email address")).default([]),
@@ -508,6 +679,29 @@ export const stageConfigSchema = z
         path: ["dr", "kmsKeyArn"],
         message: `must be a key in the DR region ${config.regions.dr}, but it is in ${key[2]}`,
       });
+    }
+    if (config.restore) {
+      for (const [name, region] of [
+        ["primary", config.regions.primary],
+        ["dr", config.regions.dr],
+      ] as const) {
+        const key = config.restore.targets[name]?.database.kmsKeyArn;
+        const keyRegion = key ? KMS_KEY_ARN.exec(key)?.[2] : undefined;
+        if (keyRegion && keyRegion !== region) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["restore", "targets", name, "database", "kmsKeyArn"],
+            message: `must be a key in the ${name} region ${region}, but it is in ${keyRegion}`,
+          });
+        }
+      }
+      if (config.restore.targets.dr && !config.restore.targets.dr.cluster && config.application) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["restore", "targets", "dr", "cluster"],
+          message: `is required: the EKS cluster in ${config.regions.dr} to restore the application into`,
+        });
+      }
     }
     const dbKey = config.database.kmsKeyArn ? KMS_KEY_ARN.exec(config.database.kmsKeyArn) : null;
     if (dbKey && dbKey[2] !== config.regions.primary) {
@@ -715,6 +909,83 @@ export function parseStorageJobConfig(json: string | undefined): StorageJobConfi
   if (!result.success) {
     const issues = formatIssues(result.error);
     throw new ConfigError(`Invalid S3 replication check configuration:\n  ${issues.join("\n  ")}`, issues);
+  }
+  return result.data;
+}
+
+/** The configuration the restore's task functions share at run time (passed to each as JSON). */
+export const restoreJobConfigSchema = z.strictObject({
+  stage: z.string().min(1),
+  account: z.string().regex(/^\d{12}$/, "must be a 12-digit account id"),
+  regions: z.strictObject({ primary: awsRegion, dr: awsRegion }),
+  /** The source database (whose snapshots are restored). */
+  database: z.strictObject({ identifier: rdsIdentifier, kind: z.enum(["auto", "instance", "cluster"]) }),
+  /** The application tier's cluster and Velero settings; absent: the application tier cannot be restored. */
+  application: z
+    .strictObject({
+      cluster: z.string().min(1),
+      veleroNamespace: z.string().min(1),
+      storageLocation: z.string().min(1),
+      includedNamespaces: z.array(z.string().min(1)),
+      includeKotsBackups: z.boolean(),
+    })
+    .optional(),
+  /** Credentials of registries that are not ECR (the image tier's secrets). */
+  registrySecrets: z.record(z.string(), z.string()).default({}),
+  /** Buckets whose replication lag the S3 check records (their replicas are where a DR restore points). */
+  storageBuckets: z.array(z.string()).default([]),
+  restore: restoreConfigSchema,
+});
+export type RestoreJobConfig = z.output<typeof restoreJobConfigSchema>;
+
+/** Derives the restore functions' run-time configuration (JSON-ready) from the stage configuration. */
+export function restoreJobConfigInput(
+  stage: string,
+  account: string,
+  config: StageConfig,
+): z.input<typeof restoreJobConfigSchema> {
+  if (!config.restore) throw new ConfigError("The stage configuration has no restore section");
+  const app = config.application;
+  return {
+    stage,
+    account,
+    regions: config.regions,
+    database: { identifier: config.database.identifier, kind: config.database.kind },
+    ...(app
+      ? {
+          application: {
+            cluster: app.cluster.name,
+            veleroNamespace: app.velero.namespace,
+            storageLocation: app.velero.storageLocation,
+            includedNamespaces: app.velero.includedNamespaces,
+            includeKotsBackups: app.kots !== "off",
+          },
+        }
+      : {}),
+    registrySecrets: Object.fromEntries(
+      Object.entries(config.images?.registries ?? {}).map(([host, r]) => [host, r.credentialsSecretArn]),
+    ),
+    storageBuckets: config.storage?.buckets ?? [],
+    restore: config.restore,
+  };
+}
+
+/**
+ * Parses the restore functions' run-time configuration from its JSON text.
+ * @throws ConfigError naming the invalid field.
+ */
+export function parseRestoreJobConfig(json: string | undefined): RestoreJobConfig {
+  if (!json) throw new ConfigError("The restore configuration is missing (GITPOD_DR_CONFIG is not set)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigError(`The restore configuration is not valid JSON: ${(cause as Error).message}`);
+  }
+  const result = restoreJobConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw new ConfigError(`Invalid restore configuration:\n  ${issues.join("\n  ")}`, issues);
   }
   return result.data;
 }

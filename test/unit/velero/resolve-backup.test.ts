@@ -29,6 +29,11 @@ function kubeWith(backups: KubeObject[]): KubeOps {
     getDeployment: unused,
     listDeployments: unused,
     patchDeployment: unused,
+    listWorkloads: unused,
+    patchWorkload: unused,
+    getSecretData: unused,
+    patchSecretData: unused,
+    createConfigMap: unused,
   };
 }
 

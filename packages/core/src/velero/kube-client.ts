@@ -1,13 +1,15 @@
 import {
   ApiException,
   AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type V1ConfigMap,
 } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.ts";
-import type { Deployment, KubeObject, KubeOps, VeleroPlural } from "./kube.ts";
+import type { Deployment, KubeObject, KubeOps, ObjectMeta, VeleroPlural, WorkloadPlural } from "./kube.ts";
 
 /**
  * `KubeOps` on `@kubernetes/client-node`: the one file that knows the client library. The KubeConfig
@@ -30,6 +32,7 @@ interface Clients {
   readonly token: string;
   readonly custom: CustomObjectsApi;
   readonly apps: AppsV1Api;
+  readonly core: CoreV1Api;
 }
 
 /** Reads the Kubernetes `Status` from an ApiException body (a JSON string or an object). */
@@ -108,7 +111,12 @@ export class ClientNodeKubeOps implements KubeOps {
       contexts: [{ name: "gitpod-dr", cluster: this.endpoint.name, user: "gitpod-dr" }],
       currentContext: "gitpod-dr",
     });
-    this.clients = { token, custom: kc.makeApiClient(CustomObjectsApi), apps: kc.makeApiClient(AppsV1Api) };
+    this.clients = {
+      token,
+      custom: kc.makeApiClient(CustomObjectsApi),
+      apps: kc.makeApiClient(AppsV1Api),
+      core: kc.makeApiClient(CoreV1Api),
+    };
     return this.clients;
   }
 
@@ -207,5 +215,79 @@ export class ClientNodeKubeOps implements KubeOps {
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       ),
     )) as unknown as Deployment;
+  }
+
+  async listWorkloads(
+    plural: WorkloadPlural,
+    namespace: string,
+    labelSelector?: string,
+  ): Promise<Deployment[]> {
+    const selector = labelSelector ? { labelSelector } : {};
+    const list = await this.call(`List ${plural} in ${namespace}`, (c) =>
+      plural === "deployments"
+        ? c.apps.listNamespacedDeployment({ namespace, ...selector })
+        : c.apps.listNamespacedStatefulSet({ namespace, ...selector }),
+    );
+    return (list.items ?? []) as unknown as Deployment[];
+  }
+
+  async patchWorkload(
+    plural: WorkloadPlural,
+    namespace: string,
+    name: string,
+    patch: Record<string, unknown>,
+  ): Promise<Deployment> {
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    return (await this.call(`Patch ${plural} ${namespace}/${name}`, (c) =>
+      plural === "deployments"
+        ? c.apps.patchNamespacedDeployment({ namespace, name, body: patch }, merge)
+        : c.apps.patchNamespacedStatefulSet({ namespace, name, body: patch }, merge),
+    )) as unknown as Deployment;
+  }
+
+  async getSecretData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    const secret = await this.orUndefined(`Get secret ${namespace}/${name}`, (c) =>
+      c.core.readNamespacedSecret({ namespace, name }),
+    );
+    if (!secret) return undefined;
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+    );
+  }
+
+  async patchSecretData(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+    const encoded = Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
+    );
+    await this.call(`Patch secret ${namespace}/${name}`, (c) =>
+      c.core.patchNamespacedSecret(
+        { namespace, name, body: { data: encoded } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  async createConfigMap(
+    namespace: string,
+    body: { metadata: ObjectMeta; data: Record<string, string> },
+  ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }> {
+    const what = `Create configmap ${namespace}/${body.metadata.name}`;
+    try {
+      const object = await this.call(what, (c) =>
+        c.core.createNamespacedConfigMap({
+          namespace,
+          body: { apiVersion: "v1", kind: "ConfigMap", ...body } as unknown as V1ConfigMap,
+        }),
+      );
+      return { created: true, object: object as unknown as { metadata: ObjectMeta } };
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) {
+        const existing = await this.orUndefined(`Get configmap ${namespace}/${body.metadata.name}`, (c) =>
+          c.core.readNamespacedConfigMap({ namespace, name: body.metadata.name }),
+        );
+        if (existing) return { created: false, object: existing as unknown as { metadata: ObjectMeta } };
+      }
+      throw error;
+    }
   }
 }

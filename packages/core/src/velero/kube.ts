@@ -39,6 +39,9 @@ export interface Deployment extends KubeObject {
   } & Record<string, unknown>;
 }
 
+/** The workload kinds the restore holds at zero and scales back (`apps/v1`). */
+export type WorkloadPlural = "deployments" | "statefulsets";
+
 /** Velero's resources, all `velero.io/v1`. */
 export type VeleroPlural = "backups" | "restores" | "backupstoragelocations";
 
@@ -57,4 +60,22 @@ export interface KubeOps {
   listDeployments(namespace: string, labelSelector?: string): Promise<Deployment[]>;
   /** JSON merge patch of one Deployment. */
   patchDeployment(namespace: string, name: string, patch: Record<string, unknown>): Promise<Deployment>;
+  /** List Deployments or StatefulSets (both have `spec.replicas` and the rollout status fields). */
+  listWorkloads(plural: WorkloadPlural, namespace: string, labelSelector?: string): Promise<Deployment[]>;
+  /** JSON merge patch of one Deployment or StatefulSet. */
+  patchWorkload(
+    plural: WorkloadPlural,
+    namespace: string,
+    name: string,
+    patch: Record<string, unknown>,
+  ): Promise<Deployment>;
+  /** A Secret's data, base64-decoded to UTF-8 text; undefined when it does not exist. */
+  getSecretData(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** Sets the given keys of a Secret's data (JSON merge patch, values base64-encoded by the implementation). */
+  patchSecretData(namespace: string, name: string, data: Record<string, string>): Promise<void>;
+  /** Creates a ConfigMap; on 409 AlreadyExists returns the existing one with `created: false`. */
+  createConfigMap(
+    namespace: string,
+    body: { metadata: ObjectMeta; data: Record<string, string> },
+  ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }>;
 }
