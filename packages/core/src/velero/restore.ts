@@ -28,6 +28,8 @@ export interface StartRestoreInput {
   readonly restorePVs?: boolean;
   /** Also consider KOTS instance snapshots for `latest`. */
   readonly includeKotsBackups?: boolean;
+  /** A resource modifier ConfigMap (in the Velero namespace) applied to what is restored. */
+  readonly resourceModifier?: string;
 }
 
 export interface StartedRestore {
@@ -110,6 +112,8 @@ export async function startRestore(kube: KubeOps, input: StartRestoreInput): Pro
       ...(input.includedNamespaces ? { includedNamespaces: input.includedNamespaces } : {}),
       ...(input.existingResourcePolicy ? { existingResourcePolicy: input.existingResourcePolicy } : {}),
       ...(input.restorePVs !== undefined ? { restorePVs: input.restorePVs } : {}),
+      // `velero restore create --resource-modifier-configmap` sets the kind to "configmap".
+      ...(input.resourceModifier ? { resourceModifier: { kind: "configmap", name: input.resourceModifier } } : {}),
     },
   };
   const result = await kube.createVelero("restores", input.veleroNamespace, body);

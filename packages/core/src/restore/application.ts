@@ -1,0 +1,538 @@
+import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { stringify } from "yaml";
+import { wrapAwsError } from "../aws/errors.ts";
+import type { RestoreJobConfig } from "../config.ts";
+import { METRIC_NAMESPACE } from "../s3/job.ts";
+import type { Deployment, KubeOps, WorkloadPlural } from "../velero/kube.ts";
+import { LABEL_CREATED_BY, LABEL_CREATED_BY_VALUE, LABEL_RESTORE_ID, labelValue } from "../velero/naming.ts";
+import { getRestoreStatus, RESTARTED_AT, rolloutState, startRestore } from "../velero/restore.ts";
+import {
+  ApplicationRestoreFailedError,
+  checkDeadline,
+  PointApplicationFailedError,
+  VerificationFailedError,
+} from "./errors.ts";
+import type { RestorePlan, RestoreRequest, Timed } from "./types.ts";
+
+/**
+ * The application branch and the steps after it: the Velero Restore with the application's workloads
+ * held at zero replicas, pointing the application at the restored endpoints, the redeploy and the
+ * verification. Each is one short call; Step Functions does the waiting.
+ */
+
+/** Marks a workload the restore holds at zero; Redeploy scales it back and removes the mark. */
+export const HELD_ANNOTATION = "gitpod-dr/held-by-restore";
+const WORKLOADS: readonly WorkloadPlural[] = ["deployments", "statefulsets"];
+
+export interface ApplicationDeps {
+  readonly kube: (cluster: string, region: string) => Promise<KubeOps>;
+  readonly cloudwatch: (region: string) => Pick<CloudWatchClient, "send">;
+  readonly fetch: typeof fetch;
+  readonly now: () => Date;
+}
+
+const iso = (d: Date) => d.toISOString();
+const selectorText = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+
+/**
+ * The Velero resource modifier that holds the application's workloads at zero: every Deployment and
+ * StatefulSet in the application namespace matching `holdSelector` is restored with `replicas: 0` and
+ * marked, so nothing runs against a database before "Point application" has named the restored one.
+ */
+export function holdModifier(
+  namespace: string,
+  holdSelector: Record<string, string>,
+  restoreId: string,
+): string {
+  const patch = JSON.stringify({
+    metadata: { annotations: { [HELD_ANNOTATION]: labelValue(restoreId) } },
+    spec: { replicas: 0 },
+  });
+  return stringify({
+    version: "v1",
+    resourceModifierRules: ["deployments.apps", "statefulsets.apps"].map((groupResource) => ({
+      conditions: { groupResource, namespaces: [namespace], labelSelector: { matchLabels: holdSelector } },
+      mergePatches: [{ patchData: patch }],
+    })),
+  });
+}
+
+export interface ApplicationStarted extends Timed {
+  readonly name: string;
+  readonly backupName: string;
+  readonly created: boolean;
+}
+
+/** "Restore application": the hold-back ConfigMap, then the Velero Restore (both adopted on a rerun). */
+export async function startApplicationRestore(
+  request: RestoreRequest,
+  plan: RestorePlan,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<ApplicationStarted> {
+  const app = plan.application;
+  const settings = config.application;
+  if (!app || !settings) throw new ApplicationRestoreFailedError("The plan has no application restore");
+  const kube = await deps.kube(app.cluster, plan.region);
+  const startedAt = iso(deps.now());
+  const hold = config.restore.application;
+  await kube.createConfigMap(app.veleroNamespace, {
+    metadata: {
+      name: app.modifierName,
+      namespace: app.veleroNamespace,
+      labels: {
+        [LABEL_CREATED_BY]: LABEL_CREATED_BY_VALUE,
+        [LABEL_RESTORE_ID]: labelValue(request.restoreId),
+      },
+    },
+    data: { "hold.yaml": holdModifier(hold.namespace, hold.holdSelector, request.restoreId) },
+  });
+  const started = await startRestore(kube, {
+    restoreId: request.restoreId,
+    backupName: app.backup.name,
+    veleroNamespace: app.veleroNamespace,
+    includedNamespaces: settings.includedNamespaces,
+    existingResourcePolicy: "none",
+    includeKotsBackups: settings.includeKotsBackups,
+    resourceModifier: app.modifierName,
+  });
+  return { ...started, startedAt };
+}
+
+export interface ApplicationStatus extends Timed {
+  readonly name: string;
+  readonly backupName: string;
+  readonly phase: string;
+  readonly done: boolean;
+  readonly warnings: number;
+  readonly errors: number;
+  readonly failureReason?: string;
+  /** PartiallyFailed, accepted because the input allowed it. */
+  readonly partial: boolean;
+}
+
+/** "Check application restore": the Restore's phase; terminal failures throw. */
+export async function checkApplicationRestore(
+  request: RestoreRequest,
+  plan: RestorePlan,
+  started: ApplicationStarted,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<ApplicationStatus> {
+  const app = plan.application;
+  if (!app) throw new ApplicationRestoreFailedError("The plan has no application restore");
+  const kube = await deps.kube(app.cluster, plan.region);
+  const status = await getRestoreStatus(kube, app.veleroNamespace, started.name);
+  const counts = `${status.warnings} warning(s), ${status.errors} error(s)`;
+  const details = `see \`velero restore describe ${started.name} --details\` and \`velero restore logs ${started.name}\``;
+  const base = {
+    name: started.name,
+    backupName: started.backupName,
+    phase: status.phase,
+    warnings: status.warnings,
+    errors: status.errors,
+    ...(status.failureReason ? { failureReason: status.failureReason } : {}),
+    startedAt: started.startedAt,
+  };
+  if (status.phase === "Completed")
+    return { ...base, done: true, partial: false, finishedAt: iso(deps.now()) };
+  if (status.phase === "PartiallyFailed") {
+    if (request.allowPartialRestore)
+      return { ...base, done: true, partial: true, finishedAt: iso(deps.now()) };
+    throw new ApplicationRestoreFailedError(
+      `Velero restore ${started.name} from backup ${started.backupName} ended PartiallyFailed (${counts}): ${details}. Start again with allowPartialRestore: true and the same restoreId to accept it`,
+    );
+  }
+  if (status.phase === "Failed" || status.phase === "FailedValidation") {
+    const why = status.failureReason ?? status.validationErrors.join("; ");
+    throw new ApplicationRestoreFailedError(
+      `Velero restore ${started.name} from backup ${started.backupName} ended ${status.phase}${why ? `: ${why}` : ""} (${counts}); ${details}`,
+    );
+  }
+  checkDeadline(
+    started.startedAt,
+    config.restore.application.restoreDeadlineMinutes,
+    deps.now(),
+    `Velero restore ${started.name} (${status.phase})`,
+    "restore.application.restoreDeadlineMinutes",
+  );
+  return { ...base, done: false, partial: false };
+}
+
+export interface ReplicationLag {
+  readonly bucket: string;
+  /** Seconds between the last canary known to have replicated and now; undefined when none is on record. */
+  readonly seconds?: number;
+  readonly measuredAt?: string;
+}
+
+/**
+ * The object-storage tier's latest verdict: how long ago the last canary replicated, per bucket (the
+ * S3 check's `SecondsSinceReplicatedCanary` metric plus the time since it was recorded).
+ */
+export async function replicationLag(
+  cloudwatch: Pick<CloudWatchClient, "send">,
+  buckets: readonly string[],
+  now: Date,
+): Promise<ReplicationLag[]> {
+  if (buckets.length === 0) return [];
+  const { GetMetricDataCommand } = await import("@aws-sdk/client-cloudwatch");
+  try {
+    const out = await cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(now.getTime() - 7 * 86_400_000),
+        EndTime: now,
+        ScanBy: "TimestampDescending",
+        MetricDataQueries: buckets.map((bucket, i) => ({
+          Id: `b${i}`,
+          MetricStat: {
+            Metric: {
+              Namespace: METRIC_NAMESPACE,
+              MetricName: "SecondsSinceReplicatedCanary",
+              Dimensions: [{ Name: "Bucket", Value: bucket }],
+            },
+            Period: 300,
+            Stat: "Maximum",
+          },
+        })),
+      }),
+    );
+    return buckets.map((bucket, i) => {
+      const r = out.MetricDataResults?.find((m) => m.Id === `b${i}`);
+      const at = r?.Timestamps?.[0];
+      const value = r?.Values?.[0];
+      if (!at || value === undefined) return { bucket };
+      return {
+        bucket,
+        seconds: Math.round(value + (now.getTime() - at.getTime()) / 1000),
+        measuredAt: at.toISOString(),
+      };
+    });
+  } catch (error) {
+    // The lag is information for the operator; not knowing it must not stop a restore.
+    const wrapped = wrapAwsError("Unable to read the replication lag", error);
+    return buckets.map((bucket) => ({ bucket, error: wrapped.message }) as ReplicationLag);
+  }
+}
+
+export interface PointResult extends Timed {
+  /** How the endpoints were set: the KOTS config, the Secret, or nothing to set. */
+  readonly mode: "kots" | "secret" | "none";
+  /** The values set (no secrets: host names, bucket, region, registry). */
+  readonly values: Record<string, string>;
+  readonly databaseHost?: string;
+  readonly databasePort?: number;
+  readonly replicationLag?: readonly ReplicationLag[];
+}
+
+export interface DatabaseOutcome {
+  readonly endpoint?: string;
+  readonly port?: number;
+}
+
+/**
+ * "Point application at restored endpoints": the database host (and for a DR restore the replica
+ * bucket and the DR registry) through the KOTS config — as `kubectl kots set config --deploy` does,
+ * so KOTS renders the database Secret and redeploys — or, without KOTS, straight into the Secret.
+ */
+export async function pointApplication(
+  plan: RestorePlan,
+  database: DatabaseOutcome | undefined,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<PointResult> {
+  const startedAt = iso(deps.now());
+  const settings = config.restore.application;
+  const host = database?.endpoint;
+  const lag =
+    plan.endpoints.bucket && config.storageBuckets.length > 0
+      ? await replicationLag(deps.cloudwatch(config.regions.primary), config.storageBuckets, deps.now())
+      : undefined;
+  const lagPart = lag ? { replicationLag: lag } : {};
+  const hasEndpoints = Boolean(host || plan.endpoints.bucket || plan.endpoints.registry);
+  if (!plan.cluster || !hasEndpoints)
+    return { mode: "none", values: {}, startedAt, finishedAt: startedAt, ...lagPart };
+  const kube = await deps.kube(plan.cluster, plan.region);
+  const point = settings.point ?? { kind: "secret" as const };
+  const dbPart = host
+    ? { databaseHost: host, ...(database?.port ? { databasePort: database.port } : {}) }
+    : {};
+  if (point.kind === "secret") {
+    if (!host) return { mode: "none", values: {}, startedAt, finishedAt: startedAt, ...lagPart };
+    const s = settings.databaseSecret;
+    const values: Record<string, string> = { [s.hostKey]: host };
+    if (database?.port) values[s.portKey] = String(database.port);
+    const existing = await kube.getSecretData(settings.namespace, s.name);
+    if (!existing) {
+      throw new PointApplicationFailedError(
+        `Secret ${settings.namespace}/${s.name} does not exist: the application's database Secret must be restored (or created) before it can be pointed at ${host}`,
+      );
+    }
+    await kube.patchSecretData(settings.namespace, s.name, values);
+    return { mode: "secret", values, startedAt, ...dbPart, ...lagPart };
+  }
+  const values: Record<string, string> = {};
+  if (host) values[point.keys.dbHost] = host;
+  if (host && point.keys.dbPort && database?.port) values[point.keys.dbPort] = String(database.port);
+  if (plan.endpoints.bucket) {
+    values[point.keys.bucket] = plan.endpoints.bucket.name;
+    values[point.keys.bucketRegion] = plan.endpoints.bucket.region;
+  }
+  if (plan.endpoints.registry) values[point.keys.registry] = plan.endpoints.registry;
+  const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
+  if (!auth) {
+    throw new PointApplicationFailedError(
+      `Secret ${point.namespace}/kotsadm-authstring has no kotsadm-authstring key: is kotsadm running in ${point.namespace}?`,
+    );
+  }
+  const document = stringify({
+    apiVersion: "kots.io/v1beta1",
+    kind: "ConfigValues",
+    spec: { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }])) },
+  });
+  const url = `${point.url.replace(/\/+$/, "")}/api/v1/app/${encodeURIComponent(point.appSlug)}/config/values`;
+  let response: Response;
+  try {
+    response = await deps.fetch(url, {
+      method: "POST",
+      headers: { Authorization: auth, "Content-Type": "application/json" },
+      // kotsadm takes the ConfigValues document as Go []byte, which JSON carries as base64.
+      body: JSON.stringify({
+        configValues: Buffer.from(document, "utf8").toString("base64"),
+        merge: true,
+        deploy: true,
+        skipPreflights: true,
+      }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new PointApplicationFailedError(
+      `Unable to reach the kotsadm API at ${point.url}: ${(error as Error).message}. Is restore.application.point.url reachable from the function?`,
+      { retryable: true },
+    );
+  }
+  if (!response.ok) {
+    const body = (await response.text().catch(() => "")).slice(0, 500);
+    let detail = body;
+    try {
+      detail = (JSON.parse(body) as { error?: string }).error ?? body;
+    } catch {}
+    const hint =
+      response.status === 401
+        ? "kotsadm refused its own auth string"
+        : response.status === 404
+          ? `no app with slug ${point.appSlug}`
+          : "the config values were refused";
+    throw new PointApplicationFailedError(
+      `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail.replaceAll(auth, "[redacted]")}` : ""}`,
+      { retryable: response.status >= 500 },
+    );
+  }
+  return { mode: "kots", values, startedAt, ...dbPart, ...lagPart };
+}
+
+export interface ConfigStatus extends Timed {
+  readonly done: boolean;
+  /** The host the application's database Secret names now. */
+  readonly secretHost?: string;
+}
+
+/**
+ * "Check configuration": the database Secret names the restored database (KOTS renders it on deploy,
+ * a little after the config changed). Until it does, no held workload may be scaled up.
+ */
+export async function checkPointed(
+  plan: RestorePlan,
+  point: PointResult,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<ConfigStatus> {
+  const now = deps.now();
+  if (point.mode === "none" || !point.databaseHost || !plan.cluster) {
+    return { done: true, startedAt: point.startedAt, finishedAt: iso(now) };
+  }
+  const settings = config.restore.application;
+  const kube = await deps.kube(plan.cluster, plan.region);
+  const data = await kube.getSecretData(settings.namespace, settings.databaseSecret.name);
+  const host = data?.[settings.databaseSecret.hostKey];
+  if (host === point.databaseHost)
+    return { done: true, secretHost: host, startedAt: point.startedAt, finishedAt: iso(now) };
+  checkDeadline(
+    point.startedAt,
+    settings.configDeadlineMinutes,
+    now,
+    `Secret ${settings.namespace}/${settings.databaseSecret.name} naming ${point.databaseHost} (it names ${host ?? "nothing"})`,
+    "restore.application.configDeadlineMinutes",
+  );
+  return { done: false, ...(host ? { secretHost: host } : {}), startedAt: point.startedAt };
+}
+
+export interface RedeployResult extends Timed {
+  readonly restartedAt: string;
+  /** Workloads scaled back from zero, as `kind/name=replicas`. */
+  readonly scaled: readonly string[];
+  readonly restarted: readonly string[];
+}
+
+/**
+ * "Redeploy": scales the held workloads back (to `restore.application.replicas[name]`, default 1; one
+ * that KOTS already scaled keeps its count) and restarts every matching workload so it reads the new
+ * configuration, as `kubectl rollout restart` does. Safe to run twice.
+ */
+export async function redeploy(
+  request: RestoreRequest,
+  plan: RestorePlan,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<RedeployResult> {
+  const now = deps.now();
+  const startedAt = iso(now);
+  const restartedAt = startedAt.replace(/\.\d{3}Z$/, "Z");
+  if (!plan.cluster) return { restartedAt, scaled: [], restarted: [], startedAt, finishedAt: startedAt };
+  const settings = config.restore.application;
+  const kube = await deps.kube(plan.cluster, plan.region);
+  const scaled: string[] = [];
+  const restarted: string[] = [];
+  const mark = labelValue(request.restoreId);
+  for (const plural of WORKLOADS) {
+    const workloads = await kube.listWorkloads(
+      plural,
+      settings.namespace,
+      selectorText(settings.holdSelector),
+    );
+    for (const w of workloads.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+      const held = w.metadata.annotations?.[HELD_ANNOTATION] === mark;
+      const replicas = w.spec?.replicas ?? 1;
+      const patch: Record<string, unknown> = {
+        spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } },
+      };
+      if (held) {
+        (patch as { metadata?: unknown }).metadata = { annotations: { [HELD_ANNOTATION]: null } };
+        if (replicas === 0) {
+          const back = settings.replicas[w.metadata.name] ?? 1;
+          (patch.spec as Record<string, unknown>).replicas = back;
+          scaled.push(
+            `${plural === "deployments" ? "deployment" : "statefulset"}/${w.metadata.name}=${back}`,
+          );
+        }
+      }
+      await kube.patchWorkload(plural, settings.namespace, w.metadata.name, patch);
+      restarted.push(`${plural === "deployments" ? "deployment" : "statefulset"}/${w.metadata.name}`);
+    }
+  }
+  return { restartedAt, scaled, restarted, startedAt };
+}
+
+export interface RolloutStatus extends Timed {
+  readonly done: boolean;
+  readonly workloads: readonly {
+    name: string;
+    desired: number;
+    updated: number;
+    available: number;
+    done: boolean;
+  }[];
+}
+
+async function rollouts(kube: KubeOps, namespace: string, selector: string) {
+  const states = [];
+  for (const plural of WORKLOADS) {
+    const prefix = plural === "deployments" ? "deployment" : "statefulset";
+    for (const w of await kube.listWorkloads(plural, namespace, selector)) {
+      const s = rolloutState(w as Deployment);
+      states.push({
+        name: `${prefix}/${s.name}`,
+        desired: s.desired,
+        updated: s.updated,
+        available: s.available,
+        done: s.done,
+        held: w.metadata.annotations?.[HELD_ANNOTATION] !== undefined,
+      });
+    }
+  }
+  return states.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** "Check rollout": every matching workload updated and available. */
+export async function checkRollout(
+  plan: RestorePlan,
+  redeployed: RedeployResult,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<RolloutStatus> {
+  const now = deps.now();
+  if (!plan.cluster)
+    return { done: true, workloads: [], startedAt: redeployed.startedAt, finishedAt: iso(now) };
+  const settings = config.restore.application;
+  const kube = await deps.kube(plan.cluster, plan.region);
+  const states = await rollouts(kube, settings.namespace, selectorText(settings.holdSelector));
+  const workloads = states.map(({ held: _held, ...s }) => s);
+  const done = workloads.length > 0 && workloads.every((w) => w.done);
+  if (done) return { done, workloads, startedAt: redeployed.startedAt, finishedAt: iso(now) };
+  const waiting = workloads
+    .filter((w) => !w.done)
+    .map((w) => `${w.name} ${w.available}/${w.desired} available`);
+  checkDeadline(
+    redeployed.startedAt,
+    settings.rolloutDeadlineMinutes,
+    now,
+    `The rollout (${waiting.join(", ") || "no workload matches restore.application.holdSelector"})`,
+    "restore.application.rolloutDeadlineMinutes",
+  );
+  return { done, workloads, startedAt: redeployed.startedAt };
+}
+
+export interface VerifyResult extends Timed {
+  readonly workloads: number;
+  readonly health?: { readonly url: string; readonly status: number };
+}
+
+/** "Verify": the workloads are available, none is still held, and the health URL (if any) answers 200. */
+export async function verify(
+  plan: RestorePlan,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<VerifyResult> {
+  const startedAt = iso(deps.now());
+  const settings = config.restore.application;
+  let count = 0;
+  if (plan.cluster) {
+    const kube = await deps.kube(plan.cluster, plan.region);
+    const states = await rollouts(kube, settings.namespace, selectorText(settings.holdSelector));
+    const bad = states.filter((s) => !s.done || s.held || s.desired === 0);
+    if (states.length === 0 || bad.length > 0) {
+      throw new VerificationFailedError(
+        states.length === 0
+          ? `No Deployment or StatefulSet in ${settings.namespace} matches ${selectorText(settings.holdSelector)}: the application is not running`
+          : `Not serving: ${bad.map((s) => `${s.name} ${s.held ? "is still held at zero" : `${s.available}/${s.desired} available`}`).join(", ")}`,
+      );
+    }
+    count = states.length;
+  }
+  let health: VerifyResult["health"];
+  if (settings.healthUrl) {
+    let status = 0;
+    try {
+      const response = await deps.fetch(settings.healthUrl, {
+        signal: AbortSignal.timeout(10_000),
+        redirect: "manual",
+      });
+      status = response.status;
+      await response.body?.cancel();
+    } catch (error) {
+      throw new VerificationFailedError(`${settings.healthUrl} did not answer: ${(error as Error).message}`, {
+        retryable: true,
+      });
+    }
+    if (status !== 200) {
+      throw new VerificationFailedError(`${settings.healthUrl} answered ${status}, not 200`, {
+        retryable: true,
+      });
+    }
+    health = { url: settings.healthUrl, status };
+  }
+  return { workloads: count, ...(health ? { health } : {}), startedAt, finishedAt: iso(deps.now()) };
+}

@@ -1,0 +1,257 @@
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import { wrapAwsError } from "../aws/errors.ts";
+import type { RestoreJobConfig } from "../config.ts";
+import { GitpodDrError, InvalidInputError } from "../errors.ts";
+import { VeleroBackupNotFoundError } from "../velero/errors.ts";
+import type { KubeOps } from "../velero/kube.ts";
+import {
+  LABEL_CREATED_BY,
+  LABEL_CREATED_BY_VALUE,
+  LABEL_RESTORE_ID,
+  labelValue,
+  restoreName,
+} from "../velero/naming.ts";
+import { resolveBackup } from "../velero/restore.ts";
+import { phaseReport } from "../velero/status.ts";
+import { PreconditionFailedError } from "./errors.ts";
+import type { ImageItem, RestorePlan, RestoreRequest } from "./types.ts";
+
+/**
+ * The "Build plan" state: resolves what Validate left (the Velero backup, the images, the endpoints)
+ * and checks every precondition in the target region — the cluster answers, Velero is installed with
+ * an Available storage location, the security groups exist. Every problem is collected; nothing is
+ * created. The plan is the state's output (and, with dryRun, the message).
+ */
+
+export interface PlanDeps {
+  readonly ec2: (region: string) => Pick<EC2Client, "send">;
+  /** Cluster access (EKS DescribeCluster, then the Kubernetes API) by cluster name and region. */
+  readonly kube: (cluster: string, region: string) => Promise<KubeOps>;
+}
+
+/** The cluster a restore into `target` uses. */
+export function targetCluster(config: RestoreJobConfig, target: "primary" | "dr"): string | undefined {
+  return (
+    config.restore.targets[target]?.cluster?.name ??
+    (target === "primary" ? config.application?.cluster : undefined)
+  );
+}
+
+/** The name of the resource modifier ConfigMap a restore creates (≤ 253 characters). */
+export function modifierName(restoreId: string): string {
+  return `${restoreName(restoreId).slice(0, 240)}-hold`;
+}
+
+async function missingSecurityGroups(
+  ec2: Pick<EC2Client, "send">,
+  ids: readonly string[],
+): Promise<string[]> {
+  const { DescribeSecurityGroupsCommand } = await import("@aws-sdk/client-ec2");
+  try {
+    // A filter (not GroupIds) so that a missing id is left out of the answer instead of failing the call.
+    const out = await ec2.send(
+      new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: [...ids] }] }),
+    );
+    const found = new Set((out.SecurityGroups ?? []).map((g) => g.GroupId));
+    return ids.filter((id) => !found.has(id));
+  } catch (error) {
+    throw wrapAwsError("Unable to describe the restore's security groups", error);
+  }
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export async function buildPlan(
+  request: RestoreRequest,
+  config: RestoreJobConfig,
+  deps: PlanDeps,
+): Promise<RestorePlan> {
+  const inputProblems: string[] = [];
+  const problems: string[] = [];
+  const checked: string[] = [];
+  const target = config.restore.targets[request.target];
+  if (!target) throw new InvalidInputError(`target: no "${request.target}" target is configured`, ["target"]);
+  const wants = (tier: string) => request.tiers.includes(tier as never);
+
+  let database: RestorePlan["database"];
+  if (wants("database") && request.database) {
+    const settings = {
+      instanceClass: target.database.instanceClass,
+      subnetGroupName: target.database.subnetGroupName,
+      securityGroupIds: target.database.securityGroupIds,
+      ...(target.database.parameterGroupName
+        ? { parameterGroupName: target.database.parameterGroupName }
+        : {}),
+      ...(target.database.clusterParameterGroupName
+        ? { clusterParameterGroupName: target.database.clusterParameterGroupName }
+        : {}),
+      ...(target.database.kmsKeyArn ? { kmsKeyArn: target.database.kmsKeyArn } : {}),
+    };
+    const missing = await missingSecurityGroups(deps.ec2(request.region), settings.securityGroupIds);
+    if (missing.length > 0) {
+      problems.push(
+        `security group${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of restore.targets.${request.target}.database do not exist in ${request.region}`,
+      );
+    } else {
+      checked.push(`security groups ${settings.securityGroupIds.join(", ")} exist in ${request.region}`);
+    }
+    checked.push(
+      `snapshot ${request.database.snapshot.identifier} is available; DB subnet group ${settings.subnetGroupName} exists`,
+    );
+    database = { ...request.database, settings };
+  }
+
+  let images: RestorePlan["images"];
+  if (wants("images") && config.restore.images) {
+    const registry = target.registry;
+    const other = config.restore.targets[request.target === "dr" ? "primary" : "dr"]?.registry;
+    if (!registry) {
+      problems.push(
+        `restore.targets.${request.target}.registry is not configured: the images have nowhere to be ensured`,
+      );
+    } else {
+      const items: ImageItem[] = config.restore.images.references.map((ref) => ({
+        reference: `${registry}/${ref}`,
+        ...(other && other !== registry ? { source: `${other}/${ref}` } : {}),
+      }));
+      images = { registry, items };
+    }
+  }
+
+  const cluster = targetCluster(config, request.target);
+  let application: RestorePlan["application"];
+  const needsCluster = wants("application") || wants("database");
+  let kube: KubeOps | undefined;
+  if (needsCluster && cluster) {
+    try {
+      kube = await deps.kube(cluster, request.region);
+    } catch (error) {
+      problems.push(`cluster ${cluster} in ${request.region}: ${message(error)}`);
+    }
+  }
+  if (wants("application") && config.application) {
+    const app = config.application;
+    if (!cluster) {
+      problems.push(
+        `restore.targets.${request.target}.cluster is not configured: nowhere to restore the application`,
+      );
+    } else if (kube) {
+      try {
+        if (!(await kube.veleroApiServed())) {
+          problems.push(
+            `Velero is not installed in cluster ${cluster} (velero.io/v1 is not served): install it with the same storage location first`,
+          );
+        } else {
+          const bsl = await kube.getVelero(
+            "backupstoragelocations",
+            app.veleroNamespace,
+            app.storageLocation,
+          );
+          const phase = (bsl?.status as { phase?: string } | undefined)?.phase ?? "Unknown";
+          if (!bsl) {
+            problems.push(
+              `BackupStorageLocation ${app.storageLocation} does not exist in namespace ${app.veleroNamespace} of ${cluster}: point Velero at the backup bucket first`,
+            );
+          } else if (phase !== "Available") {
+            problems.push(
+              `BackupStorageLocation ${app.storageLocation} in ${cluster} is ${phase}, not Available: Velero cannot read the backups`,
+            );
+          } else {
+            checked.push(`Velero storage location ${app.storageLocation} in ${cluster} is Available`);
+          }
+          const name = restoreName(request.restoreId);
+          const existing = await kube.getVelero("restores", app.veleroNamespace, name);
+          let adopt = false;
+          let backupName: string | undefined;
+          let takenAt: string | undefined;
+          if (existing) {
+            const ours =
+              existing.metadata.labels?.[LABEL_CREATED_BY] === LABEL_CREATED_BY_VALUE &&
+              existing.metadata.labels?.[LABEL_RESTORE_ID] === labelValue(request.restoreId);
+            backupName = String((existing.spec as { backupName?: unknown } | undefined)?.backupName ?? "");
+            if (!ours) {
+              inputProblems.push(
+                `restoreId: a Velero Restore named ${name} exists in ${cluster} and was not created by restore ${request.restoreId}: use another restoreId`,
+              );
+            } else if (request.veleroBackup !== "latest" && backupName !== request.veleroBackup) {
+              inputProblems.push(
+                `veleroBackup: restore ${request.restoreId} was started from backup ${backupName}, not ${request.veleroBackup}: use another restoreId`,
+              );
+            } else {
+              adopt = true;
+              checked.push(
+                `Velero Restore ${name} of an earlier attempt (${phaseReport(existing).phase}) is adopted`,
+              );
+            }
+          }
+          if (!backupName) {
+            try {
+              const backup = await resolveBackup(
+                kube,
+                app.veleroNamespace,
+                request.veleroBackup,
+                app.includeKotsBackups,
+              );
+              backupName = backup.metadata.name;
+              const status = (backup.status ?? {}) as {
+                startTimestamp?: string;
+                completionTimestamp?: string;
+              };
+              takenAt = status.startTimestamp ?? status.completionTimestamp;
+              checked.push(`Velero backup ${backupName} is ${phaseReport(backup).phase}`);
+            } catch (error) {
+              if (!(error instanceof VeleroBackupNotFoundError)) throw error;
+              (request.veleroBackup === "latest" ? problems : inputProblems).push(
+                `veleroBackup: ${error.message}`,
+              );
+            }
+          }
+          if (backupName) {
+            application = {
+              cluster,
+              veleroNamespace: app.veleroNamespace,
+              backup: { name: backupName, ...(takenAt ? { takenAt } : {}) },
+              restoreName: name,
+              modifierName: modifierName(request.restoreId),
+              adopt,
+            };
+          }
+        }
+      } catch (error) {
+        if (!(error instanceof GitpodDrError) || error.name !== "KubeApiError") throw error;
+        problems.push(`cluster ${cluster}: ${error.message}`);
+      }
+    }
+  }
+  if (kube && !wants("application")) checked.push(`cluster ${cluster} answers`);
+
+  if (inputProblems.length > 0) {
+    const all = [...inputProblems, ...problems];
+    throw new InvalidInputError(`Invalid restore input: ${all.join("; ")}`, all);
+  }
+  if (problems.length > 0) {
+    throw new PreconditionFailedError(
+      `The restore cannot start: ${problems.join("; ")}. Nothing was created`,
+      problems,
+    );
+  }
+  const endpoints: RestorePlan["endpoints"] =
+    request.target === "dr"
+      ? {
+          ...(target.bucket ? { bucket: target.bucket } : {}),
+          ...(target.registry ? { registry: target.registry } : {}),
+        }
+      : {};
+  return {
+    restoreId: request.restoreId,
+    target: request.target,
+    region: request.region,
+    tiers: request.tiers,
+    ...(database ? { database } : {}),
+    ...(images ? { images } : {}),
+    ...(application ? { application } : {}),
+    ...(cluster ? { cluster } : {}),
+    endpoints,
+    checked,
+  };
+}

@@ -1,0 +1,78 @@
+import type { RestoreTargetSettings } from "./database.ts";
+import type { Tier } from "./input.ts";
+
+/**
+ * The data that flows between the restore state machine's states. Everything is plain JSON: Step
+ * Functions carries it from one task to the next.
+ */
+
+export interface SnapshotRef {
+  readonly identifier: string;
+  readonly arn: string;
+  readonly createdAt?: string;
+  readonly engine?: string;
+  readonly encrypted: boolean;
+}
+
+/** The output of "Validate input": the input with defaults filled and `latest` resolved for the database. */
+export interface RestoreRequest {
+  readonly restoreId: string;
+  readonly target: "primary" | "dr";
+  /** The region restored into. */
+  readonly region: string;
+  readonly tiers: readonly Tier[];
+  readonly dryRun: boolean;
+  readonly allowPartialRestore: boolean;
+  /** As asked (`latest` or a name). */
+  readonly dbSnapshot: string;
+  readonly veleroBackup: string;
+  readonly executionStartedAt: string;
+  readonly database?: {
+    readonly kind: "instance" | "cluster";
+    readonly snapshot: SnapshotRef;
+    readonly identifier: string;
+    /** An earlier attempt of this restore id created it: it is adopted, not created again. */
+    readonly adopt: boolean;
+  };
+}
+
+export interface ImageItem {
+  /** Where the image must be (the target registry). */
+  readonly reference: string;
+  /** Where to copy it from when it is missing (the other registry). */
+  readonly source?: string;
+}
+
+/** The output of "Build plan". With dryRun it is what gets published; nothing has been changed. */
+export interface RestorePlan {
+  readonly restoreId: string;
+  readonly target: "primary" | "dr";
+  readonly region: string;
+  readonly tiers: readonly Tier[];
+  readonly database?: NonNullable<RestoreRequest["database"]> & { readonly settings: RestoreTargetSettings };
+  readonly images?: { readonly registry: string; readonly items: readonly ImageItem[] };
+  readonly application?: {
+    readonly cluster: string;
+    readonly veleroNamespace: string;
+    readonly backup: { readonly name: string; readonly takenAt?: string };
+    readonly restoreName: string;
+    readonly modifierName: string;
+    /** A Restore of this restore id exists already (an earlier attempt): it is adopted. */
+    readonly adopt: boolean;
+  };
+  /** The cluster the application runs in for this restore (pointed, redeployed, verified). */
+  readonly cluster?: string;
+  /** Endpoints the application is pointed at besides the database (in the DR region: replica bucket, DR registry). */
+  readonly endpoints: {
+    readonly bucket?: { readonly name: string; readonly region: string };
+    readonly registry?: string;
+  };
+  /** The preconditions that were checked and hold. */
+  readonly checked: readonly string[];
+}
+
+/** Times every step result carries, for the durations in the final message. */
+export interface Timed {
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+}
