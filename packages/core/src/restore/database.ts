@@ -15,6 +15,7 @@ import { GitpodDrError } from "../errors.ts";
 import type { SnapshotApi } from "../rds/api.ts";
 import { isManagedBy } from "../rds/naming.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
+import { checkDeadline } from "./errors.ts";
 
 /**
  * The database branch of the restore, as short calls for Step Functions tasks: resolve the snapshot,
@@ -318,4 +319,92 @@ export async function checkDatabaseRestore(
     ...(port !== undefined ? { port } : {}),
     done: status === "available",
   };
+}
+
+/** The snapshot as `startDatabaseRestore` needs it, from the plan's JSON form. */
+function snapshotOf(
+  ref: { identifier: string; arn: string; engine?: string; encrypted: boolean; createdAt?: string },
+  region: string,
+  database: string,
+): Snapshot {
+  return {
+    identifier: ref.identifier,
+    arn: ref.arn,
+    region,
+    databaseIdentifier: database,
+    status: "available",
+    tags: {},
+    encrypted: ref.encrypted,
+    ...(ref.engine ? { engine: ref.engine } : {}),
+    ...(ref.createdAt ? { createdAt: new Date(ref.createdAt) } : {}),
+  };
+}
+
+export interface PlannedDatabase {
+  readonly kind: DatabaseKind;
+  readonly snapshot: {
+    identifier: string;
+    arn: string;
+    engine?: string;
+    encrypted: boolean;
+    createdAt?: string;
+  };
+  readonly identifier: string;
+  readonly settings: RestoreTargetSettings;
+}
+
+/** "Restore database": starts the restore (or adopts an earlier attempt's), and stamps the start time. */
+export async function restoreDatabaseStep(
+  rds: RDSClient,
+  restoreId: string,
+  region: string,
+  plan: PlannedDatabase,
+  now: Date,
+): Promise<StartedDatabaseRestore & { readonly startedAt: string }> {
+  const started = await startDatabaseRestore(rds, {
+    kind: plan.kind,
+    snapshot: snapshotOf(plan.snapshot, region, plan.identifier),
+    identifier: plan.identifier,
+    restoreId,
+    settings: plan.settings,
+  });
+  return { ...started, startedAt: now.toISOString() };
+}
+
+/**
+ * "Check database": the restored database's status; terminal failures throw, and so does the deadline
+ * (`restore.database.deadlineMinutes`) passing.
+ */
+export async function checkDatabaseStep(
+  rds: RDSClient,
+  restoreId: string,
+  region: string,
+  plan: PlannedDatabase,
+  startedAt: string,
+  deadlineMinutes: number,
+  now: Date,
+): Promise<DatabaseRestoreStatus & { readonly startedAt: string; readonly finishedAt?: string }> {
+  const status = await checkDatabaseRestore(
+    rds,
+    plan.kind,
+    plan.identifier,
+    plan.kind === "cluster"
+      ? {
+          kind: plan.kind,
+          snapshot: snapshotOf(plan.snapshot, region, plan.identifier),
+          identifier: plan.identifier,
+          restoreId,
+          settings: plan.settings,
+        }
+      : undefined,
+  );
+  if (status.done) return { ...status, startedAt, finishedAt: now.toISOString() };
+  checkDeadline(
+    startedAt,
+    deadlineMinutes,
+    now,
+    `The restored database ${plan.identifier} (${status.status})`,
+    "restore.database.deadlineMinutes",
+  );
+  return { ...status, startedAt };
 }
