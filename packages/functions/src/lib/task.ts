@@ -1,0 +1,35 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { redact } from "@gitpod-dr/core/notify/redact";
+import { TransientError } from "@gitpod-dr/core/restore/errors";
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { Context } from "aws-lambda";
+
+/**
+ * The middleware chain of the restore state machine's task functions. Unlike the scheduled jobs they
+ * publish nothing themselves (the machine's Catch → "Notify failure" does, once); a failure is logged
+ * with its secrets scrubbed and re-thrown under its own name, which becomes the state's error name, or
+ * as `Transient` when trying again may succeed, which the state's Retry matches.
+ */
+function taskErrors(logger: Logger): MiddlewareObj<unknown, unknown, Error, Context> {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      if (!(error instanceof Error)) return;
+      error.message = redact(error.message);
+      if (error.stack) error.stack = redact(error.stack);
+      const retryable = (error as { retryable?: boolean }).retryable === true;
+      logger.error("Task failed", { error: { name: error.name, message: error.message, retryable } });
+      if (retryable && error.name !== "Transient") {
+        request.error = new TransientError(`${error.name}: ${error.message}`, { cause: error });
+      }
+    },
+  };
+}
+
+export function taskHandler<O>(logger: Logger, run: (event: unknown, context: Context) => Promise<O>) {
+  return middy<unknown, O, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(taskErrors(logger))
+    .handler((event, context) => run(event, context));
+}

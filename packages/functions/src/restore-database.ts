@@ -1,0 +1,44 @@
+import {
+  checkDatabaseStep,
+  type PlannedDatabase,
+  restoreDatabaseStep,
+} from "@gitpod-dr/core/restore/database";
+import { z } from "zod";
+import { logger } from "./lib/logger.ts";
+import { restoreDeps } from "./lib/restore-deps.ts";
+import { taskHandler } from "./lib/task.ts";
+
+/** Step Functions: "Restore database" and "Check database" (the Wait → Check loop's check). */
+const base = {
+  restoreId: z.string().min(1),
+  region: z.string().min(1),
+  database: z.custom<PlannedDatabase>((v) => typeof v === "object" && v !== null),
+};
+const event = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("start"), ...base }),
+  z.object({ action: z.literal("check"), ...base, started: z.object({ startedAt: z.string() }) }),
+]);
+
+export const handler = taskHandler(logger, async (raw) => {
+  const e = event.parse(raw);
+  const deps = restoreDeps();
+  const rds = deps.rds(e.region);
+  if (e.action === "start") {
+    const started = await restoreDatabaseStep(rds, e.restoreId, e.region, e.database, new Date());
+    logger.info(started.created ? "Database restore started" : "Database restore adopted", {
+      identifier: started.identifier,
+    });
+    return started;
+  }
+  const status = await checkDatabaseStep(
+    rds,
+    e.restoreId,
+    e.region,
+    e.database,
+    e.started.startedAt,
+    deps.config.restore.database.deadlineMinutes,
+    new Date(),
+  );
+  logger.info("Database restore status", { identifier: status.identifier, status: status.status });
+  return status;
+});

@@ -1,0 +1,38 @@
+import { buildPlan } from "@gitpod-dr/core/restore/build-plan";
+import type { RestoreRequest } from "@gitpod-dr/core/restore/types";
+import { validateRestore } from "@gitpod-dr/core/restore/validate";
+import { z } from "zod";
+import { logger } from "./lib/logger.ts";
+import { restoreDeps } from "./lib/restore-deps.ts";
+import { taskHandler } from "./lib/task.ts";
+
+/** Step Functions: "Validate input" and "Build plan" of the restore (read-only: nothing is created). */
+const event = z.discriminatedUnion("action", [
+  z.object({
+    action: z.literal("validate"),
+    input: z.unknown(),
+    executionName: z.string(),
+    executionStartedAt: z.string(),
+  }),
+  z.object({
+    action: z.literal("plan"),
+    request: z.custom<RestoreRequest>((v) => typeof v === "object" && v !== null),
+  }),
+]);
+
+export const handler = taskHandler(logger, async (raw) => {
+  const e = event.parse(raw);
+  const deps = restoreDeps();
+  if (e.action === "validate") {
+    const request = await validateRestore(e, deps.config, { rds: deps.rds });
+    logger.info("Restore input valid", {
+      restoreId: request.restoreId,
+      target: request.target,
+      tiers: request.tiers,
+    });
+    return { request };
+  }
+  const plan = await buildPlan(e.request, deps.config, { ec2: deps.ec2, kube: deps.kube });
+  logger.info("Restore plan built", { restoreId: plan.restoreId, checked: plan.checked });
+  return plan;
+});
