@@ -132,6 +132,58 @@ export default {
       },
     ],
   },
+  // Optional: the restore state machine (started by hand from the Step Functions console; see the
+  // README's "Disaster recovery runbook"). Apply deploy/rbac-restore.yaml to every cluster it restores into.
+  restore: {
+    // The whole restore's limit.
+    timeoutMinutes: 360,
+    targets: {
+      // Restoring in place (bad data, a lost database): the primary region.
+      primary: {
+        database: {
+          instanceClass: "db.r6g.large",
+          subnetGroupName: "gitpod-db",
+          securityGroupIds: ["sg-0123456789abcdef0"],
+        },
+        registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+      },
+      // The primary region lost: the DR region, with its own cluster, subnets, key, registry and the
+      // replica bucket the application switches to.
+      dr: {
+        cluster: { name: "gitpod-dr" },
+        database: {
+          instanceClass: "db.r6g.large",
+          subnetGroupName: "gitpod-db",
+          securityGroupIds: ["sg-0fedcba9876543210"],
+          kmsKeyArn: "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+        },
+        registry: "123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+        bucket: { name: "gitpod-workspaces-replica", region: "eu-central-1" },
+      },
+    },
+    database: { deadlineMinutes: 120, pollSeconds: 60 },
+    application: {
+      namespace: "gitpod",
+      // Held at zero replicas while restored, until they point at the restored database. kotsadm
+      // must not match: it applies the new configuration.
+      holdSelector: { app: "gitpod" },
+      // Gitpod's KOTS config through the kotsadm API, reached from the function (in the VPC above).
+      point: {
+        kind: "kots",
+        url: "http://kotsadm.gitpod.internal:3000",
+        appSlug: "gitpod",
+        namespace: "gitpod",
+      },
+      restoreDeadlineMinutes: 60,
+      rolloutDeadlineMinutes: 30,
+      // healthUrl: "https://gitpod.example.com/api/version",
+    },
+    // The images the application needs, ensured in the target's registry (copied from the other if missing).
+    images: {
+      references: ["gitpod/server:2024.11.0", "gitpod/proxy:2024.11.0", "gitpod/ws-manager-mk2:2024.11.0"],
+      concurrency: 4,
+    },
+  },
   notifications: {
     // Who hears about failures. Email subscriptions must be confirmed from the email AWS sends.
     emails: ["platform-oncall@example.com"],

@@ -6,6 +6,7 @@ import { Backups } from "./Backups.ts";
 import { setStageConfig } from "./context.ts";
 import { stripJsonImportAttributes } from "./esbuild.ts";
 import { Images } from "./Images.ts";
+import { Restore } from "./Restore.ts";
 import { Storage } from "./Storage.ts";
 
 /** Adds every gitpod-dr stack to the app, in dependency order, with the validated stage configuration. */
@@ -16,5 +17,5 @@ export function addStacks(app: App, config: StageConfig): void {
     architecture: "arm_64",
     nodejs: { minify: true, esbuild: { plugins: [stripJsonImportAttributes] } },
   });
-  app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application);
+  app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
 }

@@ -217,7 +217,11 @@ export function failedState(failed: Record<string, CaughtError> | undefined): {
     try {
       const inner = JSON.parse(caught.Cause) as Record<string, CaughtError>;
       if (inner && typeof inner === "object" && Object.keys(inner).length > 0) return failedState(inner);
-    } catch {}
+    } catch {
+      // A cause that is not valid JSON (a serializer that did not escape the nested cause): read it as text.
+      const m = /^\{"(\w+)":\{"Error":"([^"]*)","Cause":"([\s\S]*)"\}\}$/.exec(caught.Cause);
+      if (m) return failedState({ [m[1] as string]: { Error: m[2] as string, Cause: m[3] as string } });
+    }
   }
   return {
     state: STATES[key as StateKey] ?? key,

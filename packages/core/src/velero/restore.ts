@@ -113,7 +113,9 @@ export async function startRestore(kube: KubeOps, input: StartRestoreInput): Pro
       ...(input.existingResourcePolicy ? { existingResourcePolicy: input.existingResourcePolicy } : {}),
       ...(input.restorePVs !== undefined ? { restorePVs: input.restorePVs } : {}),
       // `velero restore create --resource-modifier-configmap` sets the kind to "configmap".
-      ...(input.resourceModifier ? { resourceModifier: { kind: "configmap", name: input.resourceModifier } } : {}),
+      ...(input.resourceModifier
+        ? { resourceModifier: { kind: "configmap", name: input.resourceModifier } }
+        : {}),
     },
   };
   const result = await kube.createVelero("restores", input.veleroNamespace, body);
