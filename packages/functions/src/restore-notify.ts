@@ -22,9 +22,8 @@ const event = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("success"), state: object<SuccessState>() }),
   z.object({
     kind: z.literal("failure"),
-    failed: z.record(z.string(), object<CaughtError>()).optional(),
-    request: object<RestoreRequest>().optional(),
-    plan: object<RestorePlan>().optional(),
+    /** The whole state at the failure: `failed.<state key>` and whatever the states before it produced. */
+    state: z.unknown(),
     executionName: z.string(),
     executionArn: z.string().optional(),
     executionStartedAt: z.string().optional(),
@@ -52,17 +51,27 @@ export const handler = taskHandler(logger, async (raw) => {
     );
     return { messageId };
   }
+  const state = (typeof e.state === "object" && e.state !== null ? e.state : {}) as {
+    failed?: Record<string, CaughtError>;
+    request?: RestoreRequest;
+    plan?: RestorePlan;
+  };
+  const failed = state.failed && typeof state.failed === "object" ? state.failed : undefined;
+  // When "Validate input" failed, the state is the raw input: nothing in it is a validated request.
+  const validated = failed && !("validate" in failed);
+  const request = validated ? state.request : undefined;
+  const plan = validated ? state.plan : undefined;
   let created: string[];
   try {
-    created = await restoreInventory(e.request, e.plan, { rds: deps.rds, kube: deps.kube });
+    created = await restoreInventory(request, plan, { rds: deps.rds, kube: deps.kube });
   } catch (error) {
     created = [`unknown: the look-up failed (${(error as Error).message})`];
   }
   const { error, cause, ...notification } = failureMessage(
     {
-      ...(e.failed ? { failed: e.failed } : {}),
-      ...(e.request ? { request: e.request } : {}),
-      ...(e.plan ? { plan: e.plan } : {}),
+      ...(failed ? { failed } : {}),
+      ...(request ? { request } : {}),
+      ...(plan ? { plan } : {}),
       executionName: e.executionName,
       ...(e.executionArn ? { executionArn: e.executionArn } : {}),
       ...(e.executionStartedAt ? { executionStartedAt: e.executionStartedAt } : {}),
