@@ -2,7 +2,7 @@ import { type RestoreJobConfig, restoreJobConfigInput, restoreJobConfigSchema } 
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/rds/naming";
 import { ecrRegistry, parseReference } from "@gitpod-dr/core/registry/reference";
 import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
-import { STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
+import { NOTIFIED_MARK, STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
 import { CfnOutput, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as eks from "aws-cdk-lib/aws-eks";
 import * as events from "aws-cdk-lib/aws-events";
@@ -641,20 +641,27 @@ export function Restore({ stack, app }: StackContext) {
   });
 
   // An execution that ends without reaching Notify failure (a crash, a timeout, an abort) still alerts.
-  new events.Rule(stack, "RestoreExecutionEnded", {
-    description: `gitpod-dr ${app.stage}: restore executions that failed, timed out or were aborted`,
-    eventPattern: {
-      source: ["aws.states"],
-      detailType: ["Step Functions Execution Status Change"],
-      detail: { stateMachineArn: [machine.stateMachineArn], status: ["FAILED", "TIMED_OUT", "ABORTED"] },
-    },
-    targets: [
-      new targets.SnsTopic(topic, {
-        message: events.RuleTargetInput.fromText(
-          `gitpod-dr ${app.stage}: restore execution ${events.EventField.fromPath("$.detail.name")} ended ${events.EventField.fromPath("$.detail.status")}. Error: ${events.EventField.fromPath("$.detail.error")}. Resume by starting again with the same restoreId. Execution: ${events.EventField.fromPath("$.detail.executionArn")}`,
-        ),
-      }),
-    ],
+  // One that Notify failure reported ends with a cause marked "[notified]" and is not reported twice.
+  const executionEnded = (id: string, detail: Record<string, unknown>) =>
+    new events.Rule(stack, id, {
+      description: `gitpod-dr ${app.stage}: restore executions that ended without their own failure message`,
+      eventPattern: {
+        source: ["aws.states"],
+        detailType: ["Step Functions Execution Status Change"],
+        detail: { stateMachineArn: [machine.stateMachineArn], ...detail },
+      },
+      targets: [
+        new targets.SnsTopic(topic, {
+          message: events.RuleTargetInput.fromText(
+            `gitpod-dr ${app.stage}: restore execution ${events.EventField.fromPath("$.detail.name")} ended ${events.EventField.fromPath("$.detail.status")}. Error: ${events.EventField.fromPath("$.detail.error")}. Cause: ${events.EventField.fromPath("$.detail.cause")}. Resume by starting again with the same restoreId. Execution: ${events.EventField.fromPath("$.detail.executionArn")}`,
+          ),
+        }),
+      ],
+    });
+  executionEnded("RestoreExecutionTimedOutOrAborted", { status: ["TIMED_OUT", "ABORTED"] });
+  executionEnded("RestoreExecutionFailedUnreported", {
+    status: ["FAILED"],
+    cause: [{ "anything-but": { prefix: NOTIFIED_MARK } }],
   });
 
   const consoleUrl = `https://${stack.region}.console.aws.amazon.com/states/home?region=${stack.region}#/statemachines/view/${machine.stateMachineArn}`;

@@ -167,6 +167,8 @@ export interface ReplicationLag {
   /** Seconds between the last canary known to have replicated and now; undefined when none is on record. */
   readonly seconds?: number;
   readonly measuredAt?: string;
+  /** Why the measurement could not be read (the lag is then unknown). */
+  readonly error?: string;
 }
 
 /**
@@ -199,6 +201,9 @@ export async function replicationLag(
           },
         })),
       }),
+      // During a DR restore the primary region (where the check's metrics are) may not answer: the lag
+      // is information for the operator and must not hold the restore up.
+      { abortSignal: AbortSignal.timeout(10_000) },
     );
     return buckets.map((bucket, i) => {
       const r = out.MetricDataResults?.find((m) => m.Id === `b${i}`);
@@ -214,7 +219,7 @@ export async function replicationLag(
   } catch (error) {
     // The lag is information for the operator; not knowing it must not stop a restore.
     const wrapped = wrapAwsError("Unable to read the replication lag", error);
-    return buckets.map((bucket) => ({ bucket, error: wrapped.message }) as ReplicationLag);
+    return buckets.map((bucket) => ({ bucket, error: wrapped.message }));
   }
 }
 
@@ -315,11 +320,13 @@ export async function pointApplication(
     );
   }
   if (!response.ok) {
-    const body = (await response.text().catch(() => "")).slice(0, 500);
+    // The auth string is removed before anything is cut, so no part of it can survive a cut.
+    const body = (await response.text().catch(() => "")).replaceAll(auth, "[redacted]");
     let detail = body;
     try {
       detail = (JSON.parse(body) as { error?: string }).error ?? body;
     } catch {}
+    detail = detail.replaceAll(auth, "[redacted]").slice(0, 500);
     const hint =
       response.status === 401
         ? "kotsadm refused its own auth string"
@@ -327,7 +334,7 @@ export async function pointApplication(
           ? `no app with slug ${point.appSlug}`
           : "the config values were refused";
     throw new PointApplicationFailedError(
-      `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail.replaceAll(auth, "[redacted]")}` : ""}`,
+      `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail}` : ""}`,
       { retryable: response.status >= 500 },
     );
   }

@@ -223,7 +223,22 @@ export async function buildPlan(
       }
     }
   }
-  if (kube && !wants("application")) checked.push(`cluster ${cluster} answers`);
+  if (kube && !wants("application")) {
+    // The restored database is pointed at through this cluster: check now that the restore's identity
+    // can read the database Secret, not after the database has been restored.
+    const { namespace, databaseSecret } = config.restore.application;
+    try {
+      const data = await kube.getSecretData(namespace, databaseSecret.name);
+      if (data)
+        checked.push(`cluster ${cluster} answers; Secret ${namespace}/${databaseSecret.name} is readable`);
+      else
+        problems.push(
+          `Secret ${namespace}/${databaseSecret.name} does not exist in cluster ${cluster}: nothing to point at the restored database`,
+        );
+    } catch (error) {
+      problems.push(`cluster ${cluster}: ${message(error)}`);
+    }
+  }
 
   if (inputProblems.length > 0) {
     const all = [...inputProblems, ...problems];

@@ -1,7 +1,7 @@
 import type { Notification } from "../notify/failure.ts";
 import { redact } from "../notify/redact.ts";
 import type { ReplicationLag } from "./application.ts";
-import { STATES, type StateKey, TIER_FAILED } from "./states.ts";
+import { NOTIFIED_MARK, STATES, type StateKey, TIER_FAILED } from "./states.ts";
 import type { RestorePlan, RestoreRequest, Timed } from "./types.ts";
 
 /**
@@ -38,9 +38,11 @@ function lagLines(lag: readonly ReplicationLag[] | undefined): string[] {
   return [
     "Object storage (replica bucket): how recent its data is, from the S3 check's last verdict:",
     ...lag.map((l) =>
-      l.seconds === undefined
-        ? `  - ${l.bucket}: no replication measurement on record; the replica may lack an unknown amount of recent workspace data`
-        : `  - ${l.bucket}: the last canary known to have replicated was written ${formatDuration(l.seconds * 1000)} ago; workspace data written after that may be missing from the replica`,
+      l.error
+        ? `  - ${l.bucket}: the replication measurement could not be read (${l.error}); the replica may lack an unknown amount of recent workspace data`
+        : l.seconds === undefined
+          ? `  - ${l.bucket}: no replication measurement on record; the replica may lack an unknown amount of recent workspace data`
+          : `  - ${l.bucket}: the last canary known to have replicated was written ${formatDuration(l.seconds * 1000)} ago; workspace data written after that may be missing from the replica`,
     ),
   ];
 }
@@ -283,6 +285,6 @@ export function failureMessage(
     subject: subject(`gitpod-dr ${stage}: restore ${restoreId} FAILED at ${f.state}`),
     message: redact(lines.join("\n")),
     error: f.error,
-    cause: `${f.state}: ${cause}`.slice(0, 32_000),
+    cause: `${NOTIFIED_MARK} ${f.state}: ${cause}`.slice(0, 32_000),
   };
 }

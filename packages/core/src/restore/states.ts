@@ -33,3 +33,6 @@ export type StateKey = keyof typeof STATES;
 
 /** The error a failed Parallel branch ends with; its cause is the branch's `$.failed` as JSON. */
 export const TIER_FAILED = "RestoreTierFailed";
+
+/** Starts the cause of an execution that "Notify failure" reported (the EventBridge rule skips those). */
+export const NOTIFIED_MARK = "[notified]";
