@@ -220,7 +220,7 @@ describe("successMessage", () => {
     );
     expect(n.message).toContain("PartiallyFailed was accepted (allowPartialRestore)");
     expect(lines).toContain(
-      "Pointed through the KOTS config (KOTS redeployed): db_host=gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com, store_s3_bucket=gitpod-workspaces-replica",
+      "Pointed through the KOTS config (KOTS redeployed). Values set: db_host=gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com, store_s3_bucket=gitpod-workspaces-replica",
     );
     expect(n.message).toContain(
       "gitpod-workspace-backups: the last canary known to have replicated was written 2m 05s ago",

@@ -152,7 +152,7 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
   if (state.point && state.point.mode !== "none") {
     const set = Object.entries(state.point.values).map(([k, v]) => `${k}=${v}`);
     lines.push(
-      `Pointed through ${state.point.mode === "kots" ? "the KOTS config (KOTS redeployed)" : "the database Secret"}: ${set.join(", ")}`,
+      `Pointed through ${state.point.mode === "kots" ? "the KOTS config (KOTS redeployed)" : "the database Secret"}. Values set: ${set.join(", ")}`,
     );
     steps.push([
       STATES.point,

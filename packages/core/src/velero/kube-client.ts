@@ -1,12 +1,12 @@
 import {
   ApiException,
   AppsV1Api,
-  CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
-  type V1ConfigMap,
 } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.ts";
 import type { Deployment, KubeObject, KubeOps, ObjectMeta, VeleroPlural, WorkloadPlural } from "./kube.ts";
@@ -32,7 +32,8 @@ interface Clients {
   readonly token: string;
   readonly custom: CustomObjectsApi;
   readonly apps: AppsV1Api;
-  readonly core: CoreV1Api;
+  /** Secrets and ConfigMaps through the generic object API (CoreV1Api would add ~0.6 MB to every bundle). */
+  readonly objects: KubernetesObjectApi;
 }
 
 /** Reads the Kubernetes `Status` from an ApiException body (a JSON string or an object). */
@@ -115,7 +116,7 @@ export class ClientNodeKubeOps implements KubeOps {
       token,
       custom: kc.makeApiClient(CustomObjectsApi),
       apps: kc.makeApiClient(AppsV1Api),
-      core: kc.makeApiClient(CoreV1Api),
+      objects: KubernetesObjectApi.makeApiClient(kc),
     };
     return this.clients;
   }
@@ -246,9 +247,9 @@ export class ClientNodeKubeOps implements KubeOps {
   }
 
   async getSecretData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    const secret = await this.orUndefined(`Get secret ${namespace}/${name}`, (c) =>
-      c.core.readNamespacedSecret({ namespace, name }),
-    );
+    const secret = (await this.orUndefined(`Get secret ${namespace}/${name}`, (c) =>
+      c.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { namespace, name } }),
+    )) as { data?: Record<string, string> } | undefined;
     if (!secret) return undefined;
     return Object.fromEntries(
       Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
@@ -260,9 +261,18 @@ export class ClientNodeKubeOps implements KubeOps {
       Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
     );
     await this.call(`Patch secret ${namespace}/${name}`, (c) =>
-      c.core.patchNamespacedSecret(
-        { namespace, name, body: { data: encoded } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      c.objects.patch(
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { namespace, name },
+          data: encoded,
+        } as KubernetesObject,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
       ),
     );
   }
@@ -274,16 +284,22 @@ export class ClientNodeKubeOps implements KubeOps {
     const what = `Create configmap ${namespace}/${body.metadata.name}`;
     try {
       const object = await this.call(what, (c) =>
-        c.core.createNamespacedConfigMap({
-          namespace,
-          body: { apiVersion: "v1", kind: "ConfigMap", ...body } as unknown as V1ConfigMap,
-        }),
+        c.objects.create({
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { ...body.metadata, namespace },
+          data: body.data,
+        } as KubernetesObject),
       );
       return { created: true, object: object as unknown as { metadata: ObjectMeta } };
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) {
         const existing = await this.orUndefined(`Get configmap ${namespace}/${body.metadata.name}`, (c) =>
-          c.core.readNamespacedConfigMap({ namespace, name: body.metadata.name }),
+          c.objects.read({
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { namespace, name: body.metadata.name },
+          }),
         );
         if (existing) return { created: false, object: existing as unknown as { metadata: ObjectMeta } };
       }
