@@ -45,7 +45,13 @@ export interface ImageReport {
   readonly blobsMounted: number;
   readonly manifestsPushed: number;
   readonly durationMs: number;
-  readonly error?: { readonly name: string; readonly message: string; readonly code?: string };
+  readonly error?: {
+    readonly name: string;
+    readonly message: string;
+    readonly code?: string;
+    /** Present (true) when the failure was temporary (5xx, 429, a reset) and a later attempt may succeed. */
+    readonly retryable?: true;
+  };
 }
 
 export type CopyEvent =
@@ -396,9 +402,15 @@ interface CopyContext {
   readonly counters: Counters;
 }
 
-function describeError(error: unknown): { name: string; message: string; code?: string } {
+function describeError(error: unknown): { name: string; message: string; code?: string; retryable?: true } {
   if (error instanceof RegistryError)
-    return { name: error.name, message: error.message, code: error.registryCode };
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.registryCode,
+      // A registry hiccup that outlasted the transport's retries: a later attempt may succeed.
+      ...(error.temporary ? { retryable: true as const } : {}),
+    };
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: "Error", message: String(error) };
 }

@@ -55,7 +55,7 @@ export async function ensureImage(
     const e = report.error;
     throw new ImageUnavailableError(
       `${item.reference} is not in the target registry and copying it from ${item.source} failed: ${e?.code ? `${e.code}: ` : ""}${e?.message ?? "unknown error"}`,
-      { retryable: e?.name === "CopyAborted" },
+      { retryable: e?.name === "CopyAborted" || e?.retryable === true },
     );
   }
   return {
