@@ -14,7 +14,9 @@ import {
 import type { RestorePlan, RestoreRequest } from "@gitpod-dr/core/restore/types";
 import { z } from "zod";
 import { logger } from "./lib/logger.ts";
-import { restoreDeps } from "./lib/restore-deps.ts";
+import { cloudwatchClient } from "./lib/restore-cloudwatch.ts";
+import { clusterAccess } from "./lib/restore-cluster.ts";
+import { restoreConfig } from "./lib/restore-deps.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /**
@@ -36,14 +38,13 @@ const event = z.discriminatedUnion("action", [
 
 export const handler = taskHandler(logger, async (raw) => {
   const e = event.parse(raw);
-  const deps = restoreDeps();
   const app = {
-    kube: deps.kube,
-    cloudwatch: deps.cloudwatch,
+    kube: clusterAccess,
+    cloudwatch: cloudwatchClient,
     fetch: globalThis.fetch,
     now: () => new Date(),
   };
-  const config = deps.config;
+  const config = restoreConfig();
   switch (e.action) {
     case "start":
       return startApplicationRestore(e.request, e.plan, config, app);

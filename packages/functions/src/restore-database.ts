@@ -5,7 +5,7 @@ import {
 } from "@gitpod-dr/core/restore/database";
 import { z } from "zod";
 import { logger } from "./lib/logger.ts";
-import { restoreDeps } from "./lib/restore-deps.ts";
+import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Restore database" and "Check database" (the Wait → Check loop's check). */
@@ -21,8 +21,7 @@ const event = z.discriminatedUnion("action", [
 
 export const handler = taskHandler(logger, async (raw) => {
   const e = event.parse(raw);
-  const deps = restoreDeps();
-  const rds = deps.rds(e.region);
+  const rds = rdsClient(e.region);
   if (e.action === "start") {
     const started = await restoreDatabaseStep(rds, e.restoreId, e.region, e.database, new Date());
     logger.info(started.created ? "Database restore started" : "Database restore adopted", {
@@ -36,7 +35,7 @@ export const handler = taskHandler(logger, async (raw) => {
     e.region,
     e.database,
     e.started.startedAt,
-    deps.config.restore.database.deadlineMinutes,
+    restoreConfig().restore.database.deadlineMinutes,
     new Date(),
   );
   logger.info("Database restore status", { identifier: status.identifier, status: status.status });

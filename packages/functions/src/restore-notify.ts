@@ -12,7 +12,8 @@ import { z } from "zod";
 import { snsClient } from "./lib/clients.ts";
 import { env } from "./lib/env.ts";
 import { logger } from "./lib/logger.ts";
-import { restoreDeps } from "./lib/restore-deps.ts";
+import { clusterAccess } from "./lib/restore-cluster.ts";
+import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Notify plan" (dry run), "Notify success" and "Notify failure": one SNS message each. */
@@ -32,8 +33,7 @@ const event = z.discriminatedUnion("kind", [
 
 export const handler = taskHandler(logger, async (raw) => {
   const e = event.parse(raw);
-  const deps = restoreDeps();
-  const stage = deps.config.stage;
+  const stage = restoreConfig().stage;
   const now = new Date();
   if (e.kind === "plan") {
     const messageId = await publishNotification(
@@ -63,7 +63,7 @@ export const handler = taskHandler(logger, async (raw) => {
   const plan = validated ? state.plan : undefined;
   let created: string[];
   try {
-    created = await restoreInventory(request, plan, { rds: deps.rds, kube: deps.kube });
+    created = await restoreInventory(request, plan, { rds: rdsClient, kube: clusterAccess });
   } catch (error) {
     created = [`unknown: the look-up failed (${(error as Error).message})`];
   }

@@ -3,7 +3,9 @@ import type { RestoreRequest } from "@gitpod-dr/core/restore/types";
 import { validateRestore } from "@gitpod-dr/core/restore/validate";
 import { z } from "zod";
 import { logger } from "./lib/logger.ts";
-import { restoreDeps } from "./lib/restore-deps.ts";
+import { clusterAccess } from "./lib/restore-cluster.ts";
+import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
+import { ec2Client } from "./lib/restore-ec2.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Validate input" and "Build plan" of the restore (read-only: nothing is created). */
@@ -22,9 +24,9 @@ const event = z.discriminatedUnion("action", [
 
 export const handler = taskHandler(logger, async (raw) => {
   const e = event.parse(raw);
-  const deps = restoreDeps();
+  const config = restoreConfig();
   if (e.action === "validate") {
-    const request = await validateRestore(e, deps.config, { rds: deps.rds });
+    const request = await validateRestore(e, config, { rds: rdsClient });
     logger.info("Restore input valid", {
       restoreId: request.restoreId,
       target: request.target,
@@ -32,7 +34,7 @@ export const handler = taskHandler(logger, async (raw) => {
     });
     return { request };
   }
-  const plan = await buildPlan(e.request, deps.config, { ec2: deps.ec2, kube: deps.kube });
+  const plan = await buildPlan(e.request, config, { ec2: ec2Client, kube: clusterAccess });
   logger.info("Restore plan built", { restoreId: plan.restoreId, checked: plan.checked });
   return plan;
 });
