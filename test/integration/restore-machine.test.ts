@@ -13,6 +13,8 @@ import {
   secretData,
 } from "../fixtures/kube/velero-cluster.ts";
 import { restoresTo } from "../fixtures/rds/fake-rds.ts";
+import { manifestDigest, pushImage, randomLayer } from "../fixtures/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
 import {
   BACKUP,
   DATABASE,
@@ -615,59 +617,60 @@ describe("pointing without KOTS (restore.application.point.kind secret)", () => 
 
 describe("the images tier (Ensure images Map)", () => {
   let world: RestoreWorld;
+  let primary: RegistryServer;
+  let dr: RegistryServer;
   afterEach(async () => {
     await world.stop();
+    await Promise.all([primary?.stop(), dr?.stop()]);
   });
 
-  // "Ensure image" is bound to a STUB here, not to restore-image.ts: the handler's registryTransports
-  // speaks HTTPS only (no `insecure` hosts), so it cannot reach the plain-HTTP docker-registry fixtures;
-  // see the report. What is tested is the Map: its items, their order-free results, and the message.
+  // "Ensure image" is the real restore-image handler, against two real docker-registry instances standing
+  // in for the primary (the target) and the DR registry (where missing images are copied from).
   it('{"tiers":["images"]} ensures every configured image in the target registry and notifies (tiers only)', async () => {
+    [primary, dr] = await Promise.all([startRegistry(), startRegistry()]);
     const references = [
       "gitpod/server:2024.11.0",
       "gitpod/proxy:2024.11.0",
       "gitpod/ws-manager-mk2:2024.11.0",
     ];
-    world = await RestoreWorld.start({ stage: { images: { references, concurrency: 2 } } });
-    const seen: unknown[] = [];
-    const r = await run(
-      world,
-      { tiers: ["images"] },
-      {
-        name: "images-1",
-        stubs: {
-          "Ensure image": (event) => {
-            seen.push(event);
-            const item = event.item as { reference: string };
-            const now = new Date().toISOString();
-            return {
-              reference: item.reference,
-              status: item.reference.includes("proxy") ? "copied" : "present",
-              bytesMoved: item.reference.includes("proxy") ? 1234 : 0,
-              startedAt: now,
-              finishedAt: now,
-            };
-          },
-        },
+    const pushed = new Map<string, string>();
+    for (const [i, ref] of references.entries()) {
+      const [repo, tag] = ref.split(":") as [string, string];
+      const layers = [randomLayer(16 * 1024, { seed: 300 + i })];
+      const image = await pushImage(dr.host, repo, tag, { layers });
+      pushed.set(ref, image.digest);
+      // Only the proxy is missing from the target: it is copied; the others are already there.
+      if (!ref.includes("proxy")) await pushImage(primary.host, repo, tag, { layers });
+    }
+    world = await RestoreWorld.start({
+      stage: {
+        images: { references, concurrency: 2, insecureRegistries: [primary.host, dr.host] },
+        registries: { primary: primary.host, dr: dr.host },
       },
-    );
+    });
+    const r = await run(world, { tiers: ["images"] }, { name: "images-1" });
     expect(r.status).toBe("SUCCEEDED");
     expect(r.entered).toContain("Notify success (tiers only)");
     expect(r.entered).not.toContain("Point application at restored endpoints");
     expect(r.entered).toContain("Database not asked for");
     expect(r.entered).toContain("Application not asked for");
-    expect(seen).toHaveLength(3);
-    expect(seen).toEqual(
-      expect.arrayContaining(
-        references.map((ref) => ({
-          item: { reference: `${PRIMARY_REGISTRY}/${ref}`, source: `${DR_REGISTRY}/${ref}` },
-        })),
-      ),
+    // End state: every image is in the target registry with the source's digest.
+    for (const ref of references) {
+      const [repo, tag] = ref.split(":") as [string, string];
+      expect(await manifestDigest(primary.host, repo, tag)).toBe(pushed.get(ref));
+    }
+    const results = r.calls
+      .filter((c) => c.state === "Ensure image")
+      .map((c) => c.result as { reference: string; status: string });
+    expect(results.map((x) => `${x.reference} ${x.status}`).sort()).toEqual(
+      references
+        .map((ref) => `${primary.host}/${ref} ${ref.includes("proxy") ? "copied" : "present"}`)
+        .sort(),
     );
     expect(rdsWrites(world)).toEqual([]);
     expect(kubeWrites(world)).toEqual([]);
     const [m] = world.published();
-    expect(m?.message).toContain(`Images: 3 in ${PRIMARY_REGISTRY} (1 copied, 2 already present).`);
+    expect(m?.message).toContain(`Images: 3 in ${primary.host} (1 copied, 2 already present).`);
     expect(m?.message).not.toContain("Database:");
     expect(m?.message).toMatch(/- Ensure images: \d+s/);
   });

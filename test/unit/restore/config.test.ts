@@ -164,6 +164,24 @@ describe("the restore section of the stage configuration", () => {
     ]);
   });
 
+  it("allows plain HTTP only to loopback registries, naming each other host", () => {
+    const restore = (insecureRegistries: string[]) =>
+      withRestore({
+        targets: { primary: { ...PRIMARY_TARGET, registry: "127.0.0.1:5001" } },
+        images: { references: ["gitpod/server:2024.11.0"], insecureRegistries },
+      });
+    const parsed = parseStageConfig(restore(["127.0.0.1:5001", "localhost:5002", "[::1]:5003"]));
+    expect(parsed.restore?.images?.insecureRegistries).toEqual([
+      "127.0.0.1:5001",
+      "localhost:5002",
+      "[::1]:5003",
+    ]);
+    const found = issues(restore(["127.0.0.1:5001", "registry.internal:5000", "10.0.0.7"]));
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^restore\.images\.insecureRegistries\.1: must be a loopback registry/);
+    expect(found[1]).toMatch(/^restore\.images\.insecureRegistries\.2: must be a loopback registry/);
+  });
+
   it("names the hold selector when it is empty", () => {
     const found = issues(
       withRestore({ targets: { primary: PRIMARY_TARGET }, application: { holdSelector: {} } }),

@@ -19,5 +19,6 @@ export function registryTransports() {
         cachedPer(secretClients, region, () => new SecretsManagerClient(awsClientConfig(region))),
       secretArns: restoreConfig().registrySecrets,
     }),
+    insecure: restoreConfig().restore.images?.insecureRegistries ?? [],
   });
 }
