@@ -84,7 +84,11 @@ describe("the restore section of the stage configuration", () => {
         registry: "reg_url",
       },
     });
-    expect(restore?.images).toEqual({ references: ["gitpod/server:2024.11.0"], concurrency: 4 });
+    expect(restore?.images).toEqual({
+      references: ["gitpod/server:2024.11.0"],
+      concurrency: 4,
+      insecureRegistries: [],
+    });
     // Defaults of the parts not given are still filled.
     expect(restore?.application.holdSelector).toEqual({ app: "gitpod" });
   });
