@@ -11,6 +11,8 @@ const PATTERNS: [RegExp, string][] = [
   [/([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${REDACTED}@`],
   // Authorization: Bearer …, Basic …
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED}`],
+  // kotsadm auth strings (the kotsadm-authstring Secret's value)
+  [/\bKots\s+[A-Za-z0-9]{8,}/g, `Kots ${REDACTED}`],
   // EKS tokens
   [/k8s-aws-v1\.[A-Za-z0-9_-]+/g, REDACTED],
   // Presigned URL parts
