@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { loadStageConfigFile, stageConfigPath } from "@gitpod-dr/core/config-file";
 import type { SSTConfig } from "sst";
-import { addStacks } from "./stacks/index.ts";
+import { addStacks, deploymentKind } from "./stacks/index.ts";
 
 export default {
   async config(input) {
-    // The app runs in the stage's primary region; `--region` may still say so explicitly.
+    // The app runs in the stage's primary region; `--region` may still say so explicitly, or name the
+    // DR region for the restore's standby there.
     // A missing stage file is reported by stacks(), where `sst deploy` shows it.
     const file = input.stage ? stageConfigPath(process.cwd(), input.stage) : undefined;
     const primary =
@@ -15,11 +16,7 @@ export default {
   async stacks(app) {
     // config/<stage>.ts, validated: a bad value fails synthesis with the field's name.
     const { config } = await loadStageConfigFile(stageConfigPath(process.cwd(), app.stage));
-    if (app.region !== config.regions.primary) {
-      throw new Error(
-        `Deploy stage "${app.stage}" to its primary region ${config.regions.primary} (--region ${config.regions.primary}); it was asked for ${app.region}`,
-      );
-    }
-    addStacks(app, config);
+    // The primary region gets every stack; the DR region, on request, a standby of the restore.
+    addStacks(app, config, deploymentKind(app.region, config, app.stage));
   },
 } satisfies SSTConfig;

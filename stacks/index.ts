@@ -9,13 +9,41 @@ import { Images } from "./Images.ts";
 import { Restore } from "./Restore.ts";
 import { Storage } from "./Storage.ts";
 
-/** Adds every gitpod-dr stack to the app, in dependency order, with the validated stage configuration. */
-export function addStacks(app: App, config: StageConfig): void {
+/**
+ * What a deployment of the stage into `region` holds: everything in the primary region; in the DR
+ * region a standby of the restore (its alerts topic and state machine), so a restore can be started
+ * when the primary region itself is down.
+ * @throws Error for any other region, or for the DR region when the stage configures no restore.
+ */
+export function deploymentKind(region: string, config: StageConfig, stage: string): "primary" | "standby" {
+  if (region === config.regions.primary) return "primary";
+  if (region === config.regions.dr) {
+    if (!config.restore) {
+      throw new Error(
+        `Stage "${stage}" configures no restore: nothing to deploy in its DR region ${region}. Deploy it to its primary region ${config.regions.primary}`,
+      );
+    }
+    return "standby";
+  }
+  throw new Error(
+    `Deploy stage "${stage}" to its primary region ${config.regions.primary} (--region ${config.regions.primary}), or its restore standby to the DR region ${config.regions.dr} (--region ${config.regions.dr}); it was asked for ${region}`,
+  );
+}
+
+/**
+ * Adds the gitpod-dr stacks to the app, in dependency order, with the validated stage configuration:
+ * every stack in the primary region, or only the alerts topic and the restore (`standby`) in the DR region.
+ */
+export function addStacks(app: App, config: StageConfig, kind: "primary" | "standby" = "primary"): void {
   setStageConfig(app, config);
   app.setDefaultFunctionProps({
     runtime: "nodejs22.x",
     architecture: "arm_64",
     nodejs: { minify: true, esbuild: { plugins: [stripJsonImportAttributes] } },
   });
+  if (kind === "standby") {
+    app.stack(Alerts).stack(Restore);
+    return;
+  }
   app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
 }

@@ -8,13 +8,14 @@ import {
   restoreJobConfigSchema,
 } from "@gitpod-dr/core/config";
 import { STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
+import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { App, getStack } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
-import { addStacks } from "../../stacks/index.ts";
+import { addStacks, deploymentKind } from "../../stacks/index.ts";
 import { RESTORE_COMMENT, RESTORE_KUBERNETES_GROUP, Restore } from "../../stacks/Restore.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 
@@ -418,5 +419,61 @@ describe("deploy/rbac-restore.yaml", () => {
         for (const value of field) expect(value).not.toContain("*");
       }
     }
+  });
+});
+
+describe("the restore's standby in the DR region", () => {
+  const stage = parseStageConfig(exampleConfig);
+
+  it("deploys everything to the primary region, the standby to the DR region, and nothing elsewhere", () => {
+    expect(deploymentKind("eu-west-1", stage, "example")).toBe("primary");
+    expect(deploymentKind("eu-central-1", stage, "example")).toBe("standby");
+    expect(() => deploymentKind("us-east-1", stage, "example")).toThrow(
+      'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), or its restore standby to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
+    );
+    const { restore: _restore, ...withoutRestore } = exampleConfig as StageConfigInput;
+    expect(() => deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toThrow(
+      'Stage "example" configures no restore: nothing to deploy in its DR region eu-central-1',
+    );
+  });
+
+  let app: App;
+  let template: Template;
+  beforeAll(async () => {
+    await initProject({ stage: "standby" });
+    app = new App({
+      mode: "deploy",
+      name: "gitpod-dr",
+      account: ACCOUNT,
+      region: "eu-central-1",
+      stage: "standby",
+    });
+    addStacks(app, stage, "standby");
+    await app.finish();
+    template = Template.fromStack(getStack(Restore));
+  }, 120_000);
+
+  it("holds only the alerts topic and the restore, in the DR region", () => {
+    const stacks = app.node.children.filter((c) => Stack.isStack(c)).map((c) => c.node.id);
+    expect(stacks.sort()).toEqual(["standby-gitpod-dr-Alerts", "standby-gitpod-dr-Restore"]);
+    expect(getStack(Restore).region).toBe("eu-central-1");
+    expect(Object.keys(template.findResources("AWS::StepFunctions::StateMachine"))).toHaveLength(1);
+  });
+
+  it("maps its functions to the DR cluster, and outputs the commands for the primary one", () => {
+    const entries = Object.values(template.findResources("AWS::EKS::AccessEntry")) as Resource[];
+    expect(entries).toHaveLength(3);
+    for (const entry of entries) {
+      expect(entry.Properties.ClusterName).toBe("gitpod-dr");
+      expect(entry.Properties.KubernetesGroups).toEqual([RESTORE_KUBERNETES_GROUP]);
+    }
+    const outputs = template.findOutputs("*");
+    const primary = Object.entries(outputs).find(([id]) => id.startsWith("RestoreAccessEntriesprimary"));
+    expect(JSON.stringify(primary?.[1].Value)).toContain(
+      "aws eks create-access-entry --region eu-west-1 --cluster-name gitpod",
+    );
+    expect(arn(outputs.RestoreConsoleUrl?.Value)).toMatch(
+      /^https:\/\/eu-central-1\.console\.aws\.amazon\.com\/states\//,
+    );
   });
 });
