@@ -552,6 +552,9 @@ describe("pointApplication", () => {
       merge: true,
       deploy: true,
       skipPreflights: true,
+      // Based on the deployed version, never on a downloaded-but-undeployed one (or, old kotsadm, the latest).
+      current: true,
+      sequence: -1,
     });
     const document = parse(Buffer.from(body.configValues as string, "base64").toString("utf8"));
     expect(document).toEqual({
@@ -565,13 +568,17 @@ describe("pointApplication", () => {
   });
 
   it.each([
-    [401, "kotsadm refused its own auth string", false],
-    [500, "the config values were refused", true],
+    [401, "kotsadm refused its own auth string", false, true],
+    // kotsadm's own refusal (500 with an error, e.g. an unknown config key) will not change: not retried.
+    [500, "the config values were refused", false, true],
+    // A 5xx without kotsadm's error (a proxy, kotsadm restarting): retried.
+    [502, "the config values were refused", true, false],
   ])(
     "kots mode, kotsadm answering %d: PointApplicationFailed without the auth string",
-    async (status, hint, retryable) => {
+    async (status, hint, retryable, kotsError) => {
       kube.secrets.set("kots/kotsadm-authstring", { "kotsadm-authstring": AUTH });
-      answer = { status, body: JSON.stringify({ error: `refused Authorization ${AUTH} for gitpod` }) };
+      const text = `refused Authorization ${AUTH} for gitpod`;
+      answer = { status, body: kotsError ? JSON.stringify({ error: text }) : text };
 
       const error = await rejection(pointApplication(plan, { endpoint: DB_HOST }, kots(), deps()));
 

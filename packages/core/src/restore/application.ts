@@ -310,6 +310,10 @@ export async function pointApplication(
         merge: true,
         deploy: true,
         skipPreflights: true,
+        // Base the new version on the one deployed, never on a downloaded-but-undeployed update (kotsadm
+        // ≥ 1.109 reads `current`); older kotsadm bases it on `sequence`, -1 meaning the latest.
+        current: true,
+        sequence: -1,
       }),
       signal: AbortSignal.timeout(30_000),
     });
@@ -322,11 +326,12 @@ export async function pointApplication(
   if (!response.ok) {
     // The auth string is removed before anything is cut, so no part of it can survive a cut.
     const body = (await response.text().catch(() => "")).replaceAll(auth, "[redacted]");
-    let detail = body;
+    let kotsError: string | undefined;
     try {
-      detail = (JSON.parse(body) as { error?: string }).error ?? body;
+      const parsed = JSON.parse(body) as { error?: unknown };
+      if (typeof parsed?.error === "string" && parsed.error !== "") kotsError = parsed.error;
     } catch {}
-    detail = detail.replaceAll(auth, "[redacted]").slice(0, 500);
+    const detail = (kotsError ?? body).replaceAll(auth, "[redacted]").slice(0, 500);
     const hint =
       response.status === 401
         ? "kotsadm refused its own auth string"
@@ -335,7 +340,9 @@ export async function pointApplication(
           : "the config values were refused";
     throw new PointApplicationFailedError(
       `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail}` : ""}`,
-      { retryable: response.status >= 500 },
+      // kotsadm answers 500 with an `error` for refusals that will not change (an unknown config key):
+      // only a 5xx without one (a proxy, a restarting kotsadm) is worth retrying.
+      { retryable: response.status >= 500 && kotsError === undefined },
     );
   }
   return { mode: "kots", values, startedAt, ...dbPart, ...lagPart };
