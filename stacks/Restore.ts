@@ -374,20 +374,26 @@ export function Restore({ stack, app }: StackContext) {
     );
 
   // 1. Validate input, Build plan.
-  const validate = catchTo(
-    task(
-      STATES.validate,
-      plan,
-      {
-        action: "validate",
-        input: obj("$$.Execution.Input"),
-        executionName: $("$$.Execution.Name"),
-        executionStartedAt: $("$$.Execution.StartTime"),
-      },
-      // The result replaces the state (no ResultPath: the default "$").
-      undefined,
-    ),
-    "validate",
+  const validate = task(
+    STATES.validate,
+    plan,
+    {
+      action: "validate",
+      input: obj("$$.Execution.Input"),
+      executionName: $("$$.Execution.Name"),
+      executionStartedAt: $("$$.Execution.StartTime"),
+    },
+    // The result replaces the state (no ResultPath: the default "$").
+    undefined,
+  );
+  // The raw input may be anything (a string, a list): the caught error replaces it rather than being
+  // merged into it, and "Input rejected" records it as Validate's failure.
+  validate.addCatch(
+    new sfn.Pass(stack, "Input rejected", {
+      stateName: "Input rejected",
+      parameters: { failed: { "validate.$": "$" } },
+    }).next(notifyFailure),
+    { errors: ["States.ALL"] },
   );
   const buildPlan = catchTo(
     task(STATES.plan, plan, { action: "plan", request: obj("$.request") }, "$.plan"),

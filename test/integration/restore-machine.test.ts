@@ -398,6 +398,10 @@ describe("invalid input", () => {
       { veleroBackup: "no-such-backup" },
       ["veleroBackup: "],
     ],
+    // Inputs that are not an object at all: the caught error replaces them ("Input rejected").
+    ["a string instead of an object", "restore everything", ["(root)"]],
+    ["a list instead of an object", ["database"], ["(root)"]],
+    ["an input whose failed field is a string", { failed: "yes" }, ["failed"]],
     [
       "several problems at once",
       { dryRun: 1, target: "moon", tiers: "database" },
