@@ -164,7 +164,7 @@ export default {
     database: { deadlineMinutes: 120, pollSeconds: 60 },
     application: {
       namespace: "gitpod",
-      // Held at zero replicas while restored, until they point at the restored database. kotsadm
+      // Held back while restored (pods gated), until they point at the restored database. kotsadm
       // must not match: it applies the new configuration.
       holdSelector: { app: "gitpod" },
       // Gitpod's KOTS config through the kotsadm API, reached from the function (in the VPC above).

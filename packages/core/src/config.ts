@@ -528,10 +528,8 @@ export const restoreConfigSchema = z
       .strictObject({
         /** The application's namespace (Deployments, the database Secret). */
         namespace: NAMESPACE.default("gitpod"),
-        /** The workloads held at zero replicas while restored (kotsadm must not match: it applies the config). */
+        /** The workloads held back (pods gated, Jobs and CronJobs suspended) while restored; kotsadm must not match: it applies the config. */
         holdSelector: z.record(z.string().min(1), z.string()).default({ app: "gitpod" }),
-        /** Replicas to scale held workloads back to when KOTS has not (default 1). */
-        replicas: z.record(z.string().min(1), z.number().int().min(0)).default({}),
         /** The Secret the application reads its database from (KOTS renders it from db_host). */
         databaseSecret: z
           .strictObject({
@@ -551,7 +549,6 @@ export const restoreConfigSchema = z
       .default({
         namespace: "gitpod",
         holdSelector: { app: "gitpod" },
-        replicas: {},
         databaseSecret: { name: "database", hostKey: "host", portKey: "port" },
         restoreDeadlineMinutes: 60,
         configDeadlineMinutes: 15,
@@ -597,7 +594,7 @@ export const restoreConfigSchema = z
         code: "custom",
         path: ["application", "holdSelector"],
         message:
-          "must name at least one label: the restored workloads must be held at zero until they point at the restored database",
+          "must name at least one label: the restored workloads must be held back until they point at the restored database",
       });
     }
     if (restore.images) {

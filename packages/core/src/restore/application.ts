@@ -16,12 +16,14 @@ import type { RestorePlan, RestoreRequest, Timed } from "./types.ts";
 
 /**
  * The application branch and the steps after it: the Velero Restore with the application's workloads
- * held at zero replicas, pointing the application at the restored endpoints, the redeploy and the
+ * held back (their pods cannot be scheduled), pointing the application at the restored endpoints, the redeploy and the
  * verification. Each is one short call; Step Functions does the waiting.
  */
 
-/** Marks a workload the restore holds at zero; Redeploy scales it back and removes the mark. */
+/** Marks a workload the restore holds back; Redeploy releases it and removes the mark. */
 export const HELD_ANNOTATION = "gitpod-dr/held-by-restore";
+/** The scheduling gate that holds the restored pods: the scheduler places no pod that carries one. */
+export const HOLD_GATE = "gitpod-dr/held";
 const WORKLOADS: readonly WorkloadPlural[] = ["deployments", "statefulsets"];
 
 export interface ApplicationDeps {
@@ -38,26 +40,47 @@ const selectorText = (labels: Record<string, string>) =>
     .join(",");
 
 /**
- * The Velero resource modifier that holds the application's workloads at zero: every Deployment and
- * StatefulSet in the application namespace matching `holdSelector` is restored with `replicas: 0` and
- * marked, so nothing runs against a database before "Point application" has named the restored one.
+ * The Velero resource modifier that holds the application back until "Point application" has named
+ * the restored database. Everything matching `holdSelector` in the application namespace is restored
+ * with a scheduling gate, so no pod of it is ever scheduled: Deployments, StatefulSets and ReplicaSets
+ * in their pod template (replica counts stay as backed up), bare Pods in their own spec. Jobs and
+ * CronJobs are restored suspended. The gate survives a KOTS redeploy (`kubectl apply` keeps fields its
+ * manifests do not set), so KOTS may scale the workloads up: their pods wait, gated, until Redeploy
+ * removes the gate after the database Secret was checked.
  */
 export function holdModifier(
   namespace: string,
   holdSelector: Record<string, string>,
   restoreId: string,
 ): string {
-  const patch = JSON.stringify({
-    metadata: { annotations: { [HELD_ANNOTATION]: labelValue(restoreId) } },
-    spec: { replicas: 0 },
+  const mark = { annotations: { [HELD_ANNOTATION]: labelValue(restoreId) } };
+  const gates = [{ name: HOLD_GATE }];
+  const template = { spec: { schedulingGates: gates } };
+  const rule = (groupResource: string, patch: Record<string, unknown>) => ({
+    conditions: { groupResource, namespaces: [namespace], labelSelector: { matchLabels: holdSelector } },
+    // One patch kind per rule (Velero rejects a rule with two).
+    mergePatches: [{ patchData: JSON.stringify(patch) }],
   });
   return stringify({
     version: "v1",
-    resourceModifierRules: ["deployments.apps", "statefulsets.apps"].map((groupResource) => ({
-      conditions: { groupResource, namespaces: [namespace], labelSelector: { matchLabels: holdSelector } },
-      mergePatches: [{ patchData: patch }],
-    })),
+    resourceModifierRules: [
+      ...["deployments.apps", "statefulsets.apps", "replicasets.apps"].map((gr) =>
+        rule(gr, { metadata: mark, spec: { template } }),
+      ),
+      rule("pods", { metadata: mark, spec: { schedulingGates: gates } }),
+      rule("jobs.batch", { metadata: mark, spec: { suspend: true } }),
+      rule("cronjobs.batch", { metadata: mark, spec: { suspend: true } }),
+    ],
   });
+}
+
+/** Whether a workload is still held by a restore: marked, or its pod template gated. */
+function isHeld(w: Deployment): boolean {
+  const gates = (w.spec?.template?.spec as { schedulingGates?: { name?: string }[] } | undefined)
+    ?.schedulingGates;
+  return (
+    w.metadata.annotations?.[HELD_ANNOTATION] !== undefined || (gates ?? []).some((g) => g.name === HOLD_GATE)
+  );
 }
 
 export interface ApplicationStarted extends Timed {
@@ -386,18 +409,19 @@ export async function checkPointed(
 
 export interface RedeployResult extends Timed {
   readonly restartedAt: string;
-  /** Workloads scaled back from zero, as `kind/name=replicas`. */
-  readonly scaled: readonly string[];
+  /** Workloads whose hold was lifted (the scheduling gate removed), as `kind/name`. */
+  readonly released: readonly string[];
   readonly restarted: readonly string[];
 }
 
 /**
- * "Redeploy": scales the held workloads back (to `restore.application.replicas[name]`, default 1; one
- * that KOTS already scaled keeps its count) and restarts every matching workload so it reads the new
- * configuration, as `kubectl rollout restart` does. Safe to run twice.
+ * "Redeploy": lifts the hold of every held workload (removes the scheduling gate from its pod template,
+ * so its pods, at the replica count of the backup or of KOTS's redeploy, can run) and restarts every
+ * matching workload so it reads the new configuration, as `kubectl rollout restart` does. Safe to run
+ * twice.
  */
 export async function redeploy(
-  request: RestoreRequest,
+  _request: RestoreRequest,
   plan: RestorePlan,
   config: RestoreJobConfig,
   deps: ApplicationDeps,
@@ -405,39 +429,34 @@ export async function redeploy(
   const now = deps.now();
   const startedAt = iso(now);
   const restartedAt = startedAt.replace(/\.\d{3}Z$/, "Z");
-  if (!plan.cluster) return { restartedAt, scaled: [], restarted: [], startedAt, finishedAt: startedAt };
+  if (!plan.cluster) return { restartedAt, released: [], restarted: [], startedAt, finishedAt: startedAt };
   const settings = config.restore.application;
   const kube = await deps.kube(plan.cluster, plan.region);
-  const scaled: string[] = [];
+  const released: string[] = [];
   const restarted: string[] = [];
-  const mark = labelValue(request.restoreId);
   for (const plural of WORKLOADS) {
+    const kind = plural === "deployments" ? "deployment" : "statefulset";
     const workloads = await kube.listWorkloads(
       plural,
       settings.namespace,
       selectorText(settings.holdSelector),
     );
     for (const w of workloads.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-      const held = w.metadata.annotations?.[HELD_ANNOTATION] === mark;
-      const replicas = w.spec?.replicas ?? 1;
-      const patch: Record<string, unknown> = {
-        spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } },
+      const template: Record<string, unknown> = {
+        metadata: { annotations: { [RESTARTED_AT]: restartedAt } },
       };
-      if (held) {
-        (patch as { metadata?: unknown }).metadata = { annotations: { [HELD_ANNOTATION]: null } };
-        if (replicas === 0) {
-          const back = settings.replicas[w.metadata.name] ?? 1;
-          (patch.spec as Record<string, unknown>).replicas = back;
-          scaled.push(
-            `${plural === "deployments" ? "deployment" : "statefulset"}/${w.metadata.name}=${back}`,
-          );
-        }
+      const patch: Record<string, unknown> = { spec: { template } };
+      if (isHeld(w)) {
+        // A JSON merge patch replaces the gate list as a whole: null removes it.
+        template.spec = { schedulingGates: null };
+        patch.metadata = { annotations: { [HELD_ANNOTATION]: null } };
+        released.push(`${kind}/${w.metadata.name}`);
       }
       await kube.patchWorkload(plural, settings.namespace, w.metadata.name, patch);
-      restarted.push(`${plural === "deployments" ? "deployment" : "statefulset"}/${w.metadata.name}`);
+      restarted.push(`${kind}/${w.metadata.name}`);
     }
   }
-  return { restartedAt, scaled, restarted, startedAt };
+  return { restartedAt, released, restarted, startedAt };
 }
 
 export interface RolloutStatus extends Timed {
@@ -463,7 +482,7 @@ async function rollouts(kube: KubeOps, namespace: string, selector: string) {
         updated: s.updated,
         available: s.available,
         done: s.done,
-        held: w.metadata.annotations?.[HELD_ANNOTATION] !== undefined,
+        held: isHeld(w as Deployment),
       });
     }
   }
@@ -516,12 +535,12 @@ export async function verify(
   if (plan.cluster) {
     const kube = await deps.kube(plan.cluster, plan.region);
     const states = await rollouts(kube, settings.namespace, selectorText(settings.holdSelector));
-    const bad = states.filter((s) => !s.done || s.held || s.desired === 0);
+    const bad = states.filter((s) => !s.done || s.held);
     if (states.length === 0 || bad.length > 0) {
       throw new VerificationFailedError(
         states.length === 0
           ? `No Deployment or StatefulSet in ${settings.namespace} matches ${selectorText(settings.holdSelector)}: the application is not running`
-          : `Not serving: ${bad.map((s) => `${s.name} ${s.held ? "is still held at zero" : `${s.available}/${s.desired} available`}`).join(", ")}`,
+          : `Not serving: ${bad.map((s) => `${s.name} ${s.held ? "is still held (scheduling gate)" : `${s.available}/${s.desired} available`}`).join(", ")}`,
       );
     }
     count = states.length;

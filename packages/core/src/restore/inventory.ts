@@ -78,7 +78,7 @@ export async function restoreInventory(
       const restore = await kube.getVelero("restores", app.veleroNamespace, app.restoreName);
       if (restore) {
         found.push(
-          `Velero Restore ${app.veleroNamespace}/${app.restoreName} (${phaseReport(restore).phase}) in cluster ${app.cluster}, with its resource modifier ConfigMap ${app.veleroNamespace}/${app.modifierName}; restored workloads stay held at zero replicas until the restore completes`,
+          `Velero Restore ${app.veleroNamespace}/${app.restoreName} (${phaseReport(restore).phase}) in cluster ${app.cluster}, with its resource modifier ConfigMap ${app.veleroNamespace}/${app.modifierName}; restored workloads stay held (their pods gated, Jobs and CronJobs suspended) until a restore completes; to give up instead, remove the gate gitpod-dr/held from their pod templates`,
         );
       }
     } catch (error) {

@@ -65,7 +65,7 @@ export function planMessage(request: RestoreRequest, plan: RestorePlan, stage: s
   if (plan.application) {
     const a = plan.application;
     lines.push(
-      `  - Application: Velero restore ${a.restoreName} from backup ${a.backup.name}${a.backup.takenAt ? ` (taken ${a.backup.takenAt})` : ""} in cluster ${a.cluster}${a.adopt ? " (exists from an earlier attempt: adopted)" : ""}, workloads held at zero until pointed at the restored database`,
+      `  - Application: Velero restore ${a.restoreName} from backup ${a.backup.name}${a.backup.takenAt ? ` (taken ${a.backup.takenAt})` : ""} in cluster ${a.cluster}${a.adopt ? " (exists from an earlier attempt: adopted)" : ""}, workloads held (pods gated) until pointed at the restored database`,
     );
   } else lines.push("  - Application: not restored");
   const endpoints = [
@@ -107,7 +107,7 @@ export interface SuccessState {
     replicationLag?: readonly ReplicationLag[];
   };
   readonly pointed?: Timed;
-  readonly redeploy?: Timed & { scaled: readonly string[]; restarted: readonly string[] };
+  readonly redeploy?: Timed & { released: readonly string[]; restarted: readonly string[] };
   readonly rollout?: Timed;
   readonly verify?: Timed & { workloads: number; health?: { url: string; status: number } };
 }
@@ -169,7 +169,7 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
   lines.push(...lagLines(state.point?.replicationLag));
   if (state.redeploy) {
     lines.push(
-      `Redeployed: ${state.redeploy.restarted.length} workload(s) restarted${state.redeploy.scaled.length > 0 ? `, scaled back: ${state.redeploy.scaled.join(", ")}` : ""}.`,
+      `Redeployed: ${state.redeploy.restarted.length} workload(s) restarted${state.redeploy.released.length > 0 ? `, released from the hold: ${state.redeploy.released.join(", ")}` : ""}.`,
     );
     steps.push([STATES.redeploy, span(state.rollout)]);
   }
