@@ -15,7 +15,7 @@ import type {
   VeleroPlural,
   WorkloadPlural,
 } from "../../../packages/core/src/velero/kube.ts";
-import { restoreName } from "../../../packages/core/src/velero/naming.ts";
+import { restoreAttemptName, restoreName } from "../../../packages/core/src/velero/naming.ts";
 
 const ACCOUNT = "123456789012";
 const PRIMARY = "eu-west-1";
@@ -439,6 +439,43 @@ describe("buildPlan", () => {
     expect(plan.checked).toContain(
       `Velero Restore ${restoreName(RESTORE_ID)} of an earlier attempt (InProgress) is adopted`,
     );
+    expect(kube.writes()).toEqual([]);
+  });
+
+  it("after an attempt whose Restore failed, plans a new attempt from the same backup; PartiallyFailed is adopted only when allowed", async () => {
+    const attempt = (name: string, phase: string) => ({
+      metadata: { name, namespace: "velero", labels: { ...OURS, "gitpod-dr/restore-id": RESTORE_ID } },
+      spec: { backupName: "gitpod-dr-2026-11-25-0200" },
+      status: { phase },
+    });
+    const kube = cluster();
+    kube.put("restores", attempt(restoreName(RESTORE_ID), "Failed"));
+    kube.put("restores", attempt(restoreAttemptName(RESTORE_ID, 2), "PartiallyFailed"));
+
+    const retry = await buildPlan(request(), config(), deps({ gitpod: kube }).plan);
+    // Both earlier Restores failed (PartiallyFailed is a failure without allowPartialRestore): a third.
+    expect(retry.application).toEqual({
+      cluster: "gitpod",
+      veleroNamespace: "velero",
+      backup: { name: "gitpod-dr-2026-11-25-0200" },
+      restoreName: restoreAttemptName(RESTORE_ID, 3),
+      modifierName: modifierName(RESTORE_ID),
+      adopt: false,
+    });
+    expect(restoreAttemptName(RESTORE_ID, 3)).toBe(`${restoreName(RESTORE_ID)}-attempt-3`);
+    expect(retry.checked).toContain(
+      `Velero Restore ${restoreName(RESTORE_ID)} of an earlier attempt ended Failed: a new attempt restores backup gitpod-dr-2026-11-25-0200 again`,
+    );
+
+    const accepted = await buildPlan(
+      request({ allowPartialRestore: true }),
+      config(),
+      deps({ gitpod: kube }).plan,
+    );
+    expect(accepted.application).toMatchObject({
+      restoreName: restoreAttemptName(RESTORE_ID, 2),
+      adopt: true,
+    });
     expect(kube.writes()).toEqual([]);
   });
 

@@ -12,6 +12,7 @@ import {
   resolveRestoreSnapshot,
   restoredIdentifier,
   startDatabaseRestore,
+  TAG_RESTORE_ID,
 } from "../../../packages/core/src/restore/database.ts";
 import {
   ago,
@@ -484,6 +485,64 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
       clusterIdentifier: "gitpod-restored",
       engine: "aurora-mysql",
     });
+  });
+
+  it("restores a cluster at the snapshot's engine version, not the region's default", async () => {
+    const { primary } = rdsWorld();
+    const made = primary.add(
+      "cluster",
+      ours("gitpod", ago(1), { engine: "aurora-mysql", engineVersion: "8.0.mysql_aurora.3.05.2" }),
+    );
+    const snapshot = await resolveRestoreSnapshot(
+      snapshotApi("cluster"),
+      primary.client,
+      "gitpod",
+      made.identifier,
+    );
+    expect(snapshot.engineVersion).toBe("8.0.mysql_aurora.3.05.2");
+
+    await startDatabaseRestore(primary.client, {
+      kind: "cluster",
+      snapshot,
+      identifier: "gitpod-restored",
+      restoreId: "drill-1",
+      settings: SETTINGS,
+    });
+
+    const [restore] = primary.mock.commandCalls(RestoreDBClusterFromSnapshotCommand);
+    expect(restore?.args[0].input).toMatchObject({
+      Engine: "aurora-mysql",
+      EngineVersion: "8.0.mysql_aurora.3.05.2",
+    });
+  });
+
+  it("an instance with the writer's name that is in no cluster is not taken for the writer", async () => {
+    const { primary } = rdsWorld();
+    const snapshot = await snapshotIn(primary, "cluster", "aurora-mysql");
+    primary.databases.push(
+      {
+        kind: "cluster",
+        identifier: "gitpod-restored",
+        encrypted: true,
+        status: "available",
+        tags: { [TAG_RESTORE_ID]: "drill-1" },
+      },
+      { kind: "instance", identifier: "gitpod-restored-writer", encrypted: true, status: "available" },
+    );
+
+    const error = await rejection(
+      checkDatabaseRestore(primary.client, "cluster", "gitpod-restored", {
+        kind: "cluster",
+        snapshot,
+        identifier: "gitpod-restored",
+        restoreId: "drill-1",
+        settings: SETTINGS,
+      }),
+    );
+
+    expect(error.name).toBe("RestoreTargetTaken");
+    expect(error.message).toContain("gitpod-restored-writer is in no cluster, not gitpod-restored's writer");
+    expect(restoresTo(primary)).toEqual([]);
   });
 
   it("adopting an available cluster whose writer is missing: the check creates the writer", async () => {

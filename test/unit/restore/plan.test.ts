@@ -5,6 +5,7 @@ import {
   resolveRestoreSnapshot,
   restoredIdentifier,
   TAG_RESTORE_ID,
+  TAG_RESTORED_FROM,
 } from "../../../packages/core/src/restore/database.ts";
 import { type DatabasePlanInput, planDatabase } from "../../../packages/core/src/restore/plan.ts";
 import {
@@ -146,6 +147,38 @@ describe.each(["instance", "cluster"] as const)("planDatabase (%s)", (kind) => {
     const snapshot = await read(dr, kind, yesterday.identifier);
     expect(byDefault).toEqual({ plan: { snapshot, identifier: DEFAULT_TARGET, adopt: true }, problems: [] });
     expect(named).toEqual({ plan: { snapshot, identifier: "gitpod-restored", adopt: true }, problems: [] });
+    expectNothingCreated(primary, dr);
+  });
+
+  it("an earlier attempt restored from another snapshot: not adopted, the problem names the snapshot to resume with", async () => {
+    const { primary, dr, yesterday } = drWorld(kind);
+    dr.add(kind, foreign("before-upgrade", "gitpod", ago(5)));
+    // The earlier attempt of this restore id restored "before-upgrade"; "latest" has moved on since.
+    dr.databases.push(
+      existingDb(kind, DEFAULT_TARGET, {
+        "gitpod-dr:created-by": "gitpod-dr",
+        [TAG_RESTORE_ID]: RESTORE_ID,
+        [TAG_RESTORED_FROM]: dr.arn(kind, "before-upgrade"),
+      }),
+    );
+
+    const latest = await planDatabase(dr.client, api, input(kind));
+    const other = await planDatabase(dr.client, api, input(kind, { dbSnapshot: yesterday.identifier }));
+    const same = await planDatabase(dr.client, api, input(kind, { dbSnapshot: "before-upgrade" }));
+
+    expect(latest.plan).toBeUndefined();
+    expect(latest.problems).toEqual([
+      `dbSnapshot: restore ${RESTORE_ID} restored ${DEFAULT_TARGET} from snapshot before-upgrade, and the latest is now ${yesterday.identifier}: give "dbSnapshot": "before-upgrade" to resume it, or use another restoreId`,
+    ]);
+    expect(other.plan).toBeUndefined();
+    expect(other.problems).toEqual([
+      `dbSnapshot: restore ${RESTORE_ID} restored ${DEFAULT_TARGET} from snapshot before-upgrade, not ${yesterday.identifier}: give "dbSnapshot": "before-upgrade" to resume it, or use another restoreId`,
+    ]);
+    // Resuming from the snapshot it was restored from: adopted.
+    expect(same).toEqual({
+      plan: { snapshot: await read(dr, kind, "before-upgrade"), identifier: DEFAULT_TARGET, adopt: true },
+      problems: [],
+    });
     expectNothingCreated(primary, dr);
   });
 

@@ -80,6 +80,7 @@ function fromDbSnapshot(s: DBSnapshot): Snapshot {
     sourceSnapshotArn: s.SourceDBSnapshotIdentifier,
     percentProgress: s.PercentProgress,
     ...(s.Engine ? { engine: s.Engine } : {}),
+    ...(s.EngineVersion ? { engineVersion: s.EngineVersion } : {}),
   };
 }
 
@@ -98,6 +99,7 @@ function fromClusterSnapshot(s: DBClusterSnapshot): Snapshot {
     sourceSnapshotArn: s.SourceDBClusterSnapshotArn,
     percentProgress: s.PercentProgress,
     ...(s.Engine ? { engine: s.Engine } : {}),
+    ...(s.EngineVersion ? { engineVersion: s.EngineVersion } : {}),
   };
 }
 

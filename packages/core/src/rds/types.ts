@@ -30,6 +30,8 @@ export interface Snapshot {
   percentProgress?: number;
   /** The database engine (`mysql`, `aurora-mysql`, …) the snapshot restores to. */
   engine?: string;
+  /** The engine version of the snapshot's database (a cluster is restored at it, not at the region's default). */
+  engineVersion?: string;
 }
 
 /** RDS snapshot states in which the snapshot is still being created or copied. */

@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { wrapAwsError } from "../aws/errors.ts";
 import type { RestoreJobConfig } from "../config.ts";
 import { METRIC_NAMESPACE } from "../s3/job.ts";
+import { VeleroConflictError } from "../velero/errors.ts";
 import type { Deployment, KubeOps, WorkloadPlural } from "../velero/kube.ts";
 import { LABEL_CREATED_BY, LABEL_CREATED_BY_VALUE, LABEL_RESTORE_ID, labelValue } from "../velero/naming.ts";
 import { getRestoreStatus, RESTARTED_AT, rolloutState, startRestore } from "../velero/restore.ts";
@@ -102,17 +103,27 @@ export async function startApplicationRestore(
   const kube = await deps.kube(app.cluster, plan.region);
   const startedAt = iso(deps.now());
   const hold = config.restore.application;
-  await kube.createConfigMap(app.veleroNamespace, {
-    metadata: {
-      name: app.modifierName,
-      namespace: app.veleroNamespace,
-      labels: {
-        [LABEL_CREATED_BY]: LABEL_CREATED_BY_VALUE,
-        [LABEL_RESTORE_ID]: labelValue(request.restoreId),
-      },
-    },
-    data: { "hold.yaml": holdModifier(hold.namespace, hold.holdSelector, request.restoreId) },
+  const labels = {
+    [LABEL_CREATED_BY]: LABEL_CREATED_BY_VALUE,
+    [LABEL_RESTORE_ID]: labelValue(request.restoreId),
+  };
+  const data = { "hold.yaml": holdModifier(hold.namespace, hold.holdSelector, request.restoreId) };
+  const modifier = await kube.createConfigMap(app.veleroNamespace, {
+    metadata: { name: app.modifierName, namespace: app.veleroNamespace, labels },
+    data,
   });
+  if (!modifier.created) {
+    // An earlier attempt's: adopted only if it is this restore's and holds what this one would.
+    const existing = modifier.object;
+    const ours = existing.metadata.labels?.[LABEL_RESTORE_ID] === labels[LABEL_RESTORE_ID];
+    if (!ours || existing.data?.["hold.yaml"] !== data["hold.yaml"]) {
+      throw new VeleroConflictError(
+        ours
+          ? `ConfigMap ${app.veleroNamespace}/${app.modifierName} of restore ${request.restoreId} holds other rules than this configuration gives (restore.application changed?): use another restoreId`
+          : `ConfigMap ${app.veleroNamespace}/${app.modifierName} exists and was not created by restore ${request.restoreId}: use another restoreId`,
+      );
+    }
+  }
   const started = await startRestore(kube, {
     restoreId: request.restoreId,
     backupName: app.backup.name,
@@ -121,6 +132,7 @@ export async function startApplicationRestore(
     existingResourcePolicy: "none",
     includeKotsBackups: settings.includeKotsBackups,
     resourceModifier: app.modifierName,
+    name: app.restoreName,
   });
   return { ...started, startedAt };
 }

@@ -9,6 +9,7 @@ import {
   LABEL_CREATED_BY_VALUE,
   LABEL_RESTORE_ID,
   labelValue,
+  restoreAttemptName,
   restoreName,
 } from "../velero/naming.ts";
 import { resolveBackup } from "../velero/restore.ts";
@@ -22,6 +23,9 @@ import type { ImageItem, RestorePlan, RestoreRequest } from "./types.ts";
  * an Available storage location, the security groups exist. Every problem is collected; nothing is
  * created. The plan is the state's output (and, with dryRun, the message).
  */
+
+/** Velero Restores one restore id may make (a new one after each that failed). */
+const MAX_ATTEMPTS = 10;
 
 export interface PlanDeps {
   readonly ec2: (region: string) => Pick<EC2Client, "send">;
@@ -159,28 +163,51 @@ export async function buildPlan(
           } else {
             checked.push(`Velero storage location ${app.storageLocation} in ${cluster} is Available`);
           }
-          const name = restoreName(request.restoreId);
-          const existing = await kube.getVelero("restores", app.veleroNamespace, name);
+          // A restore id's Velero Restores: the first attempt's name, then -attempt-2, -3… after one that
+          // ended failed (a failed Restore cannot be resumed; a new one from the same backup can).
+          let name = restoreAttemptName(request.restoreId, 1);
           let adopt = false;
           let backupName: string | undefined;
           let takenAt: string | undefined;
-          if (existing) {
+          for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+            name = restoreAttemptName(request.restoreId, attempt);
+            const existing = await kube.getVelero("restores", app.veleroNamespace, name);
+            if (!existing) break;
             const ours =
               existing.metadata.labels?.[LABEL_CREATED_BY] === LABEL_CREATED_BY_VALUE &&
               existing.metadata.labels?.[LABEL_RESTORE_ID] === labelValue(request.restoreId);
-            backupName = String((existing.spec as { backupName?: unknown } | undefined)?.backupName ?? "");
+            const earlierBackup = String(
+              (existing.spec as { backupName?: unknown } | undefined)?.backupName ?? "",
+            );
             if (!ours) {
               inputProblems.push(
                 `restoreId: a Velero Restore named ${name} exists in ${cluster} and was not created by restore ${request.restoreId}: use another restoreId`,
               );
-            } else if (request.veleroBackup !== "latest" && backupName !== request.veleroBackup) {
+              break;
+            }
+            if (request.veleroBackup !== "latest" && earlierBackup !== request.veleroBackup) {
               inputProblems.push(
-                `veleroBackup: restore ${request.restoreId} was started from backup ${backupName}, not ${request.veleroBackup}: use another restoreId`,
+                `veleroBackup: restore ${request.restoreId} was started from backup ${earlierBackup}, not ${request.veleroBackup}: use another restoreId`,
               );
-            } else {
+              break;
+            }
+            backupName = earlierBackup;
+            const phase = phaseReport(existing).phase;
+            const failed =
+              phase === "Failed" ||
+              phase === "FailedValidation" ||
+              (phase === "PartiallyFailed" && !request.allowPartialRestore);
+            if (!failed) {
               adopt = true;
-              checked.push(
-                `Velero Restore ${name} of an earlier attempt (${phaseReport(existing).phase}) is adopted`,
+              checked.push(`Velero Restore ${name} of an earlier attempt (${phase}) is adopted`);
+              break;
+            }
+            checked.push(
+              `Velero Restore ${name} of an earlier attempt ended ${phase}: a new attempt restores backup ${earlierBackup} again`,
+            );
+            if (attempt === MAX_ATTEMPTS) {
+              inputProblems.push(
+                `restoreId: restore ${request.restoreId} has failed ${MAX_ATTEMPTS} Velero restores: use another restoreId`,
               );
             }
           }

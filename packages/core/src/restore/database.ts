@@ -182,6 +182,8 @@ export async function startDatabaseRestore(
           DBClusterIdentifier: input.identifier,
           SnapshotIdentifier: input.snapshot.arn,
           Engine: engine,
+          // The snapshot's version: without it RDS restores at the region's default version.
+          ...(input.snapshot.engineVersion ? { EngineVersion: input.snapshot.engineVersion } : {}),
           DBSubnetGroupName: s.subnetGroupName,
           VpcSecurityGroupIds: [...s.securityGroupIds],
           ...(s.clusterParameterGroupName
@@ -290,9 +292,9 @@ export async function checkDatabaseRestore(
       // The cluster is usable once its writer is.
       if (status === "available") {
         const found = await describeWriter(rds, writerIdentifier(identifier));
-        if (found && found.DBClusterIdentifier !== undefined && found.DBClusterIdentifier !== identifier) {
+        if (found && found.DBClusterIdentifier !== identifier) {
           throw new RestoreTargetTakenError(
-            `DB instance ${writerIdentifier(identifier)} belongs to cluster ${found.DBClusterIdentifier}, not ${identifier}: choose another targetDbIdentifier`,
+            `DB instance ${writerIdentifier(identifier)} ${found.DBClusterIdentifier ? `belongs to cluster ${found.DBClusterIdentifier}` : "is in no cluster"}, not ${identifier}'s writer: choose another targetDbIdentifier`,
           );
         }
         if (!found && writer) {
@@ -323,7 +325,14 @@ export async function checkDatabaseRestore(
 
 /** The snapshot as `startDatabaseRestore` needs it, from the plan's JSON form. */
 function snapshotOf(
-  ref: { identifier: string; arn: string; engine?: string; encrypted: boolean; createdAt?: string },
+  ref: {
+    identifier: string;
+    arn: string;
+    engine?: string;
+    engineVersion?: string;
+    encrypted: boolean;
+    createdAt?: string;
+  },
   region: string,
   database: string,
 ): Snapshot {
@@ -336,6 +345,7 @@ function snapshotOf(
     tags: {},
     encrypted: ref.encrypted,
     ...(ref.engine ? { engine: ref.engine } : {}),
+    ...(ref.engineVersion ? { engineVersion: ref.engineVersion } : {}),
     ...(ref.createdAt ? { createdAt: new Date(ref.createdAt) } : {}),
   };
 }
@@ -346,6 +356,7 @@ export interface PlannedDatabase {
     identifier: string;
     arn: string;
     engine?: string;
+    engineVersion?: string;
     encrypted: boolean;
     createdAt?: string;
   };

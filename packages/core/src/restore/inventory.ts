@@ -56,10 +56,7 @@ export async function restoreInventory(
     for (const [kind, id] of targets) {
       try {
         const d = await describeTags(rds, kind, id);
-        if (
-          d &&
-          d.tags.some((t) => t.Key === TAG_RESTORE_ID && t.Value === request.restoreId.slice(0, 256))
-        ) {
+        if (d?.tags.some((t) => t.Key === TAG_RESTORE_ID && t.Value === request.restoreId.slice(0, 256))) {
           found.push(
             `${kind === "cluster" ? "DB cluster" : "DB instance"} ${id} in ${request.region} (${d.status}, deletion protection on)`,
           );

@@ -12,6 +12,7 @@ import {
   resolveRestoreSnapshot,
   restoredIdentifier,
   TAG_RESTORE_ID,
+  TAG_RESTORED_FROM,
 } from "./database.ts";
 
 /**
@@ -51,7 +52,7 @@ async function targetOwner(
   rds: RDSClient,
   kind: DatabaseKind,
   identifier: string,
-): Promise<{ exists: boolean; restoreId?: string }> {
+): Promise<{ exists: boolean; restoreId?: string; restoredFrom?: string }> {
   const {
     DescribeDBInstancesCommand,
     DescribeDBClustersCommand,
@@ -66,7 +67,8 @@ async function targetOwner(
         : (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: identifier }))).DBClusters?.[0]
             ?.TagList;
     const restoreId = tags?.find((t) => t.Key === TAG_RESTORE_ID)?.Value;
-    return { exists: true, ...(restoreId ? { restoreId } : {}) };
+    const restoredFrom = tags?.find((t) => t.Key === TAG_RESTORED_FROM)?.Value;
+    return { exists: true, ...(restoreId ? { restoreId } : {}), ...(restoredFrom ? { restoredFrom } : {}) };
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault || error instanceof DBClusterNotFoundFault)
       return { exists: false };
@@ -102,6 +104,22 @@ export async function planDatabase(
   if (owner.exists && owner.restoreId !== input.restoreId) {
     problems.push(
       `targetDbIdentifier: ${new RestoreTargetTakenError(`${identifier} exists and was not created by restore ${input.restoreId}: choose another targetDbIdentifier`).message}`,
+    );
+  }
+  // Adopting an earlier attempt is resuming it: from the same snapshot, or the data would not be what
+  // the input (and the final message) says.
+  if (
+    owner.exists &&
+    owner.restoreId === input.restoreId &&
+    snapshot &&
+    owner.restoredFrom &&
+    owner.restoredFrom !== snapshot.arn
+  ) {
+    const earlier = owner.restoredFrom.replace(/^.*:(cluster-)?snapshot:/, "");
+    problems.push(
+      input.dbSnapshot === "latest"
+        ? `dbSnapshot: restore ${input.restoreId} restored ${identifier} from snapshot ${earlier}, and the latest is now ${snapshot.identifier}: give "dbSnapshot": "${earlier}" to resume it, or use another restoreId`
+        : `dbSnapshot: restore ${input.restoreId} restored ${identifier} from snapshot ${earlier}, not ${snapshot.identifier}: give "dbSnapshot": "${earlier}" to resume it, or use another restoreId`,
     );
   }
   if (!(await subnetGroupExists(rds, input.subnetGroupName))) {

@@ -11,6 +11,7 @@ export interface SnapshotRef {
   readonly arn: string;
   readonly createdAt?: string;
   readonly engine?: string;
+  readonly engineVersion?: string;
   readonly encrypted: boolean;
 }
 

@@ -109,6 +109,7 @@ export async function validateRestore(
             arn: s.arn,
             ...(s.createdAt ? { createdAt: s.createdAt.toISOString() } : {}),
             ...(s.engine ? { engine: s.engine } : {}),
+            ...(s.engineVersion ? { engineVersion: s.engineVersion } : {}),
             encrypted: s.encrypted,
           },
           identifier: found.plan.identifier,

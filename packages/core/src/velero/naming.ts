@@ -44,3 +44,11 @@ export function labelValue(text: string): string {
     .slice(0, 63)
     .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
 }
+
+/** The name of a restore id's `attempt`-th Velero Restore (the first is `restoreName(restoreId)`). */
+export function restoreAttemptName(restoreId: string, attempt: number): string {
+  const base = restoreName(restoreId);
+  if (attempt <= 1) return base;
+  const suffix = `-attempt-${attempt}`;
+  return `${base.slice(0, 63 - suffix.length).replace(/-+$/, "")}${suffix}`;
+}

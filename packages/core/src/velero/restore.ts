@@ -30,6 +30,8 @@ export interface StartRestoreInput {
   readonly includeKotsBackups?: boolean;
   /** A resource modifier ConfigMap (in the Velero namespace) applied to what is restored. */
   readonly resourceModifier?: string;
+  /** The Restore's name, when not the restore id's first attempt (`restoreName(restoreId)`). */
+  readonly name?: string;
 }
 
 export interface StartedRestore {
@@ -94,7 +96,7 @@ export async function resolveBackup(
  * @throws VeleroBackupNotFoundError, VeleroConflictError (the name is taken by another restore)
  */
 export async function startRestore(kube: KubeOps, input: StartRestoreInput): Promise<StartedRestore> {
-  const name = restoreName(input.restoreId);
+  const name = input.name ?? restoreName(input.restoreId);
   // An earlier attempt of the same restore: adopt it (its backup was resolved then; `latest` may have moved).
   const existing = await kube.getVelero("restores", input.veleroNamespace, name);
   if (existing) return adopt(existing, input, name);
