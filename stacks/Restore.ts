@@ -667,7 +667,8 @@ export function Restore({ stack, app }: StackContext) {
   executionEnded("RestoreExecutionTimedOutOrAborted", { status: ["TIMED_OUT", "ABORTED"] });
   executionEnded("RestoreExecutionFailedUnreported", {
     status: ["FAILED"],
-    cause: [{ "anything-but": { prefix: NOTIFIED_MARK } }],
+    // A FAILED event without a cause carries `"cause": null`, which anything-but does not match.
+    cause: [null, { "anything-but": { prefix: NOTIFIED_MARK } }],
   });
 
   const consoleUrl = `https://${stack.region}.console.aws.amazon.com/states/home?region=${stack.region}#/statemachines/view/${machine.stateMachineArn}`;

@@ -229,7 +229,7 @@ describe("the example stage's restore section", () => {
       detail: {
         stateMachineArn: [machine],
         status: ["FAILED"],
-        cause: [{ "anything-but": { prefix: "[notified]" } }],
+        cause: [null, { "anything-but": { prefix: "[notified]" } }],
       },
     });
     for (const rule of rules) {
