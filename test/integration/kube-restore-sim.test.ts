@@ -15,6 +15,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { HELD_ANNOTATION, HOLD_GATE, holdModifier } from "../../packages/core/src/restore/application.ts";
 import { KubeApiError } from "../../packages/core/src/velero/errors.ts";
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
@@ -75,6 +76,8 @@ const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const workload = (kind: "Deployment" | "StatefulSet", name: string, namespace = "gitpod") =>
   api.store.get("apps/v1", kind, namespace, name);
 const restoreObject = (name: string) => api.store.get("velero.io/v1", "Restore", "velero", name);
+const gatesOf = (obj: KubeObject | undefined) =>
+  (obj?.spec?.template as { spec?: { schedulingGates?: unknown[] } } | undefined)?.spec?.schedulingGates;
 
 /** The application as it was backed up: Deployments, a StatefulSet, kotsadm and the database Secret. */
 function seedApplication(): void {
@@ -98,7 +101,11 @@ function backUpAndWipe(): KubeObject[] {
   return contents;
 }
 
-/** Holds the application's workloads (app=gitpod) at zero with an annotation; kotsadm is not matched. */
+/**
+ * Resource modifiers exercising the simulator's rule engine (a JSON patch, a YAML merge patch, a glob
+ * groupResource): scale app=gitpod to zero and annotate it; kotsadm is not matched. (The restore itself
+ * holds with a scheduling gate, see the holdModifier test.)
+ */
 const HOLD_MODIFIERS = stringify({
   version: "v1",
   resourceModifierRules: [
@@ -249,7 +256,104 @@ describe("Velero restore of a backup's contents", () => {
     backUpAndWipe();
   });
 
-  it("holds the app=gitpod workloads at 0 with an annotation through the resource modifier; kotsadm keeps its replicas", async () => {
+  it("holds the app=gitpod workloads with the real holdModifier: gated at their backed-up replicas, Pending until released", async () => {
+    await createRestore(
+      "gitpod-dr-restore-gate-1",
+      { includedNamespaces: ["gitpod"] },
+      { name: "gitpod-dr-restore-gate-1-hold", yaml: holdModifier("gitpod", { app: "gitpod" }, "gate-1") },
+    );
+    api.velero.tick(); // InProgress
+    api.velero.tick(); // Completed: contents written (the rules for pods, ReplicaSets, Jobs match nothing)
+
+    expect(restoreObject("gitpod-dr-restore-gate-1")?.status).toMatchObject({ phase: "Completed" });
+    expect(restoreObject("gitpod-dr-restore-gate-1")?.status).not.toHaveProperty("errors");
+    for (const [kind, name, replicas] of [
+      ["Deployment", "server", 1],
+      ["Deployment", "proxy", 2],
+      ["StatefulSet", "minio", 1],
+    ] as const) {
+      const w = workload(kind, name);
+      expect(w?.spec?.replicas, name).toBe(replicas);
+      expect(w?.metadata.annotations, name).toEqual({ [HELD_ANNOTATION]: "gate-1" });
+      expect(gatesOf(w), name).toEqual([{ name: HOLD_GATE }]);
+      // The rest of the template is the backup's.
+      expect(
+        (w?.spec?.template as { spec?: { containers?: unknown[] } })?.spec?.containers,
+        name,
+      ).toHaveLength(1);
+    }
+    expect(workload("Deployment", "kotsadm")?.metadata.annotations).toBeUndefined();
+    expect(gatesOf(workload("Deployment", "kotsadm"))).toBeUndefined();
+
+    // The Deployment controller creates their pods; gated, they stay Pending: none ready or available.
+    for (let i = 0; i < 4; i++) api.velero.tick();
+    const proxy = workload("Deployment", "proxy");
+    expect(proxy?.status).toMatchObject({ replicas: 2, updatedReplicas: 2, unavailableReplicas: 2 });
+    expect(proxy?.status).not.toHaveProperty("readyReplicas");
+    expect(proxy?.status).not.toHaveProperty("availableReplicas");
+    expect(proxy?.status?.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: "Available", status: "False" })]),
+    );
+    // A StatefulSet (OrderedReady) waits for its first pod, which never becomes ready.
+    expect(workload("StatefulSet", "minio")?.status).toMatchObject({ replicas: 1, updatedReplicas: 1 });
+    expect(workload("StatefulSet", "minio")?.status).not.toHaveProperty("readyReplicas");
+    // kotsadm, not held, runs.
+    expect(workload("Deployment", "kotsadm")?.status).toMatchObject({ readyReplicas: 1 });
+    const held = await kube.listWorkloads("deployments", "gitpod", "app=gitpod");
+    expect(held.map((d) => d.status?.availableReplicas ?? 0)).toEqual([0, 0]);
+
+    // Released (gate and mark removed, as Redeploy does): the rollout proceeds, one pod per tick.
+    const release = {
+      metadata: { annotations: { [HELD_ANNOTATION]: null } },
+      spec: { template: { spec: { schedulingGates: null } } },
+    };
+    await kube.patchWorkload("deployments", "gitpod", "proxy", release);
+    await kube.patchWorkload("statefulsets", "gitpod", "minio", release);
+    expect(gatesOf(workload("Deployment", "proxy"))).toBeUndefined();
+    api.velero.tick();
+    expect(workload("Deployment", "proxy")?.status).toMatchObject({ readyReplicas: 1 });
+    api.velero.tick();
+    expect(workload("Deployment", "proxy")?.status).toMatchObject({
+      replicas: 2,
+      updatedReplicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 2,
+    });
+    expect(workload("StatefulSet", "minio")?.status).toMatchObject({
+      readyReplicas: 1,
+      availableReplicas: 1,
+    });
+    // server is still held: still no ready pod.
+    expect(workload("Deployment", "server")?.status).not.toHaveProperty("readyReplicas");
+  });
+
+  it("a gate added to a running Deployment keeps its old pods and never makes the new ones ready", async () => {
+    await createRestore("r-plain", { includedNamespaces: ["gitpod"] });
+    for (let i = 0; i < 5; i++) api.velero.tick();
+    expect(workload("Deployment", "proxy")?.status).toMatchObject({ readyReplicas: 2 });
+    await kube.patchWorkload("deployments", "gitpod", "proxy", {
+      spec: { template: { spec: { schedulingGates: [{ name: "example.com/wait" }] } } },
+    });
+    for (let i = 0; i < 3; i++) api.velero.tick();
+    expect(workload("Deployment", "proxy")?.status).toMatchObject({
+      observedGeneration: 2,
+      replicas: 4,
+      updatedReplicas: 2,
+      readyReplicas: 2,
+    });
+    await kube.patchWorkload("deployments", "gitpod", "proxy", {
+      spec: { template: { spec: { schedulingGates: [] } } },
+    });
+    for (let i = 0; i < 2; i++) api.velero.tick();
+    expect(workload("Deployment", "proxy")?.status).toMatchObject({
+      observedGeneration: 3,
+      replicas: 2,
+      updatedReplicas: 2,
+      readyReplicas: 2,
+    });
+  });
+
+  it("applies JSON patches, YAML merge patches and glob groupResources (app=gitpod to 0, annotated); kotsadm keeps its replicas", async () => {
     const since = api.store.lastSeq();
     await createRestore(
       "gitpod-dr-restore-exec-1",
@@ -521,21 +625,28 @@ describe("fake kotsadm", () => {
     expect(kots.values("gitpod")).toEqual({ db_host: "new" });
   });
 
-  it("deploy: renders the database Secret, then scales the held workloads back (ordering visible in store.events)", async () => {
-    // The restore held the app at zero.
+  it("deploy: renders the database Secret, then applies the manifests' replicas, keeping the scheduling gate (ordering in store.events)", async () => {
+    // The restore held the app with its gate; proxy came back at 1 (KOTS's manifests say 2).
     for (const [kind, name] of [
       ["Deployment", "server"],
       ["Deployment", "proxy"],
       ["StatefulSet", "minio"],
     ] as const) {
       const obj = workload(kind, name) as KubeObject;
+      const template = obj.spec?.template as { spec?: Record<string, unknown> };
       api.store.put({
         ...obj,
-        metadata: { ...obj.metadata, generation: undefined },
-        spec: { ...obj.spec, replicas: 0 },
+        metadata: { ...obj.metadata, generation: undefined, annotations: { [HELD_ANNOTATION]: "x" } },
+        spec: {
+          ...obj.spec,
+          ...(name === "proxy" ? { replicas: 1 } : {}),
+          template: { ...template, spec: { ...template.spec, schedulingGates: [{ name: HOLD_GATE }] } },
+        },
+        status: undefined,
       });
     }
     api.velero.tick();
+    expect(workload("Deployment", "proxy")?.status).not.toHaveProperty("readyReplicas");
     const since = api.store.lastSeq();
 
     const auth = (await kube.getSecretData("gitpod", "kotsadm-authstring"))?.["kotsadm-authstring"];
@@ -574,29 +685,70 @@ describe("fake kotsadm", () => {
     expect(workload("Deployment", "proxy")?.spec?.replicas).toBe(2);
     expect(workload("StatefulSet", "minio")?.spec?.replicas).toBe(1);
     expect(workload("Deployment", "kotsadm")?.spec?.replicas).toBe(1);
+    // Like kubectl apply, the deploy keeps what the manifests do not set: the gate and the mark.
+    for (const [kind, name] of [
+      ["Deployment", "server"],
+      ["Deployment", "proxy"],
+      ["StatefulSet", "minio"],
+    ] as const) {
+      expect(gatesOf(workload(kind, name)), name).toEqual([{ name: HOLD_GATE }]);
+      expect(workload(kind, name)?.metadata.annotations, name).toEqual({ [HELD_ANNOTATION]: "x" });
+    }
+    // The Secret, then proxy's replicas: the only workload whose manifest count differs.
     expect(kots.deploys).toEqual([
-      expect.objectContaining({ appSlug: "gitpod", tick: 1, firstSeq: since + 1, lastSeq: since + 4 }),
+      expect.objectContaining({ appSlug: "gitpod", tick: 1, firstSeq: since + 1, lastSeq: since + 2 }),
     ]);
 
     const changes = api.store.events.filter((e) => e.seq > since);
     const secretChange = changes.find((e) => e.kind === "Secret" && e.name === "database");
-    const firstScaleUp = changes.find(
-      (e) =>
-        (e.kind === "Deployment" || e.kind === "StatefulSet") &&
-        ((e.object.spec?.replicas as number) ?? 0) > 0 &&
-        ((e.previous?.spec?.replicas as number) ?? 0) === 0,
-    );
+    const scaleUp = changes.find((e) => e.kind === "Deployment" && e.name === "proxy");
     expect(secretChange?.actor).toBe("kotsadm");
-    expect(firstScaleUp?.actor).toBe("kotsadm");
-    expect((secretChange?.seq ?? Number.POSITIVE_INFINITY) < (firstScaleUp?.seq ?? 0)).toBe(true);
+    expect(scaleUp).toMatchObject({ actor: "kotsadm", verb: "update" });
+    expect(scaleUp?.previous?.spec?.replicas).toBe(1);
+    expect(scaleUp?.object.spec?.replicas).toBe(2);
+    expect((secretChange?.seq ?? Number.POSITIVE_INFINITY) < (scaleUp?.seq ?? 0)).toBe(true);
 
-    // The Deployment controller then rolls them out.
+    // Still gated: the controller creates proxy's pods, none becomes ready.
+    for (let i = 0; i < 3; i++) api.velero.tick();
+    const held = (await kube.listWorkloads("deployments", "gitpod", "app=gitpod")).find(
+      (d) => d.metadata.name === "proxy",
+    );
+    expect(held?.status).toMatchObject({ replicas: 2, updatedReplicas: 2 });
+    expect(held?.status?.readyReplicas ?? 0).toBe(0);
+
+    // Released: the rollout proceeds.
+    await kube.patchWorkload("deployments", "gitpod", "proxy", {
+      metadata: { annotations: { [HELD_ANNOTATION]: null } },
+      spec: { template: { spec: { schedulingGates: null } } },
+    });
     api.velero.tick();
     api.velero.tick();
     const proxy = (await kube.listWorkloads("deployments", "gitpod", "app=gitpod")).find(
       (d) => d.metadata.name === "proxy",
     );
     expect(proxy?.status).toMatchObject({ replicas: 2, readyReplicas: 2, updatedReplicas: 2 });
+  });
+
+  it("deploy: a held workload at 0 gets the manifest's default replicas (the gate stays)", async () => {
+    const obj = workload("Deployment", "server") as KubeObject;
+    const template = obj.spec?.template as { spec?: Record<string, unknown> };
+    api.store.put({
+      ...obj,
+      spec: {
+        ...obj.spec,
+        replicas: 0,
+        template: { ...template, spec: { ...template.spec, schedulingGates: [{ name: HOLD_GATE }] } },
+      },
+    });
+    const answer = await setConfig(KOTSADM_AUTHSTRING, {
+      configValues: configValues({ db_host: "h3" }),
+      merge: true,
+      deploy: true,
+    });
+    expect(answer.status).toBe(200);
+    kots.tick();
+    expect(workload("Deployment", "server")?.spec?.replicas).toBe(1);
+    expect(gatesOf(workload("Deployment", "server"))).toEqual([{ name: HOLD_GATE }]);
   });
 
   it("deploys only after deployAfterTicks ticks", async () => {

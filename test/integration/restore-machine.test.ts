@@ -5,7 +5,7 @@
  * EKS/EC2/CloudWatch/SNS. See test/fixtures/restore/harness.ts.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KubeObject } from "../fixtures/kube/server.ts";
+import type { KubeObject, ObjectStore, StoreEvent } from "../fixtures/kube/server.ts";
 import {
   CREDENTIALS,
   KOTSADM_AUTHSTRING,
@@ -16,15 +16,18 @@ import { restoresTo } from "../fixtures/rds/fake-rds.ts";
 import { manifestDigest, pushImage, randomLayer } from "../fixtures/registry/images.ts";
 import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
 import {
+  BACKED_UP_REPLICAS,
   BACKUP,
   DATABASE,
   DR,
   DR_REGISTRY,
+  HELD_ANNOTATION,
+  HOLD_GATE,
+  KOTS_PROXY_REPLICAS,
   NEWEST_SNAPSHOT,
   OLD_DB,
   OLDER_SNAPSHOT,
   PRIMARY,
-  PRIMARY_REGISTRY,
   REPLICA_BUCKET,
   RestoreWorld,
   type RunResult,
@@ -70,6 +73,76 @@ const restoreUserChanges = (world: RestoreWorld) =>
   [...world.primary.api.store.events, ...world.dr.api.store.events].filter(
     (e) => e.actor === RESTORE_USER.name,
   );
+
+/** The scheduling gates of a workload's pod template, by name. */
+const gatesOf = (obj: KubeObject): string[] =>
+  (
+    ((obj.spec?.template as { spec?: { schedulingGates?: { name?: string }[] } } | undefined)?.spec
+      ?.schedulingGates ?? []) as { name?: string }[]
+  ).map((g) => g.name ?? "");
+const isAppDeployment = (e: StoreEvent) =>
+  e.kind === "Deployment" && e.namespace === "gitpod" && e.object.metadata.labels?.app === "gitpod";
+const counter = (obj: KubeObject, key: string) => (obj.status?.[key] as number | undefined) ?? 0;
+
+/**
+ * The hold, from the simulator's event log: Velero restored the app=gitpod Deployments at their backed-up
+ * replica counts, marked and gated; the database Secret named `endpoint` before any of them was released
+ * (its pod template without the gate), and no pod of theirs was ready or available before that Secret
+ * event. Returns the seqs.
+ */
+function expectHeldUntilPointed(
+  store: ObjectStore,
+  endpoint: string,
+  restoreId: string,
+): { pointedAt: number; releasedAt: number } {
+  const restored = store.events.filter(
+    (e) => isAppDeployment(e) && e.actor === "velero" && e.verb === "create",
+  );
+  expect(restored.map((e) => e.name).sort()).toEqual(["proxy", "server"]);
+  for (const e of restored) {
+    expect(e.object.spec?.replicas, e.name).toBe(
+      BACKED_UP_REPLICAS[e.name as keyof typeof BACKED_UP_REPLICAS],
+    );
+    expect(e.object.spec?.replicas, e.name).toBeGreaterThan(0);
+    expect(e.object.metadata.annotations?.[HELD_ANNOTATION], e.name).toBe(restoreId);
+    expect(gatesOf(e.object), e.name).toEqual([HOLD_GATE]);
+  }
+  const pointedAt = store.events.find(
+    (e) =>
+      e.kind === "Secret" &&
+      e.name === "database" &&
+      (e.object.data as Record<string, string> | undefined)?.host === b64(endpoint),
+  )?.seq as number;
+  const releasedAt = store.events.find((e) => isAppDeployment(e) && !gatesOf(e.object).includes(HOLD_GATE))
+    ?.seq as number;
+  expect(pointedAt).toBeDefined();
+  expect(releasedAt).toBeDefined();
+  expect(pointedAt).toBeGreaterThan(Math.max(...restored.map((e) => e.seq)));
+  expect(pointedAt).toBeLessThan(releasedAt);
+  // Held: the Deployment controller created their pods (they stayed Pending), none ready or available.
+  const beforePointed = store.events.filter((e) => isAppDeployment(e) && e.seq < pointedAt);
+  expect(beforePointed.some((e) => counter(e.object, "updatedReplicas") > 0)).toBe(true);
+  for (const e of beforePointed) {
+    expect(counter(e.object, "readyReplicas"), `${e.name} at ${e.seq}`).toBe(0);
+    expect(counter(e.object, "availableReplicas"), `${e.name} at ${e.seq}`).toBe(0);
+    expect(gatesOf(e.object), `${e.name} at ${e.seq}`).toEqual([HOLD_GATE]);
+  }
+  // The release is the restore identity's (Redeploy), not KOTS's.
+  expect(store.events.find((e) => e.seq === releasedAt)?.actor).toBe(RESTORE_USER.name);
+  return { pointedAt, releasedAt };
+}
+
+/** The end state: every app=gitpod Deployment at `replicas`, all available, none held. */
+function expectReleased(store: ObjectStore, replicas: Record<string, number>): void {
+  for (const [name, count] of Object.entries(replicas)) {
+    const d = store.get("apps/v1", "Deployment", "gitpod", name) as KubeObject;
+    expect(d.spec?.replicas, name).toBe(count);
+    expect(d.status?.availableReplicas, name).toBe(count);
+    expect(d.status?.readyReplicas, name).toBe(count);
+    expect(d.metadata.annotations?.[HELD_ANNOTATION], name).toBeUndefined();
+    expect(gatesOf(d), name).toEqual([]);
+  }
+}
 
 const resultOf = (r: RunResult, state: string) => r.calls.filter((c) => c.state === state).at(-1)?.result;
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -203,47 +276,30 @@ describe("a restore of every tier into the primary region ({})", () => {
     const store = world.primary.api.store;
     const endpoint = world.rdsPrimary.database("instance", world.restoredIdentifier(restoreId))?.endpoint
       ?.address as string;
-    // Velero restored the workloads held at zero, marked.
-    const restored = store.events.filter(
-      (e) => e.actor === "velero" && e.kind === "Deployment" && e.verb === "create",
-    );
-    expect(restored.map((e) => e.name).sort()).toEqual(["proxy", "server"]);
-    for (const e of restored) {
-      expect(e.object.spec?.replicas).toBe(0);
-      expect(e.object.metadata.annotations?.["gitpod-dr/held-by-restore"]).toBe(restoreId);
-    }
-    const pointedAt = store.events.find(
-      (e) =>
-        e.kind === "Secret" &&
-        e.name === "database" &&
-        (e.object.data as Record<string, string> | undefined)?.host === b64(endpoint),
-    )?.seq;
-    const scaledUpAt = store.events.find(
-      (e) =>
-        e.kind === "Deployment" &&
-        e.object.metadata.labels?.app === "gitpod" &&
-        ((e.object.spec as { replicas?: number } | undefined)?.replicas ?? 1) > 0,
-    )?.seq;
-    expect(pointedAt).toBeDefined();
-    expect(scaledUpAt).toBeDefined();
-    expect(pointedAt as number).toBeLessThan(scaledUpAt as number);
+    const { pointedAt, releasedAt } = expectHeldUntilPointed(store, endpoint, restoreId);
+    // KOTS's deploy scaled proxy up to its manifest's count after rendering the Secret, keeping the gate.
+    const kotsScale = store.events.find((e) => isAppDeployment(e) && e.actor === "kotsadm");
+    expect(kotsScale?.name).toBe("proxy");
+    expect(kotsScale?.object.spec?.replicas).toBe(KOTS_PROXY_REPLICAS);
+    expect(gatesOf(kotsScale?.object as KubeObject)).toEqual([HOLD_GATE]);
+    expect(kotsScale?.seq as number).toBeGreaterThan(pointedAt);
+    expect(kotsScale?.seq as number).toBeLessThan(releasedAt);
+    expect(resultOf(result, "Redeploy")).toMatchObject({
+      released: ["deployment/proxy", "deployment/server"],
+      restarted: ["deployment/proxy", "deployment/server"],
+    });
     // The end state: the Secret names the new database (password kept), the workloads run, none held.
     expect(secretData(store, "gitpod", "database")).toEqual({ ...OLD_DB, host: endpoint });
-    for (const [name, replicas] of [
-      ["server", 1],
-      ["proxy", 2],
-    ] as const) {
-      const d = store.get("apps/v1", "Deployment", "gitpod", name) as KubeObject;
-      expect(d.spec?.replicas).toBe(replicas);
-      expect(d.status?.availableReplicas).toBe(replicas);
-      expect(d.metadata.annotations?.["gitpod-dr/held-by-restore"]).toBeUndefined();
-    }
+    expectReleased(store, { server: BACKED_UP_REPLICAS.server, proxy: KOTS_PROXY_REPLICAS });
     expect(world.kotsadm.calls).toHaveLength(1);
     expect(world.kotsadm.calls[0]).toMatchObject({
       status: 200,
       authorized: true,
       values: { db_host: endpoint },
     });
+    expect(world.published()[0]?.message).toContain(
+      "Redeployed: 2 workload(s) restarted, released from the hold: deployment/proxy, deployment/server.",
+    );
   });
 });
 
@@ -584,7 +640,7 @@ describe("pointing without KOTS (restore.application.point.kind secret)", () => 
     await world.stop();
   });
 
-  it("patches the database Secret before Redeploy scales the held workloads back", async () => {
+  it("patches the database Secret before Redeploy releases the held workloads", async () => {
     world = await RestoreWorld.start({ stage: { point: { kind: "secret" } } });
     const r = await run(world, {}, { name: "secret-1" });
     expect(r.status).toBe("SUCCEEDED");
@@ -598,15 +654,12 @@ describe("pointing without KOTS (restore.application.point.kind secret)", () => 
     expect(patched?.patch).toMatchObject({
       data: { host: b64(endpoint?.address ?? ""), port: b64(String(endpoint?.port)) },
     });
-    const scaledUp = store.events.filter(
-      (e) =>
-        e.kind === "Deployment" &&
-        e.object.metadata.labels?.app === "gitpod" &&
-        ((e.object.spec as { replicas?: number } | undefined)?.replicas ?? 1) > 0,
-    );
-    expect(scaledUp.length).toBeGreaterThan(0);
-    expect(patched?.seq as number).toBeLessThan(scaledUp[0]?.seq as number);
-    expect(resultOf(r, "Redeploy")).toMatchObject({ scaled: ["deployment/proxy=1", "deployment/server=1"] });
+    const { pointedAt } = expectHeldUntilPointed(store, endpoint?.address ?? "", "secret-1");
+    expect(patched?.seq).toBe(pointedAt);
+    expect(resultOf(r, "Redeploy")).toMatchObject({ released: ["deployment/proxy", "deployment/server"] });
+    expect(resultOf(r, "Redeploy")).not.toHaveProperty("scaled");
+    // No KOTS: the backed-up replica counts are the ones that run.
+    expectReleased(store, BACKED_UP_REPLICAS);
     expect(world.kotsadm.calls).toEqual([]);
     const [m] = world.published();
     // The new host is named, not redacted (redact() once took "Secret: host=…" for a secret value).
@@ -614,7 +667,9 @@ describe("pointing without KOTS (restore.application.point.kind secret)", () => 
       `Pointed through the database Secret. Values set: host=${endpoint?.address}, port=${endpoint?.port}`,
     );
     expect(m?.message).toContain(`New endpoint: ${endpoint?.address}:${endpoint?.port}`);
-    expect(m?.message).toContain("scaled back: deployment/proxy=1, deployment/server=1");
+    expect(m?.message).toContain(
+      "Redeployed: 2 workload(s) restarted, released from the hold: deployment/proxy, deployment/server.",
+    );
     expectNoSecrets(world);
   });
 });

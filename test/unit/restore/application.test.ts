@@ -12,6 +12,7 @@ import {
   checkPointed,
   checkRollout,
   HELD_ANNOTATION,
+  HOLD_GATE,
   holdModifier,
   type PointResult,
   pointApplication,
@@ -74,6 +75,8 @@ const matches = (labels: Record<string, string> | undefined, selector?: string) 
  */
 class FakeKube implements KubeOps {
   readonly calls: string[] = [];
+  /** Every workload patch, in order. */
+  readonly patches: { plural: WorkloadPlural; name: string; patch: Json }[] = [];
   readonly velero = new Map<string, KubeObject>();
   readonly configMaps = new Map<string, { metadata: ObjectMeta; data?: Record<string, string> }>();
   readonly workloads: Record<WorkloadPlural, Deployment[]> = { deployments: [], statefulsets: [] };
@@ -126,6 +129,7 @@ class FakeKube implements KubeOps {
   }
   async patchWorkload(plural: WorkloadPlural, namespace: string, name: string, patch: Json) {
     this.calls.push(`patchWorkload ${plural}/${namespace}/${name}`);
+    this.patches.push({ plural, name, patch: structuredClone(patch) });
     const list = this.workloads[plural];
     const i = list.findIndex((w) => w.metadata.name === name && w.metadata.namespace === namespace);
     if (i < 0) throw new Error(`${plural} ${name} not found`);
@@ -180,7 +184,7 @@ function config(application: Json = {}, fields: { storageBuckets?: string[] } = 
           },
         },
       },
-      application: { replicas: { server: 3 }, ...application },
+      application,
     },
   });
 }
@@ -271,28 +275,65 @@ describe("holdModifier", () => {
     patches?: unknown;
   };
 
-  it("has one rule per workload kind, each with only a merge patch to zero replicas and the hold mark", () => {
-    const doc = parse(holdModifier("gitpod", { app: "gitpod", tier: "web" }, RESTORE_ID)) as {
+  const parsed = () =>
+    parse(holdModifier("gitpod", { app: "gitpod", tier: "web" }, RESTORE_ID)) as {
       version: string;
       resourceModifierRules: Rule[];
     };
+  const patchOf = (rule: Rule | undefined) => JSON.parse(rule?.mergePatches?.[0]?.patchData ?? "") as Json;
+  const mark = { annotations: { [HELD_ANNOTATION]: MARK } };
 
+  it("has one rule per kind, each with only one merge patch, for the namespace and the hold selector", () => {
+    const doc = parsed();
     expect(doc.version).toBe("v1");
     expect(doc.resourceModifierRules.map((r) => r.conditions.groupResource)).toEqual([
       "deployments.apps",
       "statefulsets.apps",
+      "replicasets.apps",
+      "pods",
+      "jobs.batch",
+      "cronjobs.batch",
     ]);
     for (const rule of doc.resourceModifierRules) {
-      expect(rule.conditions.namespaces).toEqual(["gitpod"]);
-      expect(rule.conditions.labelSelector).toEqual({ matchLabels: { app: "gitpod", tier: "web" } });
+      expect(rule.conditions).toEqual({
+        groupResource: rule.conditions.groupResource,
+        namespaces: ["gitpod"],
+        labelSelector: { matchLabels: { app: "gitpod", tier: "web" } },
+      });
       // Velero rejects a rule with more than one kind of patch.
       expect(Object.keys(rule).sort()).toEqual(["conditions", "mergePatches"]);
       expect(rule.mergePatches).toHaveLength(1);
-      expect(JSON.parse(rule.mergePatches?.[0]?.patchData ?? "")).toEqual({
-        metadata: { annotations: { [HELD_ANNOTATION]: "Drill_7" } },
-        spec: { replicas: 0 },
-      });
     }
+  });
+
+  it("gates the pod template of Deployments, StatefulSets and ReplicaSets, keeping their replica counts", () => {
+    const rules = parsed().resourceModifierRules;
+    for (const gr of ["deployments.apps", "statefulsets.apps", "replicasets.apps"]) {
+      const patch = patchOf(rules.find((r) => r.conditions.groupResource === gr));
+      expect(patch, gr).toEqual({
+        metadata: mark,
+        spec: { template: { spec: { schedulingGates: [{ name: HOLD_GATE }] } } },
+      });
+      // The replica count stays as backed up: no scaling to zero any more.
+      expect((patch.spec as Json).replicas, gr).toBeUndefined();
+    }
+    expect(HOLD_GATE).toBe("gitpod-dr/held");
+  });
+
+  it("gates bare Pods in their own spec and suspends Jobs and CronJobs, all marked", () => {
+    const rules = parsed().resourceModifierRules;
+    const of = (gr: string) => patchOf(rules.find((r) => r.conditions.groupResource === gr));
+    expect(of("pods")).toEqual({ metadata: mark, spec: { schedulingGates: [{ name: HOLD_GATE }] } });
+    expect(of("jobs.batch")).toEqual({ metadata: mark, spec: { suspend: true } });
+    expect(of("cronjobs.batch")).toEqual({ metadata: mark, spec: { suspend: true } });
+  });
+
+  it("marks with the restore id as a label value", () => {
+    const patch = patchOf(
+      (parse(holdModifier("gitpod", { app: "gitpod" }, "Drill 7/again")) as { resourceModifierRules: Rule[] })
+        .resourceModifierRules[0],
+    );
+    expect((patch.metadata as Json).annotations).toEqual({ [HELD_ANNOTATION]: labelValue("Drill 7/again") });
   });
 });
 
@@ -663,12 +704,23 @@ describe("checkPointed", () => {
   });
 });
 
-/** A workload as Velero restores it (held) or as it was (not held), with a settled rollout status. */
+/**
+ * A workload as Velero restores it (held: marked and its pod template gated, its pods Pending) or as it
+ * was (not held, a settled rollout).
+ */
 function workload(
   name: string,
-  fields: { replicas?: number; held?: string; labels?: Record<string, string>; namespace?: string } = {},
+  fields: {
+    replicas?: number;
+    held?: string;
+    gated?: boolean;
+    labels?: Record<string, string>;
+    namespace?: string;
+  } = {},
 ): Deployment {
-  const replicas = fields.replicas ?? 0;
+  const replicas = fields.replicas ?? 1;
+  const gated = fields.gated ?? fields.held !== undefined;
+  const running = gated ? 0 : replicas;
   return {
     metadata: {
       name,
@@ -677,66 +729,101 @@ function workload(
       generation: 1,
       ...(fields.held ? { annotations: { [HELD_ANNOTATION]: fields.held, other: "kept" } } : {}),
     },
-    spec: { replicas },
+    spec: {
+      replicas,
+      template: {
+        metadata: { annotations: { "example.com/kept": "yes" } },
+        spec: {
+          containers: [{ name, image: `example.com/${name}:1.0.0` }],
+          ...(gated ? { schedulingGates: [{ name: HOLD_GATE }] } : {}),
+        },
+      },
+    },
     status: {
       observedGeneration: 1,
       replicas,
       updatedReplicas: replicas,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
+      readyReplicas: running,
+      availableReplicas: running,
     },
   };
 }
 
+const gatesOf = (w: Deployment | undefined) =>
+  (w?.spec?.template?.spec as { schedulingGates?: unknown[] } | undefined)?.schedulingGates;
+
 describe("redeploy", () => {
   beforeEach(() => {
     kube.workloads.deployments.push(
-      workload("server", { held: MARK }),
+      workload("server", { replicas: 3, held: MARK }),
       workload("proxy", { held: MARK }),
       workload("dashboard", { replicas: 2 }),
-      workload("scaled-by-kots", { replicas: 2, held: MARK }),
+      // The mark was lost (a manual edit), the gate is still there: held all the same.
+      workload("gate-only", { replicas: 2, gated: true }),
       workload("kotsadm", { replicas: 1, labels: { app: "kotsadm" } }),
     );
     kube.workloads.statefulsets.push(workload("messagebus", { held: MARK }));
   });
 
-  it("scales held workloads back (replicas map, default 1), drops the mark, restarts every matching one", async () => {
+  it("releases held workloads (gate and mark removed, replicas kept), restarts every matching one", async () => {
     const before = structuredClone(kube.workloads);
     const result = await redeploy(request, plan, config(), deps());
 
     const restartedAt = "2026-11-26T10:00:00Z";
     expect(result).toEqual({
       restartedAt,
-      scaled: ["deployment/proxy=1", "deployment/server=3", "statefulset/messagebus=1"],
+      released: ["deployment/gate-only", "deployment/proxy", "deployment/server", "statefulset/messagebus"],
       restarted: [
         "deployment/dashboard",
+        "deployment/gate-only",
         "deployment/proxy",
-        "deployment/scaled-by-kots",
         "deployment/server",
         "statefulset/messagebus",
       ],
       startedAt: START.toISOString(),
     });
-    const replicas = (plural: WorkloadPlural, name: string) => kube.workload(plural, name)?.spec?.replicas;
-    expect(replicas("deployments", "server")).toBe(3);
-    expect(replicas("deployments", "proxy")).toBe(1);
-    expect(replicas("statefulsets", "messagebus")).toBe(1);
-    // KOTS scaled it already: it keeps its count.
-    expect(replicas("deployments", "scaled-by-kots")).toBe(2);
-    // Not held: its replicas are left alone.
-    expect(replicas("deployments", "dashboard")).toBe(2);
-    for (const [plural, name] of [
-      ["deployments", "server"],
-      ["deployments", "proxy"],
-      ["deployments", "scaled-by-kots"],
-      ["deployments", "dashboard"],
-      ["statefulsets", "messagebus"],
+    expect(result).not.toHaveProperty("scaled");
+    for (const [plural, name, replicas] of [
+      ["deployments", "server", 3],
+      ["deployments", "proxy", 1],
+      ["deployments", "gate-only", 2],
+      ["deployments", "dashboard", 2],
+      ["statefulsets", "messagebus", 1],
     ] as const) {
       const w = kube.workload(plural, name);
+      // The hold never touched the replica counts, and neither does its release.
+      expect(w?.spec?.replicas, name).toBe(replicas);
+      expect(gatesOf(w), name).toBeUndefined();
       expect(w?.metadata.annotations?.[HELD_ANNOTATION], name).toBeUndefined();
-      expect(w?.spec?.template?.metadata?.annotations?.[RESTARTED_AT], name).toBe(restartedAt);
+      expect(w?.spec?.template?.metadata?.annotations, name).toEqual({
+        "example.com/kept": "yes",
+        [RESTARTED_AT]: restartedAt,
+      });
+      // The rest of the pod template is kept.
+      expect(w?.spec?.template?.spec, name).toEqual({
+        containers: [{ name, image: `example.com/${name}:1.0.0` }],
+      });
     }
     expect(kube.workload("deployments", "server")?.metadata.annotations).toEqual({ other: "kept" });
+
+    // One merge patch per workload: held ones get the release (null removes the gate list and the mark).
+    const patchOf = (name: string) => kube.patches.find((p) => p.name === name)?.patch;
+    expect(kube.patches).toHaveLength(5);
+    expect(patchOf("server")).toEqual({
+      metadata: { annotations: { [HELD_ANNOTATION]: null } },
+      spec: {
+        template: {
+          metadata: { annotations: { [RESTARTED_AT]: restartedAt } },
+          spec: { schedulingGates: null },
+        },
+      },
+    });
+    // Not held: only the restart.
+    expect(patchOf("dashboard")).toEqual({
+      spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } },
+    });
+    expect(kube.workload("deployments", "dashboard")?.metadata.annotations).toBeUndefined();
+
     // Not matching the hold selector: untouched.
     expect(kube.workload("deployments", "kotsadm")).toEqual(
       before.deployments.find((w) => w.metadata.name === "kotsadm"),
@@ -744,29 +831,57 @@ describe("redeploy", () => {
     expect(kube.calls).not.toContain("patchWorkload deployments/gitpod/kotsadm");
   });
 
-  it("run twice: nothing more is scaled", async () => {
+  it("run twice: nothing more is released, every matching workload is restarted again", async () => {
     await redeploy(request, plan, config(), deps());
     clock = minutesLater(1);
     const again = await redeploy(request, plan, config(), deps());
-    expect(again.scaled).toEqual([]);
+    expect(again.released).toEqual([]);
     expect(again.restarted).toHaveLength(5);
-    expect(kube.workload("deployments", "server")?.spec?.replicas).toBe(3);
+    expect(kube.patches.slice(5).every((p) => Object.keys(p.patch).join() === "spec")).toBe(true);
+    const server = kube.workload("deployments", "server");
+    expect(server?.spec?.replicas).toBe(3);
+    expect(gatesOf(server)).toBeUndefined();
+    expect(server?.spec?.template?.metadata?.annotations?.[RESTARTED_AT]).toBe("2026-11-26T10:01:00Z");
   });
 
-  it("a workload held by another restore id is not scaled", async () => {
-    kube.workloads.deployments.push(workload("foreign", { held: "other-restore" }));
-    await redeploy(request, plan, config(), deps());
-    expect(kube.workload("deployments", "foreign")?.spec?.replicas).toBe(0);
-    expect(kube.workload("deployments", "foreign")?.metadata.annotations?.[HELD_ANNOTATION]).toBe(
-      "other-restore",
-    );
+  it("a workload still marked by another (earlier) restore id is released as well", async () => {
+    kube.workloads.deployments.push(workload("foreign", { replicas: 2, held: "other-restore" }));
+    const result = await redeploy(request, plan, config(), deps());
+    expect(result.released).toContain("deployment/foreign");
+    const foreign = kube.workload("deployments", "foreign");
+    expect(foreign?.spec?.replicas).toBe(2);
+    expect(gatesOf(foreign)).toBeUndefined();
+    expect(foreign?.metadata.annotations).toEqual({ other: "kept" });
+  });
+
+  it("a gate of someone else is left in place (only gitpod-dr/held is the hold)", async () => {
+    const other = workload("other-gate", { replicas: 1 });
+    (other.spec?.template?.spec as Json).schedulingGates = [{ name: "example.com/quota" }];
+    kube.workloads.deployments.push(other);
+    const result = await redeploy(request, plan, config(), deps());
+    expect(result.released).not.toContain("deployment/other-gate");
+    expect(result.restarted).toContain("deployment/other-gate");
+    expect(gatesOf(kube.workload("deployments", "other-gate"))).toEqual([{ name: "example.com/quota" }]);
+  });
+
+  it("no cluster in the plan: nothing released or restarted, no cluster asked", async () => {
+    const { cluster: _, ...noCluster } = plan;
+    const result = await redeploy(request, noCluster, config(), deps());
+    expect(result).toEqual({
+      restartedAt: "2026-11-26T10:00:00Z",
+      released: [],
+      restarted: [],
+      startedAt: START.toISOString(),
+      finishedAt: START.toISOString(),
+    });
+    expect(askedClusters).toEqual([]);
   });
 });
 
 describe("checkRollout", () => {
   const redeployed = {
     restartedAt: "2026-11-26T10:00:00Z",
-    scaled: [],
+    released: [],
     restarted: [],
     startedAt: START.toISOString(),
   };
@@ -834,7 +949,28 @@ describe("verify", () => {
     const error = await rejection(verify(plan, config(), deps()));
     expect(error).toBeInstanceOf(VerificationFailedError);
     expect(error.name).toBe("VerificationFailed");
-    expect(error.message).toBe("Not serving: deployment/proxy is still held at zero");
+    expect(error.message).toBe("Not serving: deployment/proxy is still held (scheduling gate)");
+  });
+
+  it("held by its gate alone, even with every pod counted available: still held", async () => {
+    const gated = workload("server", { replicas: 2, gated: true });
+    Object.assign(gated.status as Json, { readyReplicas: 2, availableReplicas: 2 });
+    kube.workloads.deployments.push(gated);
+    const error = await rejection(verify(plan, config(), deps()));
+    expect(error.message).toBe("Not serving: deployment/server is still held (scheduling gate)");
+  });
+
+  it("a workload not yet available: VerificationFailed with its counts", async () => {
+    const slow = workload("server", { replicas: 3 });
+    Object.assign(slow.status as Json, { readyReplicas: 1, availableReplicas: 1 });
+    kube.workloads.deployments.push(slow);
+    const error = await rejection(verify(plan, config(), deps()));
+    expect(error.message).toBe("Not serving: deployment/server 1/3 available");
+  });
+
+  it("a workload at zero replicas, not held, does not fail verification (its desired count is 0)", async () => {
+    kube.workloads.deployments.push(workload("server", { replicas: 3 }), workload("idle", { replicas: 0 }));
+    expect(await verify(plan, config(), deps())).toMatchObject({ workloads: 2 });
   });
 
   it("the health URL answering other than 200: a retryable VerificationFailed", async () => {

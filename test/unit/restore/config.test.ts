@@ -51,7 +51,6 @@ describe("the restore section of the stage configuration", () => {
       application: {
         namespace: "gitpod",
         holdSelector: { app: "gitpod" },
-        replicas: {},
         databaseSecret: { name: "database", hostKey: "host", portKey: "port" },
         restoreDeadlineMinutes: 60,
         configDeadlineMinutes: 15,
@@ -216,6 +215,14 @@ describe("the restore section of the stage configuration", () => {
     );
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^restore\.application\.point(\.kind)?: must have kind "kots" or "secret"$/);
+  });
+
+  it("rejects restore.application.replicas: the hold keeps the backed-up replica counts", () => {
+    const found = issues(
+      withRestore({ targets: { primary: PRIMARY_TARGET }, application: { replicas: { server: 3 } } }),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^restore\.application: .*replicas/);
   });
 
   it("rejects an unknown field of the section by name", () => {

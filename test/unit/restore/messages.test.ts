@@ -185,7 +185,7 @@ describe("successMessage", () => {
     },
     pointed: { startedAt: "2026-11-26T10:32:00.000Z", finishedAt: "2026-11-26T10:33:30.000Z" },
     redeploy: {
-      scaled: ["deployment/server=2"],
+      released: ["deployment/proxy", "deployment/server"],
       restarted: ["deployment/server", "deployment/proxy"],
       startedAt: "2026-11-26T10:34:00.000Z",
     },
@@ -226,7 +226,10 @@ describe("successMessage", () => {
       "gitpod-workspace-backups: the last canary known to have replicated was written 2m 05s ago",
     );
     expect(n.message).toContain("gitpod-user-x: no replication measurement on record");
-    expect(lines).toContain("Redeployed: 2 workload(s) restarted, scaled back: deployment/server=2.");
+    expect(lines).toContain(
+      "Redeployed: 2 workload(s) restarted, released from the hold: deployment/proxy, deployment/server.",
+    );
+    expect(n.message).not.toContain("scaled back");
     expect(lines).toContain(
       "Verified: 2 workload(s) available; https://gitpod.example.com/api/version answered 200.",
     );
@@ -240,6 +243,16 @@ describe("successMessage", () => {
       `  - ${STATES.verify}: 2s`,
       "  - Total: 1h 02m 03s",
     ]);
+  });
+
+  it("names no release when Redeploy found nothing held (a rerun)", () => {
+    const n = successMessage(
+      { ...state, redeploy: { ...(state.redeploy as NonNullable<typeof state.redeploy>), released: [] } },
+      STAGE,
+      NOW,
+    );
+    expect(n.message.split("\n")).toContain("Redeployed: 2 workload(s) restarted.");
+    expect(n.message).not.toContain("released from the hold");
   });
 
   it("leaves out skipped tiers", () => {
