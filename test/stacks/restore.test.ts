@@ -207,9 +207,14 @@ describe("the example stage's restore section", () => {
       }
     }
     const validate = definition.States[STATES.validate];
-    expect(validate?.Catch).toEqual([
-      { ErrorEquals: ["States.ALL"], ResultPath: "$.failed.validate", Next: STATES.notifyFailure },
-    ]);
+    // The raw input may be any JSON: the caught error replaces it (no ResultPath), and "Input rejected"
+    // records it as Validate's failure before Notify failure.
+    expect(validate?.Catch).toEqual([{ ErrorEquals: ["States.ALL"], Next: "Input rejected" }]);
+    expect(definition.States["Input rejected"]).toEqual({
+      Type: "Pass",
+      Parameters: { failed: { "validate.$": "$" } },
+      Next: STATES.notifyFailure,
+    });
   });
 
   it("alerts the topic when an execution times out, is aborted, or fails without its own failure message", () => {
