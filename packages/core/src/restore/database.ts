@@ -16,6 +16,7 @@ import type { SnapshotApi } from "../rds/api.ts";
 import { isManagedBy } from "../rds/naming.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
 import { checkDeadline } from "./errors.ts";
+import type { SnapshotRef } from "./types.ts";
 
 /**
  * The database branch of the restore, as short calls for Step Functions tasks: resolve the snapshot,
@@ -324,18 +325,7 @@ export async function checkDatabaseRestore(
 }
 
 /** The snapshot as `startDatabaseRestore` needs it, from the plan's JSON form. */
-function snapshotOf(
-  ref: {
-    identifier: string;
-    arn: string;
-    engine?: string;
-    engineVersion?: string;
-    encrypted: boolean;
-    createdAt?: string;
-  },
-  region: string,
-  database: string,
-): Snapshot {
+function snapshotOf(ref: SnapshotRef, region: string, database: string): Snapshot {
   return {
     identifier: ref.identifier,
     arn: ref.arn,
@@ -352,14 +342,7 @@ function snapshotOf(
 
 export interface PlannedDatabase {
   readonly kind: DatabaseKind;
-  readonly snapshot: {
-    identifier: string;
-    arn: string;
-    engine?: string;
-    engineVersion?: string;
-    encrypted: boolean;
-    createdAt?: string;
-  };
+  readonly snapshot: SnapshotRef;
   readonly identifier: string;
   readonly settings: RestoreTargetSettings;
 }
