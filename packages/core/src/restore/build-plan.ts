@@ -1,8 +1,8 @@
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import { wrapAwsError } from "../aws/errors.ts";
 import type { RestoreJobConfig } from "../config.ts";
-import { GitpodDrError, InvalidInputError } from "../errors.ts";
-import { VeleroBackupNotFoundError } from "../velero/errors.ts";
+import { InvalidInputError } from "../errors.ts";
+import { KubeApiError, VeleroBackupNotFoundError } from "../velero/errors.ts";
 import type { KubeOps } from "../velero/kube.ts";
 import {
   LABEL_CREATED_BY,
@@ -245,7 +245,7 @@ export async function buildPlan(
           }
         }
       } catch (error) {
-        if (!(error instanceof GitpodDrError) || error.name !== "KubeApiError") throw error;
+        if (!(error instanceof KubeApiError)) throw error;
         problems.push(`cluster ${cluster}: ${error.message}`);
       }
     }

@@ -65,7 +65,8 @@ export function checkDeadline(
   setting: string,
 ): void {
   const started = Date.parse(startedAt);
-  if (Number.isNaN(started)) return;
+  // Never skip a deadline silently: a start that is not a time is a defect in the state passed along.
+  if (Number.isNaN(started)) throw new TypeError(`${what}: its start time "${startedAt}" is not a time`);
   if (now.getTime() - started > minutes * 60_000) {
     throw new RestoreDeadlineExceededError(
       `${what} is not done after ${minutes} minutes (${setting}). Look at it in the console, fix what holds it, and start the restore again with the same restoreId: what exists is adopted`,

@@ -25,7 +25,7 @@ export interface ValidateEvent {
 }
 
 /** `auto` is decided by the snapshots: the kind whose API has a matching snapshot. */
-async function databaseKinds(kind: RestoreJobConfig["database"]["kind"]): Promise<DatabaseKind[]> {
+function databaseKinds(kind: RestoreJobConfig["database"]["kind"]): DatabaseKind[] {
   return kind === "auto" ? ["instance", "cluster"] : [kind];
 }
 
@@ -78,7 +78,7 @@ export async function validateRestore(
   let database: RestoreRequest["database"];
   if (wants("database") && target) {
     const rds = deps.rds(region);
-    const kinds = await databaseKinds(config.database.kind);
+    const kinds = databaseKinds(config.database.kind);
     let found:
       | { problems: string[]; plan?: Awaited<ReturnType<typeof planDatabase>>["plan"]; kind: DatabaseKind }
       | undefined;
