@@ -17,6 +17,9 @@ import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Notify plan" (dry run), "Notify success" and "Notify failure": one SNS message each. */
+
+/** How long "Notify failure" looks for what the restore created (the function has 60 s). */
+const INVENTORY_MS = 20_000;
 const object = <T>() => z.custom<T>((v) => typeof v === "object" && v !== null);
 const event = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("plan"), request: object<RestoreRequest>(), plan: object<RestorePlan>() }),
@@ -61,11 +64,28 @@ export const handler = taskHandler(logger, async (raw) => {
   const validated = failed && !("validate" in failed);
   const request = validated ? state.request : undefined;
   const plan = validated ? state.plan : undefined;
+  // The failure may be an unreachable cluster or region: the look-up gets a bounded time, so that
+  // the message still goes out (saying what is unknown) well within the function's timeout.
+  let timer: NodeJS.Timeout | undefined;
+  const bounded = new Promise<string[]>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve([
+          `unknown: the look-up of what this restore created did not answer within ${INVENTORY_MS / 1000} s`,
+        ]),
+      INVENTORY_MS,
+    );
+  });
   let created: string[];
   try {
-    created = await restoreInventory(request, plan, { rds: rdsClient, kube: clusterAccess });
+    created = await Promise.race([
+      restoreInventory(request, plan, { rds: rdsClient, kube: clusterAccess }),
+      bounded,
+    ]);
   } catch (error) {
     created = [`unknown: the look-up failed (${(error as Error).message})`];
+  } finally {
+    clearTimeout(timer);
   }
   const { error, cause, ...notification } = failureMessage(
     {
