@@ -81,6 +81,7 @@ class FakeKube implements KubeOps {
   readonly configMaps = new Map<string, { metadata: ObjectMeta; data?: Record<string, string> }>();
   readonly workloads: Record<WorkloadPlural, Deployment[]> = { deployments: [], statefulsets: [] };
   readonly secrets = new Map<string, Record<string, string>>();
+  readonly pods: KubeObject[] = [];
 
   put(plural: VeleroPlural, object: KubeObject): void {
     this.velero.set(`${plural}/${object.metadata.namespace}/${object.metadata.name}`, object);
@@ -157,6 +158,18 @@ class FakeKube implements KubeOps {
     if (existing) return { created: false, object: existing };
     this.configMaps.set(key, structuredClone(body));
     return { created: true, object: body };
+  }
+  async listPods(namespace: string, labelSelector?: string) {
+    this.calls.push(`listPods ${namespace}?${labelSelector ?? ""}`);
+    return this.pods
+      .filter((p) => p.metadata.namespace === namespace && matches(p.metadata.labels, labelSelector))
+      .map((p) => structuredClone(p));
+  }
+  async patchPod(namespace: string, name: string, patch: Json) {
+    this.calls.push(`patchPod ${namespace}/${name}`);
+    const i = this.pods.findIndex((p) => p.metadata.name === name && p.metadata.namespace === namespace);
+    if (i < 0) throw new Error(`pod ${name} not found`);
+    this.pods[i] = mergePatch(this.pods[i], patch) as KubeObject;
   }
 }
 
@@ -763,6 +776,50 @@ describe("redeploy", () => {
       workload("kotsadm", { replicas: 1, labels: { app: "kotsadm" } }),
     );
     kube.workloads.statefulsets.push(workload("messagebus", { held: MARK }));
+  });
+
+  it("releases the pods the restore gated (a StatefulSet does not replace a pod that never became ready), only our gate", async () => {
+    const pod = (
+      name: string,
+      gates: string[],
+      labels: Record<string, string> = { app: "gitpod" },
+    ): KubeObject => ({
+      metadata: {
+        name,
+        namespace: "gitpod",
+        labels,
+        annotations: gates.length > 0 ? { [HELD_ANNOTATION]: MARK } : {},
+      },
+      spec: gates.length > 0 ? { schedulingGates: gates.map((g) => ({ name: g })) } : {},
+    });
+    kube.pods.push(
+      pod("messagebus-0", [HOLD_GATE]),
+      pod("orphan", [HOLD_GATE, "example.com/quota"]),
+      pod("dashboard-abc", []),
+      pod("kotsadm-xyz", [HOLD_GATE], { app: "kotsadm" }),
+    );
+
+    const result = await redeploy(request, plan, config(), deps());
+
+    expect(result.released).toEqual([
+      "deployment/gate-only",
+      "deployment/proxy",
+      "deployment/server",
+      "statefulset/messagebus",
+      "pod/messagebus-0",
+      "pod/orphan",
+    ]);
+    const byName = (name: string) => kube.pods.find((p) => p.metadata.name === name);
+    expect(byName("messagebus-0")?.spec).toEqual({});
+    expect(byName("messagebus-0")?.metadata.annotations).toEqual({});
+    // Another controller's gate stays: only ours is removed (removal is the one change Kubernetes allows).
+    expect(byName("orphan")?.spec).toEqual({ schedulingGates: [{ name: "example.com/quota" }] });
+    // Pods outside the hold selector and pods without our gate are not touched.
+    expect(byName("kotsadm-xyz")?.spec).toEqual({ schedulingGates: [{ name: HOLD_GATE }] });
+    expect(kube.calls.filter((c) => c.startsWith("patchPod"))).toEqual([
+      "patchPod gitpod/messagebus-0",
+      "patchPod gitpod/orphan",
+    ]);
   });
 
   it("releases held workloads (gate and mark removed, replicas kept), restarts every matching one", async () => {

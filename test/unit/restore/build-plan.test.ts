@@ -95,6 +95,13 @@ class FakeKube implements KubeOps {
   async patchSecretData(namespace: string, name: string) {
     this.calls.push(`patchSecretData ${namespace}/${name}`);
   }
+  async listPods(namespace: string) {
+    this.calls.push(`listPods ${namespace}`);
+    return [];
+  }
+  async patchPod(namespace: string, name: string) {
+    this.calls.push(`patchPod ${namespace}/${name}`);
+  }
   async createConfigMap(namespace: string, body: { metadata: ObjectMeta; data: Record<string, string> }) {
     this.calls.push(`createConfigMap ${namespace}/${body.metadata.name}`);
     return { created: true, object: body };

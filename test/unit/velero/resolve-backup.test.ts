@@ -34,6 +34,8 @@ function kubeWith(backups: KubeObject[]): KubeOps {
     getSecretData: unused,
     patchSecretData: unused,
     createConfigMap: unused,
+    listPods: unused,
+    patchPod: unused,
   };
 }
 

@@ -468,6 +468,19 @@ export async function redeploy(
       restarted.push(`${kind}/${w.metadata.name}`);
     }
   }
+  // Pods the restore created gated (bare ones, and those a StatefulSet made from its gated template,
+  // which it would not replace while they are not ready) are released directly: removing a gate is
+  // the one change Kubernetes allows to a pod's scheduling gates.
+  for (const pod of await kube.listPods(settings.namespace, selectorText(settings.holdSelector))) {
+    const gates = (pod.spec as { schedulingGates?: { name?: string }[] } | undefined)?.schedulingGates ?? [];
+    if (!gates.some((g) => g.name === HOLD_GATE)) continue;
+    const others = gates.filter((g) => g.name !== HOLD_GATE);
+    await kube.patchPod(settings.namespace, pod.metadata.name, {
+      metadata: { annotations: { [HELD_ANNOTATION]: null } },
+      spec: { schedulingGates: others.length > 0 ? others : null },
+    });
+    released.push(`pod/${pod.metadata.name}`);
+  }
   return { restartedAt, released, restarted, startedAt };
 }
 

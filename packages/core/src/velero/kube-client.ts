@@ -306,4 +306,41 @@ export class ClientNodeKubeOps implements KubeOps {
       throw error;
     }
   }
+
+  async listPods(namespace: string, labelSelector?: string): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call(`List pods in ${namespace}`, (c) =>
+        c.objects.list(
+          "v1",
+          "Pod",
+          namespace,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          labelSelector,
+          500,
+          token,
+        ),
+      );
+      items.push(...((page.items ?? []) as unknown as KubeObject[]));
+      token = page.metadata?._continue || undefined;
+    } while (token);
+    return items;
+  }
+
+  async patchPod(namespace: string, name: string, patch: Record<string, unknown>): Promise<void> {
+    await this.call(`Patch pod ${namespace}/${name}`, (c) =>
+      c.objects.patch(
+        { apiVersion: "v1", kind: "Pod", metadata: { namespace, name }, ...patch } as KubernetesObject,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        PatchStrategy.MergePatch,
+      ),
+    );
+  }
 }

@@ -78,4 +78,8 @@ export interface KubeOps {
     namespace: string,
     body: { metadata: ObjectMeta; data: Record<string, string> },
   ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }>;
+  /** Pods matching the selector (the restore releases the ones it gated). */
+  listPods(namespace: string, labelSelector?: string): Promise<KubeObject[]>;
+  /** JSON merge patch of one Pod. */
+  patchPod(namespace: string, name: string, patch: Record<string, unknown>): Promise<void>;
 }
