@@ -201,6 +201,10 @@ describe("successMessage", () => {
   it("reports every tier, the pointing, the durations and the total", () => {
     const n = successMessage(state, STAGE, NOW);
 
+    // The hold's Jobs and CronJobs stay suspended: the message says so, and how to resume one.
+    expect(n.message).toContain(
+      "Jobs and CronJobs of the application were restored suspended (part of the hold): resume the ones you need by hand",
+    );
     expect(n.subject).toBe(`gitpod-dr ${STAGE}: restore ${RESTORE_ID} complete`);
     const lines = n.message.split("\n");
     expect(lines[0]).toBe(

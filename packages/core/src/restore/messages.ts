@@ -148,6 +148,9 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
       );
     }
     steps.push([STATES.restoreApplication, span(app)]);
+    lines.push(
+      '  Jobs and CronJobs of the application were restored suspended (part of the hold): resume the ones you need by hand (kubectl patch cronjob NAME -p \'{"spec":{"suspend":false}}\').',
+    );
   }
   if (state.point && state.point.mode !== "none") {
     const set = Object.entries(state.point.values).map(([k, v]) => `${k}=${v}`);
