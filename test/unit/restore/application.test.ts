@@ -959,6 +959,21 @@ describe("checkRollout", () => {
     });
   });
 
+  it("a StatefulSet updated OnDelete is done when its pods serve, though it never reports them updated", async () => {
+    const sts = workload("openvsx-proxy", { replicas: 2 });
+    (sts.spec as Json).updateStrategy = { type: "OnDelete" };
+    (sts.status as Json).updatedReplicas = 0;
+    const rolling = workload("messagebus", { replicas: 2 });
+    (rolling.status as Json).updatedReplicas = 0;
+    kube.workloads.statefulsets.push(sts, rolling);
+    const status = await checkRollout(plan, redeployed, config(), deps());
+    expect(status.workloads).toEqual([
+      { name: "statefulset/messagebus", desired: 2, updated: 0, available: 2, done: false },
+      { name: "statefulset/openvsx-proxy", desired: 2, updated: 0, available: 2, done: true },
+    ]);
+    expect(status.done).toBe(false);
+  });
+
   it("not done before rolloutDeadlineMinutes; RestoreDeadlineExceeded naming the waiting workloads after", async () => {
     const slow = workload("server", { replicas: 3 });
     (slow.status as Json).availableReplicas = 1;

@@ -501,12 +501,16 @@ async function rollouts(kube: KubeOps, namespace: string, selector: string) {
     const prefix = plural === "deployments" ? "deployment" : "statefulset";
     for (const w of await kube.listWorkloads(plural, namespace, selector)) {
       const s = rolloutState(w as Deployment);
+      // A StatefulSet updated OnDelete never reports its pods updated: it is done when they serve.
+      const onDelete =
+        plural === "statefulsets" &&
+        (w.spec as { updateStrategy?: { type?: string } } | undefined)?.updateStrategy?.type === "OnDelete";
       states.push({
         name: `${prefix}/${s.name}`,
         desired: s.desired,
         updated: s.updated,
         available: s.available,
-        done: s.done,
+        done: onDelete ? s.ready >= s.desired && s.available >= s.desired : s.done,
         held: isHeld(w as Deployment),
       });
     }
