@@ -5,7 +5,8 @@ import {
 } from "@gitpod-dr/core/restore/database";
 import { z } from "zod";
 import { logger } from "./lib/logger.ts";
-import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
+import { restoreConfig } from "./lib/restore-deps.ts";
+import { rdsClient } from "./lib/restore-rds.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Restore database" and "Check database" (the Wait → Check loop's check). */

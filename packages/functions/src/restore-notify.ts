@@ -13,7 +13,8 @@ import { snsClient } from "./lib/clients.ts";
 import { env } from "./lib/env.ts";
 import { logger } from "./lib/logger.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";
-import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
+import { restoreConfig } from "./lib/restore-deps.ts";
+import { rdsClient } from "./lib/restore-rds.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Notify plan" (dry run), "Notify success" and "Notify failure": one SNS message each. */

@@ -4,8 +4,9 @@ import { validateRestore } from "@gitpod-dr/core/restore/validate";
 import { z } from "zod";
 import { logger } from "./lib/logger.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";
-import { rdsClient, restoreConfig } from "./lib/restore-deps.ts";
+import { restoreConfig } from "./lib/restore-deps.ts";
 import { ec2Client } from "./lib/restore-ec2.ts";
+import { rdsClient } from "./lib/restore-rds.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Validate input" and "Build plan" of the restore (read-only: nothing is created). */

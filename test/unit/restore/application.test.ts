@@ -541,6 +541,19 @@ describe("pointApplication", () => {
     expect(kube.secrets.get("gitpod/database")).toEqual({ host: DB_HOST, port: "5432", password: "pw" });
   });
 
+  it("secret mode into the DR region: the database is pointed, the bucket and registry are reported as not set", async () => {
+    kube.secrets.set("gitpod/database", { host: "old-db.internal", port: "3306" });
+
+    const result = await pointApplication(plan, { endpoint: DB_HOST, port: 5432 }, config(), deps());
+
+    expect(result).toMatchObject({ mode: "secret", values: { host: DB_HOST, port: "5432" } });
+    expect(result.notSet).toEqual([
+      "bucket gitpod-workspaces-replica (eu-central-1)",
+      `registry ${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com`,
+    ]);
+    expect(kube.secrets.get("gitpod/database")).toEqual({ host: DB_HOST, port: "5432" });
+  });
+
   it("secret mode with custom keys and a missing Secret: PointApplicationFailed, nothing patched", async () => {
     const cfg = config({ databaseSecret: { name: "db-conn", hostKey: "DB_HOST", portKey: "DB_PORT" } });
     const error = await rejection(pointApplication(plan, { endpoint: DB_HOST }, cfg, deps()));

@@ -363,7 +363,7 @@ describe("buildPlan", () => {
     )) as PreconditionFailedError;
     expect(error).toBeInstanceOf(PreconditionFailedError);
     expect(error.problems).toEqual([
-      "BackupStorageLocation default in gitpod is Unavailable, not Available: Velero cannot read the backups",
+      "cluster gitpod: BackupStorageLocation default is Unavailable, not Available: Velero cannot read the backups there; check the bucket and Velero's credentials for it",
     ]);
   });
 
@@ -374,7 +374,7 @@ describe("buildPlan", () => {
       buildPlan(request(), config(), deps({ gitpod: kube }).plan),
     )) as PreconditionFailedError;
     expect(error.problems).toEqual([
-      "BackupStorageLocation default does not exist in namespace velero of gitpod: point Velero at the backup bucket first",
+      "cluster gitpod: BackupStorageLocation default does not exist in namespace velero: create it (velero backup-location create) or set application.velero.storageLocation",
     ]);
 
     kube.served = false;

@@ -198,6 +198,29 @@ describe("successMessage", () => {
     },
   };
 
+  it("says which endpoints the Secret could not take, so the operator points them by hand", () => {
+    const n = successMessage(
+      {
+        ...state,
+        point: {
+          mode: "secret",
+          values: { host: "gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com" },
+          notSet: [
+            "bucket gitpod-workspaces-replica (eu-central-1)",
+            "registry 123456789012.dkr.ecr.eu-central-1.amazonaws.com",
+          ],
+          startedAt: "2026-11-26T10:32:00.000Z",
+        },
+      },
+      STAGE,
+      NOW,
+    );
+    expect(n.message).toContain(
+      'NOT pointed (restore.application.point is "secret", which sets the database only): bucket gitpod-workspaces-replica (eu-central-1), registry 123456789012.dkr.ecr.eu-central-1.amazonaws.com. Point the application at them yourself.',
+    );
+    expect(successMessage(state, STAGE, NOW).message).not.toContain("NOT pointed");
+  });
+
   it("reports every tier, the pointing, the durations and the total", () => {
     const n = successMessage(state, STAGE, NOW);
 

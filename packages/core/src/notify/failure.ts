@@ -27,6 +27,20 @@ const SUBJECT_MAX = 99;
 /** SNS messages may be 256 KB; email clients give up long before that. */
 const MESSAGE_MAX = 32_000;
 
+/** An SNS subject: credentials removed, ASCII only, cut to SNS's limit (a cut one ends in "."). */
+export function snsSubject(text: string, secrets: readonly string[] = []): string {
+  const ascii = redact(text, secrets).replace(/[^\x20-\x7e]/g, "?");
+  return ascii.length > SUBJECT_MAX ? `${ascii.slice(0, SUBJECT_MAX - 1)}.` : ascii;
+}
+
+/** An SNS message body: credentials removed, cut to a length email clients still show. */
+export function snsMessage(text: string, secrets: readonly string[] = []): string {
+  const clean = redact(text, secrets);
+  return clean.length > MESSAGE_MAX
+    ? `${clean.slice(0, MESSAGE_MAX)}\n[truncated: read the full error in the log]`
+    : clean;
+}
+
 /**
  * The CloudWatch Logs console link for one log stream. The console expects each path part URI-encoded
  * twice with `%` written as `$` (what the console itself produces for `/aws/lambda/...`).
@@ -72,9 +86,7 @@ export function buildFailureNotification(
   const name = errorName(error);
   const rawMessage = error instanceof Error ? error.message : String(error);
   const message = redact(rawMessage, secrets);
-  const subject = redact(`gitpod-dr [${context.stage}] ${context.job} failed: ${name}`, secrets)
-    .replace(/[^\x20-\x7e]/g, "?")
-    .slice(0, SUBJECT_MAX);
+  const subject = snsSubject(`gitpod-dr [${context.stage}] ${context.job} failed: ${name}`, secrets);
   const causes: string[] = [];
   let cause = error instanceof Error ? error.cause : undefined;
   for (let depth = 0; cause instanceof Error && depth < 3; depth += 1) {
@@ -97,10 +109,7 @@ export function buildFailureNotification(
     `Time:       ${context.time.toISOString()}`,
     `Logs:       ${logStreamUrl(context.region, context.logGroupName, context.logStreamName)}`,
   ];
-  let text = lines.join("\n");
-  if (text.length > MESSAGE_MAX)
-    text = `${text.slice(0, MESSAGE_MAX)}\n[truncated: read the full error in the log]`;
-  return { subject, message: text };
+  return { subject, message: snsMessage(lines.join("\n"), secrets) };
 }
 
 /**

@@ -266,6 +266,8 @@ export interface PointResult extends Timed {
   readonly databaseHost?: string;
   readonly databasePort?: number;
   readonly replicationLag?: readonly ReplicationLag[];
+  /** Endpoints this restore should point at but the configured way cannot set (for the operator). */
+  readonly notSet?: readonly string[];
 }
 
 export interface DatabaseOutcome {
@@ -301,7 +303,15 @@ export async function pointApplication(
     ? { databaseHost: host, ...(database?.port ? { databasePort: database.port } : {}) }
     : {};
   if (point.kind === "secret") {
-    if (!host) return { mode: "none", values: {}, startedAt, finishedAt: startedAt, ...lagPart };
+    // The Secret holds the database only: a DR restore's bucket and registry are the operator's to set.
+    const unset = [
+      ...(plan.endpoints.bucket
+        ? [`bucket ${plan.endpoints.bucket.name} (${plan.endpoints.bucket.region})`]
+        : []),
+      ...(plan.endpoints.registry ? [`registry ${plan.endpoints.registry}`] : []),
+    ];
+    const notSet = unset.length > 0 ? { notSet: unset } : {};
+    if (!host) return { mode: "none", values: {}, startedAt, finishedAt: startedAt, ...lagPart, ...notSet };
     const s = settings.databaseSecret;
     const values: Record<string, string> = { [s.hostKey]: host };
     if (database?.port) values[s.portKey] = String(database.port);
@@ -312,7 +322,7 @@ export async function pointApplication(
       );
     }
     await kube.patchSecretData(settings.namespace, s.name, values);
-    return { mode: "secret", values, startedAt, ...dbPart, ...lagPart };
+    return { mode: "secret", values, startedAt, ...dbPart, ...lagPart, ...notSet };
   }
   const values: Record<string, string> = {};
   if (host) values[point.keys.dbHost] = host;

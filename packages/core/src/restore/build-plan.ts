@@ -2,6 +2,7 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { wrapAwsError } from "../aws/errors.ts";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
+import { storageLocationProblem } from "../velero/backup.ts";
 import { KubeApiError, VeleroBackupNotFoundError } from "../velero/errors.ts";
 import type { KubeOps } from "../velero/kube.ts";
 import {
@@ -146,23 +147,14 @@ export async function buildPlan(
             `Velero is not installed in cluster ${cluster} (velero.io/v1 is not served): install it with the same storage location first`,
           );
         } else {
-          const bsl = await kube.getVelero(
-            "backupstoragelocations",
+          const location = await storageLocationProblem(
+            kube,
             app.veleroNamespace,
             app.storageLocation,
+            "read the backups there",
           );
-          const phase = (bsl?.status as { phase?: string } | undefined)?.phase ?? "Unknown";
-          if (!bsl) {
-            problems.push(
-              `BackupStorageLocation ${app.storageLocation} does not exist in namespace ${app.veleroNamespace} of ${cluster}: point Velero at the backup bucket first`,
-            );
-          } else if (phase !== "Available") {
-            problems.push(
-              `BackupStorageLocation ${app.storageLocation} in ${cluster} is ${phase}, not Available: Velero cannot read the backups`,
-            );
-          } else {
-            checked.push(`Velero storage location ${app.storageLocation} in ${cluster} is Available`);
-          }
+          if (location) problems.push(`cluster ${cluster}: ${location}`);
+          else checked.push(`Velero storage location ${app.storageLocation} in ${cluster} is Available`);
           // A restore id's Velero Restores: the first attempt's name, then -attempt-2, -3… after one that
           // ended failed (a failed Restore cannot be resumed; a new one from the same backup can).
           let name = restoreAttemptName(request.restoreId, 1);

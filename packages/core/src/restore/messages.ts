@@ -1,4 +1,4 @@
-import type { Notification } from "../notify/failure.ts";
+import { type Notification, snsMessage, snsSubject } from "../notify/failure.ts";
 import { redact } from "../notify/redact.ts";
 import type { ReplicationLag } from "./application.ts";
 import { NOTIFIED_MARK, STATES, type StateKey, TIER_FAILED } from "./states.ts";
@@ -9,12 +9,6 @@ import type { RestorePlan, RestoreRequest, Timed } from "./types.ts";
  * person who started the restore: what happened, from what, and what to do next. No secret reaches
  * them (the KOTS auth string and database passwords are never in the state; everything is redacted).
  */
-
-const SUBJECT_MAX = 99;
-const subject = (text: string) => {
-  const ascii = text.replace(/[^\x20-\x7e]/g, "?");
-  return ascii.length > SUBJECT_MAX ? `${ascii.slice(0, SUBJECT_MAX - 1)}…`.replace(/…$/, ".") : ascii;
-};
 
 /** `1h 02m 03s`, `4m 05s`, `7s`. */
 export function formatDuration(ms: number): string {
@@ -80,8 +74,8 @@ export function planMessage(request: RestoreRequest, plan: RestorePlan, stage: s
   lines.push("", "Checked:", ...plan.checked.map((c) => `  - ${c}`));
   lines.push("", `Start it for real with the same input without "dryRun" (restoreId ${request.restoreId}).`);
   return {
-    subject: subject(`gitpod-dr ${stage}: restore ${plan.restoreId} plan (dry run)`),
-    message: redact(lines.join("\n")),
+    subject: snsSubject(`gitpod-dr ${stage}: restore ${plan.restoreId} plan (dry run)`),
+    message: snsMessage(lines.join("\n")),
   };
 }
 
@@ -105,6 +99,7 @@ export interface SuccessState {
     mode: string;
     values: Record<string, string>;
     replicationLag?: readonly ReplicationLag[];
+    notSet?: readonly string[];
   };
   readonly pointed?: Timed;
   readonly redeploy?: Timed & { released: readonly string[]; restarted: readonly string[] };
@@ -169,6 +164,11 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
       ),
     ]);
   }
+  if (state.point?.notSet && state.point.notSet.length > 0) {
+    lines.push(
+      `NOT pointed (restore.application.point is "secret", which sets the database only): ${state.point.notSet.join(", ")}. Point the application at them yourself.`,
+    );
+  }
   lines.push(...lagLines(state.point?.replicationLag));
   if (state.redeploy) {
     lines.push(
@@ -190,8 +190,8 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
     "Next: point DNS at the restored application if the region changed, open the KOTS Admin Console to confirm the deployed version, and keep the old database until you no longer need it (the restore never deletes anything).",
   );
   return {
-    subject: subject(`gitpod-dr ${stage}: restore ${plan.restoreId} complete`),
-    message: redact(lines.join("\n")),
+    subject: snsSubject(`gitpod-dr ${stage}: restore ${plan.restoreId} complete`),
+    message: snsMessage(lines.join("\n")),
   };
 }
 
@@ -285,8 +285,8 @@ export function failureMessage(
     lines.push(`Ran for ${formatDuration(now.getTime() - Date.parse(input.executionStartedAt))}.`);
   }
   return {
-    subject: subject(`gitpod-dr ${stage}: restore ${restoreId} FAILED at ${f.state}`),
-    message: redact(lines.join("\n")),
+    subject: snsSubject(`gitpod-dr ${stage}: restore ${restoreId} FAILED at ${f.state}`),
+    message: snsMessage(lines.join("\n")),
     error: f.error,
     cause: `${NOTIFIED_MARK} ${f.state}: ${cause}`.slice(0, 32_000),
   };

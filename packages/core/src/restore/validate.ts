@@ -3,6 +3,7 @@ import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { snapshotApi } from "../rds/api.ts";
 import type { DatabaseKind } from "../rds/types.ts";
+import { RestoreSnapshotNotFoundError, resolveRestoreSnapshot } from "./database.ts";
 import { parseRestoreInput } from "./input.ts";
 import { planDatabase } from "./plan.ts";
 import type { RestoreRequest } from "./types.ts";
@@ -24,9 +25,26 @@ export interface ValidateEvent {
   readonly executionStartedAt: string;
 }
 
-/** `auto` is decided by the snapshots: the kind whose API has a matching snapshot. */
-function databaseKinds(kind: RestoreJobConfig["database"]["kind"]): DatabaseKind[] {
-  return kind === "auto" ? ["instance", "cluster"] : [kind];
+/**
+ * The database's kind. `auto` is decided by the snapshots: the first kind (instance, then cluster) whose
+ * API has the wanted snapshot; when neither has it, instance, whose plan then reports it missing.
+ */
+async function databaseKind(
+  rds: RDSClient,
+  kind: RestoreJobConfig["database"]["kind"],
+  database: string,
+  dbSnapshot: string,
+): Promise<DatabaseKind> {
+  if (kind !== "auto") return kind;
+  for (const candidate of ["instance", "cluster"] as const) {
+    try {
+      await resolveRestoreSnapshot(snapshotApi(candidate), rds, database, dbSnapshot);
+      return candidate;
+    } catch (error) {
+      if (!(error instanceof RestoreSnapshotNotFoundError)) throw error;
+    }
+  }
+  return "instance";
 }
 
 /**
@@ -78,44 +96,31 @@ export async function validateRestore(
   let database: RestoreRequest["database"];
   if (wants("database") && target) {
     const rds = deps.rds(region);
-    const kinds = databaseKinds(config.database.kind);
-    let found:
-      | { problems: string[]; plan?: Awaited<ReturnType<typeof planDatabase>>["plan"]; kind: DatabaseKind }
-      | undefined;
-    for (const kind of kinds) {
-      const result = await planDatabase(rds, snapshotApi(kind), {
+    const kind = await databaseKind(rds, config.database.kind, config.database.identifier, input.dbSnapshot);
+    const found = await planDatabase(rds, snapshotApi(kind), {
+      kind,
+      database: config.database.identifier,
+      dbSnapshot: input.dbSnapshot,
+      restoreId: input.restoreId,
+      ...(input.targetDbIdentifier ? { targetDbIdentifier: input.targetDbIdentifier } : {}),
+      subnetGroupName: target.database.subnetGroupName,
+    });
+    problems.push(...found.problems);
+    if (found.plan) {
+      const s = found.plan.snapshot;
+      database = {
         kind,
-        database: config.database.identifier,
-        dbSnapshot: input.dbSnapshot,
-        restoreId: input.restoreId,
-        ...(input.targetDbIdentifier ? { targetDbIdentifier: input.targetDbIdentifier } : {}),
-        subnetGroupName: target.database.subnetGroupName,
-      });
-      const missing = result.problems.some((p) => p.startsWith("dbSnapshot:"));
-      // With `auto`, a kind without the snapshot is not the database's kind: try the next one.
-      if (!found || (found.problems.some((p) => p.startsWith("dbSnapshot:")) && !missing)) {
-        found = { ...result, kind };
-      }
-      if (!missing) break;
-    }
-    if (found) {
-      problems.push(...found.problems);
-      if (found.plan) {
-        const s = found.plan.snapshot;
-        database = {
-          kind: found.kind,
-          snapshot: {
-            identifier: s.identifier,
-            arn: s.arn,
-            ...(s.createdAt ? { createdAt: s.createdAt.toISOString() } : {}),
-            ...(s.engine ? { engine: s.engine } : {}),
-            ...(s.engineVersion ? { engineVersion: s.engineVersion } : {}),
-            encrypted: s.encrypted,
-          },
-          identifier: found.plan.identifier,
-          adopt: found.plan.adopt,
-        };
-      }
+        snapshot: {
+          identifier: s.identifier,
+          arn: s.arn,
+          ...(s.createdAt ? { createdAt: s.createdAt.toISOString() } : {}),
+          ...(s.engine ? { engine: s.engine } : {}),
+          ...(s.engineVersion ? { engineVersion: s.engineVersion } : {}),
+          encrypted: s.encrypted,
+        },
+        identifier: found.plan.identifier,
+        adopt: found.plan.adopt,
+      };
     }
   }
   if (problems.length > 0) {

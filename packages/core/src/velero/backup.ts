@@ -94,21 +94,8 @@ export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<
       "namespace",
     );
   }
-  const bsl = await kube.getVelero("backupstoragelocations", v.namespace, v.storageLocation);
-  if (!bsl) {
-    throw new VeleroPreflightError(
-      `BackupStorageLocation ${v.storageLocation} does not exist in namespace ${v.namespace}: create it (velero backup-location create) or set application.velero.storageLocation`,
-      "storage-location",
-    );
-  }
-  const bslStatus = (bsl.status ?? {}) as { phase?: string; message?: string };
-  const bslPhase = bslStatus.phase ?? "Unknown";
-  if (bslPhase !== "Available") {
-    throw new VeleroPreflightError(
-      `BackupStorageLocation ${v.storageLocation} is ${bslPhase}, not Available${bslStatus.message ? ` (${bslStatus.message})` : ""}: Velero cannot write backups there; check the bucket and Velero's credentials for it`,
-      "storage-location",
-    );
-  }
+  const location = await storageLocationProblem(kube, v.namespace, v.storageLocation, "write backups there");
+  if (location) throw new VeleroPreflightError(location, "storage-location");
   const image = veleroImage(deployment);
   const version = veleroVersionFromImage(image);
   // The version matters only for restic (removed in 1.17); with kopia an untagged image is fine.
@@ -369,4 +356,25 @@ export async function listOurBackups(
       ...(typeof expiration === "string" ? { expires: expiration } : {}),
     };
   });
+}
+
+/**
+ * Why a BackupStorageLocation cannot be used, or undefined when it is `Available`: what the backup
+ * job's preflight and the restore's plan both check before they create anything.
+ * @param use what Velero must do with it, for the message ("write backups there", "read the backups there")
+ */
+export async function storageLocationProblem(
+  kube: KubeOps,
+  namespace: string,
+  name: string,
+  use: string,
+): Promise<string | undefined> {
+  const bsl = await kube.getVelero("backupstoragelocations", namespace, name);
+  if (!bsl) {
+    return `BackupStorageLocation ${name} does not exist in namespace ${namespace}: create it (velero backup-location create) or set application.velero.storageLocation`;
+  }
+  const status = (bsl.status ?? {}) as { phase?: string; message?: string };
+  const phase = status.phase ?? "Unknown";
+  if (phase === "Available") return undefined;
+  return `BackupStorageLocation ${name} is ${phase}, not Available${status.message ? ` (${status.message})` : ""}: Velero cannot ${use}; check the bucket and Velero's credentials for it`;
 }

@@ -5,6 +5,7 @@ import { type ImageJobConfig, parseImageJobConfig } from "@gitpod-dr/core/config
 import { credentialsFor, transportPool } from "@gitpod-dr/core/registry/registries";
 import type { SyncDeps } from "@gitpod-dr/core/registry/sync";
 import { env } from "./env.ts";
+import { perKey } from "./per-key.ts";
 
 let cached:
   | {
@@ -13,18 +14,6 @@ let cached:
       secrets: (region: string) => SecretsManagerClient;
     }
   | undefined;
-
-function perRegion<T>(make: (region: string) => T): (region: string) => T {
-  const clients = new Map<string, T>();
-  return (region) => {
-    let client = clients.get(region);
-    if (!client) {
-      client = make(region);
-      clients.set(region, client);
-    }
-    return client;
-  };
-}
 
 /**
  * The image job's configuration and clients: parsed and built once per cold start. Registry transports
@@ -35,8 +24,8 @@ export function imageJob(): { config: ImageJobConfig; deps: SyncDeps } {
   if (!cached) {
     cached = {
       config: parseImageJobConfig(env.config),
-      ecr: perRegion((region) => new ECRClient(awsClientConfig(region))),
-      secrets: perRegion((region) => new SecretsManagerClient(awsClientConfig(region))),
+      ecr: perKey((region) => new ECRClient(awsClientConfig(region))),
+      secrets: perKey((region) => new SecretsManagerClient(awsClientConfig(region))),
     };
   }
   const { config, ecr, secrets } = cached;
