@@ -198,6 +198,16 @@ describe("successMessage", () => {
     },
   };
 
+  it("does not claim workloads were verified when the restore had no cluster", () => {
+    const n = successMessage(
+      { ...state, verify: { workloads: 0, startedAt: "2026-11-26T10:41:00.000Z" } },
+      STAGE,
+      NOW,
+    );
+    expect(n.message).toContain("Verified: no application workload checked (this restore has no cluster).");
+    expect(n.message).not.toContain("Verified: 0 workload(s)");
+  });
+
   it("says which endpoints the Secret could not take, so the operator points them by hand", () => {
     const n = successMessage(
       {

@@ -178,7 +178,7 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
   }
   if (state.verify) {
     lines.push(
-      `Verified: ${state.verify.workloads} workload(s) available${state.verify.health ? `; ${state.verify.health.url} answered ${state.verify.health.status}` : ""}.`,
+      `Verified: ${state.verify.workloads > 0 ? `${state.verify.workloads} workload(s) available` : "no application workload checked (this restore has no cluster)"}${state.verify.health ? `; ${state.verify.health.url} answered ${state.verify.health.status}` : ""}.`,
     );
     steps.push([STATES.verify, span(state.verify)]);
   }
