@@ -1,9 +1,9 @@
+import { parseStageConfig } from "@gitpod-dr/core/config";
 import { Stack } from "aws-cdk-lib";
 import { App } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
-import { parseStageConfig } from "@gitpod-dr/core/config";
 import { addStacks } from "../../stacks/index.ts";
 
 /**
