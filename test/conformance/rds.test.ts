@@ -249,7 +249,7 @@ describe.each(["instance", "cluster"] as const)("the RDS job on a DB %s: moto an
     expect(dr[0]?.tags["gitpod-dr:source-snapshot"]).toMatch(/:gitpod-dr-gitpod-2026-11-25-0300$/);
 
     // And the fake reaches the same state by the same calls, but for the gaps moto-gaps.ts lists.
-    const gapFields = MOTO_RDS_GAPS.filter((g) => g.kinds.includes(kind)).map((g) => g.field);
+    const gapFields = MOTO_RDS_GAPS.filter((g) => g.kinds?.includes(kind)).map((g) => g.field);
     const withoutGaps = (seen: Seen[]) =>
       seen.map((s) => Object.fromEntries(Object.entries(s).filter(([field]) => !gapFields.includes(field))));
     expect(withoutGaps(await view(onFake, "primary", kind))).toEqual(withoutGaps(primary));
