@@ -25,7 +25,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-rds";
 import { wrapAwsError } from "../aws/errors.ts";
-import { DatabaseNotFoundError, DatabaseNotReadyError, UnsupportedDatabaseError } from "../errors.ts";
+import { DatabaseNotFoundError, DatabaseNotReadyError, UnsupportedDatabaseError } from "./errors.ts";
 import type { Database, DatabaseKind, Snapshot } from "./types.ts";
 
 /**

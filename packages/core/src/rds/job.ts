@@ -2,15 +2,14 @@ import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
-import {
-  DefaultKmsKeyNotShareableError,
-  type GitpodDrError,
-  JobTimeoutError,
-  SnapshotConflictError,
-  SnapshotJobIncompleteError,
-} from "../errors.ts";
+import { type GitpodDrError, JobTimeoutError } from "../errors.ts";
 import { type JobLogger, silentLogger } from "../logger.ts";
 import { resolveDatabase, snapshotApi } from "./api.ts";
+import {
+  DefaultKmsKeyNotShareableError,
+  SnapshotConflictError,
+  SnapshotJobIncompleteError,
+} from "./errors.ts";
 import {
   isManagedBy,
   scheduleWindow,
