@@ -24,34 +24,36 @@ export abstract class GitpodDrError extends Error {
   }
 }
 
-/** Stage configuration is invalid. Raised at synth time and at cold start; never retryable. */
-export class ConfigError extends GitpodDrError {
-  override readonly name = "ConfigError";
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-  ) {
-    super(message);
-  }
-}
-
-/** The event or command-line input is invalid. Nothing was changed. */
-export class InvalidInputError extends GitpodDrError {
-  override readonly name = "InvalidInput";
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-  ) {
-    super(message);
-  }
-}
-
-/** An AWS call was throttled and the SDK's retry strategy ran out of attempts. */
-export class AwsThrottledError extends GitpodDrError {
-  override readonly name = "AwsThrottled";
+/** A failure that the same call may not have later (throttling, a busy resource, a timeout). */
+export abstract class RetryableError extends GitpodDrError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, retryable: true });
   }
+}
+
+/** Values failed validation; `issues` names each invalid field. Never retryable. */
+export abstract class ValidationError extends GitpodDrError {
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Stage configuration is invalid. Raised at synth time and at cold start. */
+export class ConfigError extends ValidationError {
+  override readonly name = "ConfigError";
+}
+
+/** The event or command-line input is invalid. Nothing was changed. */
+export class InvalidInputError extends ValidationError {
+  override readonly name = "InvalidInput";
+}
+
+/** An AWS call was throttled and the SDK's retry strategy ran out of attempts. */
+export class AwsThrottledError extends RetryableError {
+  override readonly name = "AwsThrottled";
 }
 
 /** The function's role is not allowed to make an AWS call: an IAM or key-policy problem to fix. */
@@ -72,11 +74,8 @@ export class AwsCallError extends GitpodDrError {
 }
 
 /** The invocation ran out of time; it stopped before Lambda killed it so the failure can be reported. */
-export class JobTimeoutError extends GitpodDrError {
+export class JobTimeoutError extends RetryableError {
   override readonly name = "JobTimeout";
-  constructor(message: string) {
-    super(message, { retryable: true });
-  }
 }
 
 /** Publishing a notification failed. */

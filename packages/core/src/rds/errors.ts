@@ -1,4 +1,4 @@
-import { GitpodDrError } from "../errors.ts";
+import { GitpodDrError, RetryableError } from "../errors.ts";
 
 /** The RDS snapshot job's errors. Their `name`s are matched by Step Functions and printed by the CLI: never rename one. */
 
@@ -13,11 +13,8 @@ export class UnsupportedDatabaseError extends GitpodDrError {
 }
 
 /** The database is in a state in which RDS refuses a snapshot (e.g. `backing-up`); a later run succeeds. */
-export class DatabaseNotReadyError extends GitpodDrError {
+export class DatabaseNotReadyError extends RetryableError {
   override readonly name = "DatabaseNotReady";
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { ...options, retryable: true });
-  }
 }
 
 /** A snapshot with the tool's deterministic name exists but was not created by gitpod-dr. */
