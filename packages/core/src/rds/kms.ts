@@ -6,7 +6,7 @@ import type { Database, Snapshot } from "./types.ts";
 
 /** What the snapshot job checks and says about KMS keys before and after a cross-region copy. */
 
-/** What to check when RDS cannot use a KMS key for a copy. */
+/** What to check when RDS cannot use a KMS key for a copy (empty for any other error). */
 export function kmsHint(err: unknown): string {
   const code = awsErrorCode(err) ?? awsErrorCode((err as Error | undefined)?.cause);
   if (code !== "KMSKeyNotAccessibleFault") return "";

@@ -31,7 +31,10 @@ import { AwsAccessDeniedError } from "../errors.ts";
  * bucket (`Unable to check bucket …`), so a bucket that cannot be read is one finding, not a failed run.
  */
 
-/** Buckets whose names start with `prefix` (ListBuckets filters by prefix server-side; every page). */
+/**
+ * Buckets whose names start with `prefix` (ListBuckets filters by prefix server-side; every page).
+ * @throws AwsAccessDeniedError, AwsThrottledError, AwsCallError naming the prefix.
+ */
 export async function listBucketsWithPrefix(s3: S3Client, prefix: string): Promise<string[]> {
   const names: string[] = [];
   try {
@@ -44,13 +47,19 @@ export async function listBucketsWithPrefix(s3: S3Client, prefix: string): Promi
   return names;
 }
 
-/** The bucket's versioning status (`Enabled`, `Suspended`), undefined when never enabled. */
+/**
+ * The bucket's versioning status (`Enabled`, `Suspended`), undefined when never enabled.
+ * @throws the SDK's error, unwrapped (see above).
+ */
 export async function readVersioning(s3: S3Client, bucket: string): Promise<string | undefined> {
   const out = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
   return out.Status;
 }
 
-/** The bucket's replication configuration, undefined when it has none. */
+/**
+ * The bucket's replication configuration, undefined when it has none.
+ * @throws the SDK's error for anything but ReplicationConfigurationNotFoundError, unwrapped.
+ */
 export async function readReplication(
   s3: S3Client,
   bucket: string,
@@ -63,7 +72,10 @@ export async function readReplication(
   }
 }
 
-/** Whether the bucket's default encryption is SSE-KMS (whose replicas get ETags of their own). */
+/**
+ * Whether the bucket's default encryption is SSE-KMS (whose replicas get ETags of their own).
+ * @throws the SDK's error for anything but ServerSideEncryptionConfigurationNotFoundError, unwrapped.
+ */
 export async function readDefaultSseKms(s3: S3Client, bucket: string): Promise<boolean> {
   try {
     const out = await s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }));
@@ -82,7 +94,10 @@ export function regionOfLocation(location: string | undefined | null): string {
   return location === "EU" ? "eu-west-1" : location;
 }
 
-/** The region the bucket lives in. */
+/**
+ * The region the bucket lives in.
+ * @throws the SDK's error, unwrapped.
+ */
 export async function readRegion(s3: S3Client, bucket: string): Promise<string> {
   const location = await s3.send(new GetBucketLocationCommand({ Bucket: bucket }));
   return regionOfLocation(location.LocationConstraint);
@@ -122,7 +137,10 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
   }
 }
 
-/** Every key under `prefix`, all pages (a listing is in key order). */
+/**
+ * Every key under `prefix`, all pages (a listing is in key order).
+ * @throws the SDK's error, unwrapped.
+ */
 export async function listAllObjects(s3: S3Client, bucket: string, prefix: string): Promise<_Object[]> {
   const contents: _Object[] = [];
   for await (const page of paginateListObjectsV2(
@@ -134,7 +152,10 @@ export async function listAllObjects(s3: S3Client, bucket: string, prefix: strin
   return contents;
 }
 
-/** The first `maxKeys` keys under `prefix`: one page, for a bounded sample. */
+/**
+ * The first `maxKeys` keys under `prefix`: one page, for a bounded sample.
+ * @throws the SDK's error, unwrapped.
+ */
 export async function listFirstObjects(
   s3: S3Client,
   bucket: string,
@@ -145,7 +166,10 @@ export async function listFirstObjects(
   return page.Contents ?? [];
 }
 
-/** Writes a small JSON object. */
+/**
+ * Writes a small JSON object.
+ * @throws the SDK's error, unwrapped.
+ */
 export async function putJsonObject(s3: S3Client, bucket: string, key: string, body: unknown): Promise<void> {
   await s3.send(
     new PutObjectCommand({
@@ -157,7 +181,10 @@ export async function putJsonObject(s3: S3Client, bucket: string, key: string, b
   );
 }
 
-/** Deletes every version of a key (canaries live in versioned buckets; a plain delete leaves them). */
+/**
+ * Deletes every version of a key (canaries live in versioned buckets; a plain delete leaves them).
+ * @throws the SDK's error, unwrapped.
+ */
 export async function deleteAllVersions(s3: S3Client, bucket: string, key: string): Promise<void> {
   const versions = await s3.send(
     new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 100 }),
@@ -182,7 +209,10 @@ export interface BatchJob {
   readonly created: number;
 }
 
-/** The account's S3 Batch Operations jobs in the given states (every page of ListJobs). */
+/**
+ * The account's S3 Batch Operations jobs in the given states (every page of ListJobs).
+ * @throws the SDK's error, unwrapped.
+ */
 export async function listBatchJobs(
   s3control: S3ControlClient,
   account: string,
@@ -209,6 +239,7 @@ export async function listBatchJobs(
 /**
  * Creates an S3 Batch Operations job and reads back its status: a request token the job already used
  * returns the earlier job, whose real status is then reported.
+ * @throws the SDK's error, unwrapped.
  */
 export async function createBatchJob(
   s3control: S3ControlClient,

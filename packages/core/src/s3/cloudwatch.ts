@@ -14,7 +14,10 @@ import { REPLICATION_METRICS, type RuleMetrics } from "./metrics.ts";
 /** The namespace of the metrics gitpod-dr publishes. */
 export const METRIC_NAMESPACE = "GitpodDR";
 
-/** The replication metrics of one rule over the last 30 minutes (a metric with no data is left out). */
+/**
+ * The replication metrics of one rule over the last 30 minutes (a metric with no data is left out).
+ * @throws the SDK's error, unwrapped (the bucket's check wraps it).
+ */
 export async function readRuleMetrics(
   cloudwatch: CloudWatchClient,
   rule: { readonly bucket: string; readonly destination: string; readonly ruleId: string },
@@ -51,7 +54,10 @@ export async function readRuleMetrics(
   return metrics as RuleMetrics;
 }
 
-/** Publishes `SecondsSinceReplicatedCanary` per bucket (PutMetricData takes at most 500 values a call). */
+/**
+ * Publishes `SecondsSinceReplicatedCanary` per bucket (PutMetricData takes at most 500 values a call).
+ * @throws the SDK's error, unwrapped: the run fails.
+ */
 export async function publishCanaryAges(
   cloudwatch: CloudWatchClient,
   ages: readonly { readonly bucket: string; readonly seconds: number }[],

@@ -35,7 +35,10 @@ async function repairJobs(ctx: CheckContext, bucket: string, statuses: readonly 
     .sort((a, b) => b.created - a.created);
 }
 
-/** The bucket's running repair job, if any (reported without starting one). */
+/**
+ * The bucket's running repair job, if any (reported without starting one).
+ * @throws the SDK's error, unwrapped (the bucket's check wraps it).
+ */
 export async function runningRepair(ctx: CheckContext, bucket: string): Promise<RepairJobReport | undefined> {
   const running = (await repairJobs(ctx, bucket, REPAIR_ACTIVE))[0];
   return running ? { id: running.id, status: running.status, started: false } : undefined;
@@ -44,6 +47,7 @@ export async function runningRepair(ctx: CheckContext, bucket: string): Promise<
 /**
  * The running repair job of a bucket, or starts one (never two at once). A repair job that failed in
  * the last day is reported instead of starting another (it would fail the same way): a finding is added.
+ * @throws the SDK's error, unwrapped (the bucket's check wraps it).
  */
 export async function repair(
   ctx: CheckContext,
