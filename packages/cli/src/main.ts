@@ -4,14 +4,10 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
 import { rdsJobConfig } from "@gitpod-dr/core/config";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
-import {
-  ConfigError,
-  GitpodDrError,
-  InvalidInputError,
-  SnapshotJobIncompleteError,
-} from "@gitpod-dr/core/errors";
+import { ConfigError, GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { redact } from "@gitpod-dr/core/notify/redact";
+import { SnapshotJobIncompleteError } from "@gitpod-dr/core/rds/errors";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
 import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";

@@ -5,12 +5,8 @@ import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
 import { parseStorageJobConfig, type StageConfig } from "@gitpod-dr/core/config";
-import {
-  ReplicationUnhealthyError,
-  runStorageCheck,
-  type StorageCheckSummary,
-  type StorageDeps,
-} from "@gitpod-dr/core/s3/job";
+import { ReplicationUnhealthyError } from "@gitpod-dr/core/s3/errors";
+import { runStorageCheck, type StorageCheckSummary, type StorageDeps } from "@gitpod-dr/core/s3/job";
 import { loadStageSection } from "./stage.ts";
 
 export interface StorageIo {

@@ -7,7 +7,8 @@ import {
   SnapshotQuotaExceededFault,
 } from "@aws-sdk/client-rds";
 import { describe, expect, it } from "vitest";
-import { JobTimeoutError, SnapshotJobIncompleteError } from "../../../packages/core/src/errors.ts";
+import { JobTimeoutError } from "../../../packages/core/src/errors.ts";
+import { SnapshotJobIncompleteError } from "../../../packages/core/src/rds/errors.ts";
 import { type RdsJobSummary, runRdsSnapshotJob } from "../../../packages/core/src/rds/job.ts";
 import {
   AWS_RDS_KEY,

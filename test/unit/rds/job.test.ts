@@ -4,7 +4,7 @@ import {
   DatabaseNotFoundError,
   SnapshotConflictError,
   UnsupportedDatabaseError,
-} from "../../../packages/core/src/errors.ts";
+} from "../../../packages/core/src/rds/errors.ts";
 import { runRdsSnapshotJob } from "../../../packages/core/src/rds/job.ts";
 import {
   ago,

@@ -145,6 +145,7 @@ describe("judgeCanaries", () => {
         bucket: SOURCE,
         severity: "failure",
         check: "canary",
+        code: "replication-failed",
         message: `Bucket ${SOURCE}: replication FAILED for canary ${failed.key} (written 2026-11-26T02:59:00.000Z): check the replication role's permissions on ${DESTINATION} and its KMS keys`,
       },
     ]);

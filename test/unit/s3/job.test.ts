@@ -1,12 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { MAX_CANARIES_OBSERVED } from "../../../packages/core/src/s3/bucket.ts";
 import { canaryKey } from "../../../packages/core/src/s3/canary.ts";
-import {
-  MAX_CANARIES_OBSERVED,
-  ReplicationUnhealthyError,
-  rotatingSample,
-  runStorageCheck,
-  type StorageCheckSummary,
-} from "../../../packages/core/src/s3/job.ts";
+import { rotatingSample } from "../../../packages/core/src/s3/discovery.ts";
+import { ReplicationUnhealthyError } from "../../../packages/core/src/s3/errors.ts";
+import { runStorageCheck, type StorageCheckSummary } from "../../../packages/core/src/s3/job.ts";
 import {
   ACCOUNT,
   BATCH_ROLE,
@@ -202,6 +199,7 @@ describe("a stalled bucket", () => {
         bucket: SOURCE,
         severity: "failure",
         check: "canary",
+        code: "replication-failed",
         message: `Bucket ${SOURCE}: replication FAILED for canary ${key} (written 2026-11-26T03:00:00.000Z): check the replication role's permissions on ${DESTINATION} and its KMS keys`,
       },
     ]);

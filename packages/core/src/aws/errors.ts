@@ -21,7 +21,17 @@ const ACCESS_DENIED = new Set([
   "KMSKeyNotAccessibleFault",
 ]);
 
-/** The AWS error code of an SDK error (its `name`), or undefined for anything else. */
+/**
+ * The AWS error code of an SDK error (its `name`, e.g. `DBSnapshotNotFoundFault`), or undefined for
+ * anything that is not an AWS SDK service error.
+ *
+ * This is the one way gitpod-dr recognises an AWS SDK error: `awsErrorCode(err) === "Code"`. Not
+ * `instanceof SomeServiceException` (it ties the check to one copy of a client package, and a test's or
+ * another bundle's copy fails it), and not `(err as { name }).name` casts (they also match errors that
+ * are not the service's answer). Our own errors (subclasses of `GitpodDrError`) are recognised with
+ * `instanceof`; Kubernetes API errors become `KubeApiError` in `velero/kube-client.ts` and are
+ * recognised by its `status`.
+ */
 export function awsErrorCode(err: unknown): string | undefined {
   return isSdkError(err) ? err.name : undefined;
 }

@@ -3,29 +3,21 @@ import {
   CopyDBSnapshotCommand,
   CreateDBClusterSnapshotCommand,
   CreateDBSnapshotCommand,
-  DBClusterNotFoundFault,
   type DBClusterSnapshot,
-  DBClusterSnapshotAlreadyExistsFault,
-  DBClusterSnapshotNotFoundFault,
-  DBInstanceNotFoundFault,
   type DBSnapshot,
-  DBSnapshotAlreadyExistsFault,
-  DBSnapshotNotFoundFault,
   DeleteDBClusterSnapshotCommand,
   DeleteDBSnapshotCommand,
   DescribeDBClusterSnapshotsCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
-  InvalidDBClusterStateFault,
-  InvalidDBInstanceStateFault,
   paginateDescribeDBClusterSnapshots,
   paginateDescribeDBSnapshots,
   type RDSClient,
   type Tag,
 } from "@aws-sdk/client-rds";
-import { wrapAwsError } from "../aws/errors.ts";
-import { DatabaseNotFoundError, DatabaseNotReadyError, UnsupportedDatabaseError } from "../errors.ts";
+import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
+import { DatabaseNotFoundError, DatabaseNotReadyError, UnsupportedDatabaseError } from "./errors.ts";
 import type { Database, DatabaseKind, Snapshot } from "./types.ts";
 
 /**
@@ -125,7 +117,7 @@ const instanceApi: SnapshotApi = {
       const found = out.DBSnapshots?.find((s) => s.DBSnapshotIdentifier === identifier);
       return found ? fromDbSnapshot(found) : undefined;
     } catch (err) {
-      if (err instanceof DBSnapshotNotFoundFault) return undefined;
+      if (awsErrorCode(err) === "DBSnapshotNotFoundFault") return undefined;
       throw wrapAwsError(`Unable to describe snapshot ${identifier} in ${await rds.config.region()}`, err);
     }
   },
@@ -140,10 +132,10 @@ const instanceApi: SnapshotApi = {
       );
       return "created";
     } catch (err) {
-      if (err instanceof DBSnapshotAlreadyExistsFault) return "exists";
-      if (err instanceof InvalidDBInstanceStateFault) {
+      if (awsErrorCode(err) === "DBSnapshotAlreadyExistsFault") return "exists";
+      if (awsErrorCode(err) === "InvalidDBInstanceStateFault") {
         throw new DatabaseNotReadyError(
-          `Unable to create snapshot ${identifier}: DB instance ${database.identifier} is not in a state that allows snapshots (${err.message}); the next run tries again`,
+          `Unable to create snapshot ${identifier}: DB instance ${database.identifier} is not in a state that allows snapshots (${(err as Error).message}); the next run tries again`,
           { cause: err },
         );
       }
@@ -167,7 +159,7 @@ const instanceApi: SnapshotApi = {
       );
       return "started";
     } catch (err) {
-      if (err instanceof DBSnapshotAlreadyExistsFault) return "exists";
+      if (awsErrorCode(err) === "DBSnapshotAlreadyExistsFault") return "exists";
       throw wrapAwsError(`Unable to copy snapshot ${source.identifier} to ${await rds.config.region()}`, err);
     }
   },
@@ -176,7 +168,7 @@ const instanceApi: SnapshotApi = {
       await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: identifier }));
       return "deleted";
     } catch (err) {
-      if (err instanceof DBSnapshotNotFoundFault) return "gone";
+      if (awsErrorCode(err) === "DBSnapshotNotFoundFault") return "gone";
       throw wrapAwsError(`Unable to delete snapshot ${identifier} in ${await rds.config.region()}`, err);
     }
   },
@@ -206,7 +198,7 @@ const clusterApi: SnapshotApi = {
       const found = out.DBClusterSnapshots?.find((s) => s.DBClusterSnapshotIdentifier === identifier);
       return found ? fromClusterSnapshot(found) : undefined;
     } catch (err) {
-      if (err instanceof DBClusterSnapshotNotFoundFault) return undefined;
+      if (awsErrorCode(err) === "DBClusterSnapshotNotFoundFault") return undefined;
       throw wrapAwsError(
         `Unable to describe cluster snapshot ${identifier} in ${await rds.config.region()}`,
         err,
@@ -224,10 +216,10 @@ const clusterApi: SnapshotApi = {
       );
       return "created";
     } catch (err) {
-      if (err instanceof DBClusterSnapshotAlreadyExistsFault) return "exists";
-      if (err instanceof InvalidDBClusterStateFault) {
+      if (awsErrorCode(err) === "DBClusterSnapshotAlreadyExistsFault") return "exists";
+      if (awsErrorCode(err) === "InvalidDBClusterStateFault") {
         throw new DatabaseNotReadyError(
-          `Unable to create snapshot ${identifier}: DB cluster ${database.identifier} is not in a state that allows snapshots (${err.message}); the next run tries again`,
+          `Unable to create snapshot ${identifier}: DB cluster ${database.identifier} is not in a state that allows snapshots (${(err as Error).message}); the next run tries again`,
           { cause: err },
         );
       }
@@ -247,7 +239,7 @@ const clusterApi: SnapshotApi = {
       );
       return "started";
     } catch (err) {
-      if (err instanceof DBClusterSnapshotAlreadyExistsFault) return "exists";
+      if (awsErrorCode(err) === "DBClusterSnapshotAlreadyExistsFault") return "exists";
       throw wrapAwsError(
         `Unable to copy cluster snapshot ${source.identifier} to ${await rds.config.region()}`,
         err,
@@ -259,7 +251,7 @@ const clusterApi: SnapshotApi = {
       await rds.send(new DeleteDBClusterSnapshotCommand({ DBClusterSnapshotIdentifier: identifier }));
       return "deleted";
     } catch (err) {
-      if (err instanceof DBClusterSnapshotNotFoundFault) return "gone";
+      if (awsErrorCode(err) === "DBClusterSnapshotNotFoundFault") return "gone";
       throw wrapAwsError(
         `Unable to delete cluster snapshot ${identifier} in ${await rds.config.region()}`,
         err,
@@ -295,7 +287,7 @@ async function describeInstance(rds: RDSClient, identifier: string): Promise<Dat
       engine: db.Engine ?? "unknown",
     };
   } catch (err) {
-    if (err instanceof DBInstanceNotFoundFault) return undefined;
+    if (awsErrorCode(err) === "DBInstanceNotFoundFault") return undefined;
     throw wrapAwsError(`Unable to describe DB instance ${identifier}`, err);
   }
 }
@@ -315,7 +307,7 @@ async function describeCluster(rds: RDSClient, identifier: string): Promise<Data
       engine: db.Engine ?? "unknown",
     };
   } catch (err) {
-    if (err instanceof DBClusterNotFoundFault) return undefined;
+    if (awsErrorCode(err) === "DBClusterNotFoundFault") return undefined;
     throw wrapAwsError(`Unable to describe DB cluster ${identifier}`, err);
   }
 }

@@ -1,16 +1,10 @@
-import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import type { KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
-import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
-import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
-import {
-  DefaultKmsKeyNotShareableError,
-  type GitpodDrError,
-  JobTimeoutError,
-  SnapshotConflictError,
-  SnapshotJobIncompleteError,
-} from "../errors.ts";
+import type { RdsJobConfig } from "../config.ts";
 import { type JobLogger, silentLogger } from "../logger.ts";
-import { resolveDatabase, snapshotApi } from "./api.ts";
+import { resolveDatabase, type SnapshotApi, snapshotApi } from "./api.ts";
+import { SnapshotConflictError, SnapshotJobIncompleteError } from "./errors.ts";
+import { DefaultKeyCheck } from "./kms.ts";
 import {
   isManagedBy,
   scheduleWindow,
@@ -18,13 +12,11 @@ import {
   snapshotTags,
   TAG_SOURCE_SNAPSHOT,
 } from "./naming.ts";
-import {
-  planRetention,
-  type RetentionDecision,
-  type RetentionPolicy,
-  type RetentionSnapshot,
-} from "./retention.ts";
+import { copiesDrRetentionWouldDelete, planRetention, type RetentionSnapshot } from "./retention.ts";
+import { attempt, type RdsJobSummary, recordProblem } from "./summary.ts";
 import { type Database, isInProgress, type Snapshot } from "./types.ts";
+
+export type { RdsJobSummary } from "./summary.ts";
 
 export interface RdsJobDeps {
   /** RDS client in the primary region. */
@@ -50,36 +42,6 @@ export interface RdsJobInput {
   dryRun: boolean;
 }
 
-export interface RdsJobSummary {
-  database: { identifier: string; kind: Database["kind"]; arn: string };
-  window: string;
-  dryRun: boolean;
-  /** The snapshot for this window: created now (or, in a dry run, would be). */
-  created: string[];
-  /** The snapshot for this window already existed (a retried or duplicated invocation). */
-  alreadyExisted: string[];
-  /** Primary snapshots still `creating`: a later run copies them. */
-  waitingForCreation: string[];
-  /** Cross-region copies started by this run (or, in a dry run, that would be). */
-  copied: string[];
-  /** Copies of ours already in progress in the DR region. */
-  copiesInProgress: string[];
-  /** Copies left for a later run because the DR region's concurrent-copy limit is reached. */
-  copiesDeferred: string[];
-  /**
-   * Snapshots not copied because DR retention would delete the copy at once (older than it keeps);
-   * copying them would only start a copy-delete cycle. The primary keeps them by its own retention.
-   */
-  notCopiedTooOld: string[];
-  /** Failed DR copies of ours that were deleted so that the next run copies again. */
-  failedCopiesRemoved: string[];
-  deleted: { primary: RetentionDecision[]; dr: RetentionDecision[] };
-  kept: { primary: RetentionDecision[]; dr: RetentionDecision[] };
-  warnings: string[];
-  /** What could not be done; when not empty the job fails after finishing everything else. */
-  problems: string[];
-}
-
 /** Manual-snapshot usage above this share of the quota is warned about. */
 const QUOTA_WARNING_RATIO = 0.8;
 
@@ -101,12 +63,44 @@ export async function runRdsSnapshotJob(
   config: RdsJobConfig,
   deps: RdsJobDeps,
 ): Promise<RdsJobSummary> {
+  const run = await startRun(input, config, deps);
+  const appearedSinceListing = await snapshotThisWindow(run);
+  reportFailedSnapshots(run);
+  const removedCopies = await removeFailedCopies(run);
+  const copies = await copyToDr(run, appearedSinceListing);
+  await applyRetention(run, { ...copies, removedCopies });
+  warnAboutQuota(run, appearedSinceListing, copies.copyStarted.size);
+  return finish(run);
+}
+
+/** One run's inputs, what it listed at its start, and the summary every step adds to. */
+interface JobRun {
+  readonly input: RdsJobInput;
+  readonly config: RdsJobConfig;
+  readonly deps: RdsJobDeps;
+  readonly logger: JobLogger;
+  readonly now: Date;
+  readonly database: Database;
+  readonly api: SnapshotApi;
+  /** This window's snapshot identifier. */
+  readonly identifier: string;
+  readonly summary: RdsJobSummary;
+  /** Every manual snapshot of the database's API family in each region, as listed at the start. */
+  readonly primaryAll: readonly Snapshot[];
+  readonly drAll: readonly Snapshot[];
+  readonly drByIdentifier: ReadonlyMap<string, Snapshot>;
+}
+
+/** The snapshots of the list that gitpod-dr made for this database. */
+const ours = (run: JobRun, list: readonly Snapshot[]) =>
+  list.filter((s) => isManagedBy(s.tags, run.database.identifier));
+
+/** Finds the database and lists both regions' manual snapshots. */
+async function startRun(input: RdsJobInput, config: RdsJobConfig, deps: RdsJobDeps): Promise<JobRun> {
   const logger = deps.logger ?? silentLogger;
   const now = deps.now?.() ?? new Date();
-  const { primary, dr } = config.regions;
   const database = await resolveDatabase(deps.rdsPrimary, config.database.identifier, config.database.kind);
   const api = snapshotApi(database.kind);
-  const identifier = snapshotIdentifier(database.identifier, input.time);
   const summary: RdsJobSummary = {
     database: { identifier: database.identifier, kind: database.kind, arn: database.arn },
     window: scheduleWindow(input.time).toISOString(),
@@ -124,68 +118,90 @@ export async function runRdsSnapshotJob(
     warnings: [],
     problems: [],
   };
-
   const [primaryAll, drAll] = await Promise.all([
     api.listManualSnapshots(deps.rdsPrimary),
     api.listManualSnapshots(deps.rdsDr),
   ]);
-  const ours = (list: Snapshot[]) => list.filter((s) => isManagedBy(s.tags, database.identifier));
+  return {
+    input,
+    config,
+    deps,
+    logger,
+    now,
+    database,
+    api,
+    identifier: snapshotIdentifier(database.identifier, input.time),
+    summary,
+    primaryAll,
+    drAll,
+    drByIdentifier: new Map(drAll.map((s) => [s.identifier, s])),
+  };
+}
 
-  // 1. This window's snapshot.
+/**
+ * 1. This window's snapshot: created, or adopted when it exists and is ours.
+ * @returns whether the snapshot exists now but was not in the listing (it counts for the quota and is
+ *   copied by a later run).
+ * @throws SnapshotConflictError when a snapshot with its name exists that gitpod-dr did not make.
+ */
+async function snapshotThisWindow(run: JobRun): Promise<boolean> {
+  const { input, deps, database, api, identifier, summary } = run;
   const conflict = () =>
     new SnapshotConflictError(
-      `A snapshot named ${identifier} exists in ${primary} but was not created by gitpod-dr for ${database.identifier}; gitpod-dr will not adopt or change it. Rename or delete it, or change the schedule`,
+      `A snapshot named ${identifier} exists in ${run.config.regions.primary} but was not created by gitpod-dr for ${database.identifier}; gitpod-dr will not adopt or change it. Rename or delete it, or change the schedule`,
     );
-  const existing = primaryAll.find((s) => s.identifier === identifier);
-  // This window's snapshot exists now but was not in the listing (counts for the quota, copied later).
-  let appearedSinceListing = false;
+  const existing = run.primaryAll.find((s) => s.identifier === identifier);
   if (existing) {
     if (!isManagedBy(existing.tags, database.identifier)) throw conflict();
     summary.alreadyExisted.push(identifier);
-  } else if (input.dryRun) {
-    summary.created.push(identifier);
-  } else {
-    // A refused create (quota full, database busy) must not stop retention, which may free the quota.
-    const result = await attempt(summary, deps.signal, `Creating snapshot ${identifier}`, () =>
-      api.createSnapshot(
-        deps.rdsPrimary,
-        database,
-        identifier,
-        snapshotTags(database.identifier, input.time),
-      ),
-    );
-    if (result === "exists") {
-      // Created between our listing and our call: by a concurrent invocation (adopt it), or by someone
-      // else (refuse it, as above).
-      const raced = await api.describeSnapshot(deps.rdsPrimary, identifier);
-      if (raced && !isManagedBy(raced.tags, database.identifier)) throw conflict();
-      if (!raced) {
-        summary.problems.push(
-          `RDS says snapshot ${identifier} exists, but it cannot be found (being deleted?); this window has no snapshot yet: the next run tries again`,
-        );
-      }
-    }
-    if (result !== undefined) {
-      (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
-      appearedSinceListing = true;
-      logger.info("Snapshot of this window", { snapshot: identifier, result });
-    }
+    return false;
   }
-
-  // 2. Copies to the DR region.
-  const primaryOurs = ours(primaryAll);
-  const drByIdentifier = new Map(drAll.map((s) => [s.identifier, s]));
-  for (const s of primaryOurs) {
-    if (s.status === "failed") {
+  if (input.dryRun) {
+    summary.created.push(identifier);
+    return false;
+  }
+  // A refused create (quota full, database busy) must not stop retention, which may free the quota.
+  const result = await attempt(summary, deps.signal, `Creating snapshot ${identifier}`, () =>
+    api.createSnapshot(deps.rdsPrimary, database, identifier, snapshotTags(database.identifier, input.time)),
+  );
+  if (result === "exists") {
+    // Created between our listing and our call: by a concurrent invocation (adopt it), or by someone
+    // else (refuse it, as above).
+    const raced = await api.describeSnapshot(deps.rdsPrimary, identifier);
+    if (raced && !isManagedBy(raced.tags, database.identifier)) throw conflict();
+    if (!raced) {
       summary.problems.push(
-        `Snapshot ${s.identifier} in ${primary} failed to be created; RDS keeps it as failed. Find out why (RDS events of ${database.identifier}), then delete it: gitpod-dr never deletes a snapshot that is not available`,
+        `RDS says snapshot ${identifier} exists, but it cannot be found (being deleted?); this window has no snapshot yet: the next run tries again`,
       );
     }
   }
+  if (result === undefined) return false;
+  (result === "created" ? summary.created : summary.alreadyExisted).push(identifier);
+  run.logger.info("Snapshot of this window", { snapshot: identifier, result });
+  return true;
+}
+
+/** 2a. Primary snapshots that RDS failed to create: a problem each (gitpod-dr deletes only available ones). */
+function reportFailedSnapshots(run: JobRun): void {
+  for (const s of ours(run, run.primaryAll)) {
+    if (s.status === "failed") {
+      run.summary.problems.push(
+        `Snapshot ${s.identifier} in ${run.config.regions.primary} failed to be created; RDS keeps it as failed. Find out why (RDS events of ${run.database.identifier}), then delete it: gitpod-dr never deletes a snapshot that is not available`,
+      );
+    }
+  }
+}
+
+/**
+ * 2b. Failed DR copies of ours are deleted, so that the next run copies again (RDS may hold the name
+ * while it deletes); copies in progress are reported.
+ * @returns the identifiers of the copies deleted.
+ */
+async function removeFailedCopies(run: JobRun): Promise<Set<string>> {
+  const { input, deps, api, summary } = run;
   const removedCopies = new Set<string>();
-  for (const copy of ours(drAll)) {
+  for (const copy of ours(run, run.drAll)) {
     if (copy.status === "failed") {
-      // Deleted now, copied again by the next run (RDS may hold the name while it deletes).
       const removed = await attempt(
         summary,
         deps.signal,
@@ -196,19 +212,34 @@ export async function runRdsSnapshotJob(
         removedCopies.add(copy.identifier);
         summary.failedCopiesRemoved.push(copy.identifier);
         summary.warnings.push(
-          `The DR copy ${copy.identifier} in ${dr} had failed; it ${input.dryRun ? "would be" : "was"} deleted so that the next run copies it again`,
+          `The DR copy ${copy.identifier} in ${run.config.regions.dr} had failed; it ${input.dryRun ? "would be" : "was"} deleted so that the next run copies it again`,
         );
       }
     } else if (isInProgress(copy.status)) {
       summary.copiesInProgress.push(copy.identifier);
     }
   }
+  return removedCopies;
+}
+
+/**
+ * 2c. Copies to the DR region: newest first, within the region's concurrent-copy limit, skipping those
+ * DR retention would delete at once.
+ * @returns the copies started (or adopted) by this run, and the snapshots too old for the DR region.
+ */
+async function copyToDr(
+  run: JobRun,
+  appearedSinceListing: boolean,
+): Promise<{ copyStarted: Set<string>; tooOldForDr: Set<string> }> {
+  const { input, config, deps, database, api, summary, drByIdentifier } = run;
+  const dr = config.regions.dr;
+  const primaryOurs = ours(run, run.primaryAll);
   const namesakeConflict = (id: string) =>
     new SnapshotConflictError(
       `Snapshot ${id} cannot be copied: a snapshot with that name in ${dr} was not created by gitpod-dr. Rename or delete it there; until then the primary keeps ${id}`,
     );
   // The limit is per destination region, so copies that are not ours count too.
-  const inProgressInDr = drAll.filter((s) => isInProgress(s.status) && s.sourceSnapshotArn).length;
+  const inProgressInDr = run.drAll.filter((s) => isInProgress(s.status) && s.sourceSnapshotArn).length;
   let slots = Math.max(0, config.maxConcurrentCopies - inProgressInDr);
   for (const s of primaryOurs) {
     const namesake = drByIdentifier.get(s.identifier);
@@ -219,13 +250,13 @@ export async function runRdsSnapshotJob(
   const toCopy = primaryOurs
     .filter((s) => !drByIdentifier.has(s.identifier))
     .sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
-  if (appearedSinceListing) summary.waitingForCreation.push(identifier);
+  if (appearedSinceListing) summary.waitingForCreation.push(run.identifier);
   const keyChecks = new DefaultKeyCheck(deps.kmsPrimary, database, config.drKmsKeyArn);
   const tooOldForDr = copiesDrRetentionWouldDelete(
-    ours(drAll).filter((s) => drByIdentifier.has(s.identifier)),
+    ours(run, run.drAll).filter((s) => drByIdentifier.has(s.identifier)),
     toCopy.filter((s) => s.status === "available"),
     { databaseIdentifier: database.identifier, ...config.drRetention },
-    now,
+    run.now,
   );
   const copyStarted = new Set<string>();
   for (const s of toCopy) {
@@ -272,31 +303,42 @@ export async function runRdsSnapshotJob(
       `${summary.copiesDeferred.length} cross-region copies wait for a free slot (${config.maxConcurrentCopies} may run at once in ${dr}); a later run starts them`,
     );
   }
+  return { copyStarted, tooOldForDr };
+}
 
-  // 3. Retention in both regions.
+/** 3. Retention in both regions: the primary keeps a snapshot until its DR copy is available. */
+async function applyRetention(
+  run: JobRun,
+  copies: {
+    readonly copyStarted: ReadonlySet<string>;
+    readonly tooOldForDr: ReadonlySet<string>;
+    readonly removedCopies: ReadonlySet<string>;
+  },
+): Promise<void> {
+  const { input, config, deps, database, api, summary, drByIdentifier } = run;
   const drCopyState = (id: string): RetentionSnapshot["drCopy"] => {
-    if (copyStarted.has(id)) return "in-progress";
+    if (copies.copyStarted.has(id)) return "in-progress";
     // No copy will ever be kept in the DR region: the primary's own retention decides alone.
-    if (tooOldForDr.has(id)) return undefined;
+    if (copies.tooOldForDr.has(id)) return undefined;
     const copy = drByIdentifier.get(id);
     if (!copy || !isManagedBy(copy.tags, database.identifier)) return "missing";
     if (copy.status === "available") return "available";
     return isInProgress(copy.status) ? "in-progress" : "failed";
   };
   const primaryPlan = planRetention(
-    primaryOurs.map((s) => ({ ...s, drCopy: drCopyState(s.identifier) })),
+    ours(run, run.primaryAll).map((s) => ({ ...s, drCopy: drCopyState(s.identifier) })),
     { databaseIdentifier: database.identifier, ...config.retention },
-    now,
+    run.now,
   );
   const drPlan = planRetention(
-    ours(drAll).filter((s) => !removedCopies.has(s.identifier)),
+    ours(run, run.drAll).filter((s) => !copies.removedCopies.has(s.identifier)),
     { databaseIdentifier: database.identifier, ...config.drRetention },
-    now,
+    run.now,
   );
   summary.kept = { primary: primaryPlan.keep, dr: drPlan.keep };
   for (const [rds, region, plan, done] of [
-    [deps.rdsPrimary, primary, primaryPlan, summary.deleted.primary],
-    [deps.rdsDr, dr, drPlan, summary.deleted.dr],
+    [deps.rdsPrimary, config.regions.primary, primaryPlan, summary.deleted.primary],
+    [deps.rdsDr, config.regions.dr, drPlan, summary.deleted.dr],
   ] as const) {
     for (const decision of plan.delete) {
       const deleted = await attempt(
@@ -308,12 +350,18 @@ export async function runRdsSnapshotJob(
       if (deleted !== undefined) done.push(decision);
     }
   }
+}
 
-  // 4. Quota.
+/** 4. A warning per region whose manual-snapshot count, after this run, is near the quota. */
+function warnAboutQuota(run: JobRun, appearedSinceListing: boolean, copiesStarted: number): void {
+  const { config, summary, database } = run;
   const createdCount = appearedSinceListing ? 1 : 0;
   for (const [region, count] of [
-    [primary, primaryAll.length + createdCount - summary.deleted.primary.length],
-    [dr, drAll.length + copyStarted.size - summary.deleted.dr.length - summary.failedCopiesRemoved.length],
+    [config.regions.primary, run.primaryAll.length + createdCount - summary.deleted.primary.length],
+    [
+      config.regions.dr,
+      run.drAll.length + copiesStarted - summary.deleted.dr.length - summary.failedCopiesRemoved.length,
+    ],
   ] as const) {
     if (count > config.manualSnapshotQuota * QUOTA_WARNING_RATIO) {
       summary.warnings.push(
@@ -321,7 +369,14 @@ export async function runRdsSnapshotJob(
       );
     }
   }
+}
 
+/**
+ * Logs the summary and returns it.
+ * @throws SnapshotJobIncompleteError when any problem was recorded.
+ */
+function finish(run: JobRun): RdsJobSummary {
+  const { summary, logger, database } = run;
   for (const warning of summary.warnings) logger.warn(warning);
   logger.info("RDS snapshot job summary", { summary });
   if (summary.problems.length > 0) {
@@ -332,95 +387,4 @@ export async function runRdsSnapshotJob(
     );
   }
   return summary;
-}
-
-/**
- * The candidates whose copies DR retention would delete as soon as they became available: planned as if
- * every candidate were already copied next to the existing copies.
- */
-function copiesDrRetentionWouldDelete(
-  drCopies: readonly Snapshot[],
-  candidates: readonly Snapshot[],
-  policy: RetentionPolicy,
-  now: Date,
-): Set<string> {
-  const candidateIds = new Set(candidates.map((s) => s.identifier));
-  const plan = planRetention(
-    [...drCopies, ...candidates.map((s) => ({ ...s, drCopy: undefined }))],
-    policy,
-    now,
-  );
-  return new Set(plan.delete.map((d) => d.identifier).filter((id) => candidateIds.has(id)));
-}
-
-/**
- * Runs one change (a copy, a delete) so that its failure does not stop the others: the error becomes a
- * problem naming the snapshot and the error, and the job fails at the end, after retention has run.
- * A timeout is not a problem of one snapshot: it stops the run at once.
- * @returns the change's result, or undefined when it failed.
- */
-async function attempt<T>(
-  summary: RdsJobSummary,
-  signal: AbortSignal | undefined,
-  what: string,
-  change: () => Promise<T>,
-): Promise<T | undefined> {
-  if (signal?.aborted) throw new JobTimeoutError(`${what} was not started: the invocation ran out of time`);
-  try {
-    return await change();
-  } catch (err) {
-    const error = wrapAwsError(what, err);
-    if (error instanceof JobTimeoutError) throw error;
-    recordProblem(summary, error, kmsHint(err));
-    return undefined;
-  }
-}
-
-/** A problem line: the message, then the error's name in brackets (and a hint where there is one). */
-function recordProblem(summary: RdsJobSummary, error: GitpodDrError, hint = ""): void {
-  summary.problems.push(`${error.message} [${error.name}]${hint}`);
-}
-
-/** What to check when RDS cannot use a KMS key for a copy. */
-function kmsHint(err: unknown): string {
-  const code = awsErrorCode(err) ?? awsErrorCode((err as Error | undefined)?.cause);
-  if (code !== "KMSKeyNotAccessibleFault") return "";
-  return ". If the database is encrypted with a customer managed key, set database.kmsKeyArn to it so the function may use it; the DR key's policy must allow the function's role kms:CreateGrant and kms:DescribeKey";
-}
-
-/**
- * A snapshot encrypted with the AWS managed key `aws/rds` cannot be shared with another account
- * (RDS "Sharing a DB snapshot": snapshots encrypted with the default key can't be shared), so it cannot
- * reach a DR key that belongs to another account. The check asks KMS only when the accounts differ.
- */
-class DefaultKeyCheck {
-  private readonly managedByAws = new Map<string, boolean>();
-  private readonly crossAccount: boolean;
-
-  constructor(
-    private readonly kms: KMSClient,
-    private readonly database: Database,
-    private readonly drKmsKeyArn: string,
-  ) {
-    this.crossAccount = kmsKeyAccount(drKmsKeyArn) !== database.account;
-  }
-
-  /** @throws DefaultKmsKeyNotShareableError when the snapshot cannot reach the DR key. */
-  async check(snapshot: Snapshot): Promise<void> {
-    if (!this.crossAccount || !snapshot.encrypted || !snapshot.kmsKeyId) return;
-    let awsManaged = this.managedByAws.get(snapshot.kmsKeyId);
-    if (awsManaged === undefined) {
-      try {
-        const out = await this.kms.send(new DescribeKeyCommand({ KeyId: snapshot.kmsKeyId }));
-        awsManaged = out.KeyMetadata?.KeyManager === "AWS";
-      } catch (err) {
-        throw wrapAwsError(`Unable to describe the KMS key of snapshot ${snapshot.identifier}`, err);
-      }
-      this.managedByAws.set(snapshot.kmsKeyId, awsManaged);
-    }
-    if (!awsManaged) return;
-    throw new DefaultKmsKeyNotShareableError(
-      `Snapshot ${snapshot.identifier} is encrypted with the AWS managed key aws/rds, which cannot be shared with account ${kmsKeyAccount(this.drKmsKeyArn)} that owns the DR key: encrypt the database ${this.database.identifier} with a customer managed key (restore a copy encrypted with one), or use a DR key in account ${this.database.account}`,
-    );
-  }
 }

@@ -102,3 +102,22 @@ export function planRetention(
   });
   return plan;
 }
+
+/**
+ * The candidates whose copies DR retention would delete as soon as they became available: planned as if
+ * every candidate were already copied next to the existing copies.
+ */
+export function copiesDrRetentionWouldDelete(
+  drCopies: readonly RetentionSnapshot[],
+  candidates: readonly RetentionSnapshot[],
+  policy: RetentionPolicy,
+  now: Date,
+): Set<string> {
+  const candidateIds = new Set(candidates.map((s) => s.identifier));
+  const plan = planRetention(
+    [...drCopies, ...candidates.map((s) => ({ ...s, drCopy: undefined }))],
+    policy,
+    now,
+  );
+  return new Set(plan.delete.map((d) => d.identifier).filter((id) => candidateIds.has(id)));
+}

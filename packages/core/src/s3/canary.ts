@@ -97,9 +97,13 @@ export function judgeCanaries(
         });
         cleanup.push(c.key);
       } else {
-        fail(
-          `Bucket ${bucket}: replication FAILED for canary ${c.key} (written ${c.writtenAt.toISOString()}): check the replication role's permissions on ${destination} and its KMS keys`,
-        );
+        findings.push({
+          bucket,
+          severity: "failure",
+          check: "canary",
+          code: "replication-failed",
+          message: `Bucket ${bucket}: replication FAILED for canary ${c.key} (written ${c.writtenAt.toISOString()}): check the replication role's permissions on ${destination} and its KMS keys`,
+        });
       }
       continue;
     }

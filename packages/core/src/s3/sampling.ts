@@ -1,7 +1,4 @@
-import type { Finding } from "./types.ts";
-
-/** Counts of `ReplicationStatus` over a sample (`NONE` for objects without one). */
-export type StatusCounts = Record<string, number>;
+import type { Finding, StatusCounts } from "./types.ts";
 
 /** Picks up to `size` distinct items at random (a partial Fisher–Yates shuffle). */
 export function sample<T>(items: readonly T[], size: number, random: () => number = Math.random): T[] {

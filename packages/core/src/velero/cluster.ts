@@ -1,6 +1,10 @@
-import type { DescribeClusterCommandOutput, EKSClient } from "@aws-sdk/client-eks";
+import {
+  DescribeClusterCommand,
+  type DescribeClusterCommandOutput,
+  type EKSClient,
+} from "@aws-sdk/client-eks";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { wrapAwsError } from "../aws/errors.ts";
+import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import { eksToken } from "./eks-token.ts";
 import { VeleroPreflightError } from "./errors.ts";
 import type { KubeOps } from "./kube.ts";
@@ -24,12 +28,11 @@ export interface ClusterAccessDeps {
  *   UPDATING cluster keeps serving its API, so only a missing endpoint stops the job.
  */
 export async function describeCluster(eks: ClusterAccessDeps["eks"], name: string): Promise<ClusterEndpoint> {
-  const { DescribeClusterCommand } = await import("@aws-sdk/client-eks");
   let out: DescribeClusterCommandOutput;
   try {
     out = await eks.send(new DescribeClusterCommand({ name }));
   } catch (error) {
-    if ((error as { name?: string }).name === "ResourceNotFoundException") {
+    if (awsErrorCode(error) === "ResourceNotFoundException") {
       throw new VeleroPreflightError(
         `EKS cluster ${name} does not exist in this account and region`,
         "cluster",

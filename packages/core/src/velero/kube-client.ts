@@ -52,7 +52,12 @@ function statusOf(error: ApiException<unknown>): { reason: string; message: stri
   return { reason: status?.reason ?? `HTTP_${error.code}`, message: status?.message ?? error.message };
 }
 
-/** Turns a client-node failure into `KubeApiError`, with what to fix for 401 and 403. */
+/**
+ * Turns a client-node failure into `KubeApiError`, with what to fix for 401 and 403. The one place that
+ * recognises `@kubernetes/client-node`'s own errors (`ApiException`, network errors), which are not AWS
+ * SDK errors: everywhere else a Kubernetes failure is a `KubeApiError`, recognised with `instanceof` and
+ * its HTTP `status`.
+ */
 export function kubeError(error: unknown, what: string, cluster: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
   if (error instanceof ApiException) {
