@@ -2,13 +2,16 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RegistryAuthError, RegistryError } from "../../../packages/core/src/registry/errors.ts";
+import type { Credentials } from "../../../packages/core/src/registry/auth.ts";
 import {
-  type Credentials,
   isTemporaryStatus,
   parseRetryAfter,
+  RegistryAuthError,
+  RegistryError,
+} from "../../../packages/core/src/registry/errors.ts";
+import type { RetryPolicy } from "../../../packages/core/src/registry/retry.ts";
+import {
   RegistryTransport,
-  type RetryPolicy,
   type SendOptions,
   type TransportOptions,
 } from "../../../packages/core/src/registry/transport.ts";

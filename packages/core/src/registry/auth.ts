@@ -2,12 +2,26 @@ import type { ECRClient, GetAuthorizationTokenCommandOutput } from "@aws-sdk/cli
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsFailure } from "./aws.ts";
 import { RegistryAuthError } from "./errors.ts";
-import type { CredentialProvider, Credentials } from "./transport.ts";
 
 /**
  * Where a registry's credentials come from (go-containerregistry's `authn.Keychain`). The transport
- * calls a provider again only when what it returned expires.
+ * calls a provider again only when what it returned expires (`cacheCredentials`).
  */
+
+/** What a credential provider resolves: user name and password (ECR: `AWS` and the token). */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+  /** When they stop working; they are fetched again shortly before. */
+  readonly expiresAt?: Date;
+}
+
+/**
+ * Resolves a registry's credentials; `undefined` means anonymous. Called only when a request needs
+ * them (a challenge), and again only after expiry. A provider marked `preemptive` is called before
+ * the first request and its credentials sent with it as Basic (ECR, which challenges every request).
+ */
+export type CredentialProvider = (() => Promise<Credentials | undefined>) & { readonly preemptive?: boolean };
 
 /**
  * ECR: `GetAuthorizationToken` in the registry's own region (the client passed must be for it) gives
@@ -85,4 +99,24 @@ export function secretCredentials(
 /** Fixed credentials (the CLI's `--creds`, a docker config entry). */
 export function staticCredentials(username: string, password: string): CredentialProvider {
   return async () => ({ username, password });
+}
+
+/**
+ * A provider that asks `provider` once, shares that call between concurrent callers, and asks again
+ * only five minutes before the credentials expire (ECR tokens last 12 hours).
+ */
+export function cacheCredentials(provider: CredentialProvider, now: () => number): CredentialProvider {
+  let cached: { value: Credentials | undefined; until: number } | undefined;
+  let pending: Promise<Credentials | undefined> | undefined;
+  const cachedProvider = async () => {
+    if (cached && cached.until > now()) return cached.value;
+    pending ??= provider().finally(() => {
+      pending = undefined;
+    });
+    const value = await pending;
+    const until = value?.expiresAt ? value.expiresAt.getTime() - 5 * 60_000 : Number.POSITIVE_INFINITY;
+    cached = { value, until };
+    return value;
+  };
+  return Object.assign(cachedProvider, { preemptive: provider.preemptive === true });
 }

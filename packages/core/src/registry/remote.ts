@@ -1,7 +1,8 @@
 import { repositoryScope } from "./challenge.ts";
 import { RegistryError, UnsupportedManifestError } from "./errors.ts";
 import { MANIFEST_ACCEPT, sha256Digest } from "./manifest.ts";
-import type { RegistryResponse, RegistryTransport, RequestBody } from "./transport.ts";
+import type { RegistryResponse } from "./roundtrip.ts";
+import type { RegistryTransport, RequestBody } from "./transport.ts";
 
 /**
  * Repository-level calls of the OCI distribution API (spec: opencontainers/distribution-spec
