@@ -1,9 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { staticCredentials } from "@gitpod-dr/core/registry/auth";
+import { type CredentialProvider, staticCredentials } from "@gitpod-dr/core/registry/auth";
 import { DOCKER_HUB, parseRegistryHost } from "@gitpod-dr/core/registry/reference";
-import type { CredentialProvider } from "@gitpod-dr/core/registry/transport";
 
 /**
  * Registry credentials from the Docker client's config (`$DOCKER_CONFIG/config.json` or

@@ -6,11 +6,11 @@ import { imageJobConfigInput, parseImageJobConfig } from "@gitpod-dr/core/config
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 import type { CopyEvent, ImageReport } from "@gitpod-dr/core/registry/copy";
 import { CopySession } from "@gitpod-dr/core/registry/copy";
+import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/errors";
 import { type ImageSyncSummary, runImageSyncJob } from "@gitpod-dr/core/registry/job";
 import { parsePlatform } from "@gitpod-dr/core/registry/manifest";
 import { parseReference, parseRegistryHost } from "@gitpod-dr/core/registry/reference";
 import { credentialsFor, transportPool } from "@gitpod-dr/core/registry/registries";
-import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/sync";
 import { dockerConfigCredentials } from "./docker-config.ts";
 import { formatBytes, formatImageReport, formatSyncSummary } from "./format.ts";
 import { loadStageSection } from "./stage.ts";

@@ -3,11 +3,12 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageJobConfig } from "../../../packages/core/src/config.ts";
 import { InvalidInputError } from "../../../packages/core/src/errors.ts";
+import { ImageSyncIncompleteError } from "../../../packages/core/src/registry/errors.ts";
 import { parseImageSyncEvent } from "../../../packages/core/src/registry/input.ts";
 import { runImageSyncJob } from "../../../packages/core/src/registry/job.ts";
 import { sha256Digest } from "../../../packages/core/src/registry/manifest.ts";
 import { transportPool } from "../../../packages/core/src/registry/registries.ts";
-import { ImageSyncIncompleteError, type SyncDeps } from "../../../packages/core/src/registry/sync.ts";
+import type { SyncDeps } from "../../../packages/core/src/registry/sync.ts";
 import { FakeNetwork } from "./fake-network.ts";
 import { FakeRegistry, ociError } from "./fake-registry.ts";
 

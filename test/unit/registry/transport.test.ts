@@ -2,13 +2,16 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RegistryAuthError, RegistryError } from "../../../packages/core/src/registry/errors.ts";
+import type { Credentials } from "../../../packages/core/src/registry/auth.ts";
 import {
-  type Credentials,
   isTemporaryStatus,
   parseRetryAfter,
+  RegistryAuthError,
+  RegistryError,
+} from "../../../packages/core/src/registry/errors.ts";
+import type { RetryPolicy } from "../../../packages/core/src/registry/retry.ts";
+import {
   RegistryTransport,
-  type RetryPolicy,
   type SendOptions,
   type TransportOptions,
 } from "../../../packages/core/src/registry/transport.ts";
@@ -392,6 +395,25 @@ describe("RegistryTransport authentication", () => {
 
     const tokenRequest = calls().find((c) => c.host === "auth.test");
     expect(scopesOf(tokenRequest)).toEqual(["repository:a:pull,push", "repository:b:pull"]);
+  });
+
+  it("retries a token server answering 503, with the same backoff as registry requests", async () => {
+    const { transport, calls, sleeps } = world({ credentials: credentials() });
+    network.route("reg.test", (exchange) =>
+      exchange.headers.authorization === `Bearer ${TOKEN}`
+        ? { status: 200, body: "{}" }
+        : { status: 401, headers: { "www-authenticate": BEARER_CHALLENGE } },
+    );
+    network.route(
+      "auth.test",
+      script({ status: 503, body: "busy" }, { status: 200, body: JSON.stringify({ token: TOKEN }) }),
+    );
+
+    const response = await ok(transport);
+
+    expect(response.status).toBe(200);
+    expect(calls().map((c) => c.host)).toEqual(["reg.test", "auth.test", "auth.test", "reg.test"]);
+    expect(sleeps).toEqual([250]);
   });
 
   it("fails without retrying when the token server refuses the credentials, without the password", async () => {

@@ -2,12 +2,26 @@ import type { ECRClient, GetAuthorizationTokenCommandOutput } from "@aws-sdk/cli
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { awsFailure } from "./aws.ts";
 import { RegistryAuthError } from "./errors.ts";
-import type { CredentialProvider, Credentials } from "./transport.ts";
 
 /**
  * Where a registry's credentials come from (go-containerregistry's `authn.Keychain`). The transport
- * calls a provider again only when what it returned expires.
+ * calls a provider again only when what it returned expires (`cacheCredentials`).
  */
+
+/** What a credential provider resolves: user name and password (ECR: `AWS` and the token). */
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+  /** When they stop working; they are fetched again shortly before. */
+  readonly expiresAt?: Date;
+}
+
+/**
+ * Resolves a registry's credentials; `undefined` means anonymous. Called only when a request needs
+ * them (a challenge), and again only after expiry. A provider marked `preemptive` is called before
+ * the first request and its credentials sent with it as Basic (ECR, which challenges every request).
+ */
+export type CredentialProvider = (() => Promise<Credentials | undefined>) & { readonly preemptive?: boolean };
 
 /**
  * ECR: `GetAuthorizationToken` in the registry's own region (the client passed must be for it) gives
@@ -17,7 +31,7 @@ export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): 
   const provider = async () => {
     let data: GetAuthorizationTokenCommandOutput;
     try {
-      // Loaded on first use: copies between non-ECR registries (and the CLI's start-up) skip the SDK.
+      // Lazy: static, the ECR and Secrets Manager SDKs add 22 packages to the engine's load (0.14 → 0.77 s).
       const { GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
       data = await ecr.send(new GetAuthorizationTokenCommand({}));
     } catch (error) {
@@ -51,6 +65,7 @@ export function secretCredentials(
   return async () => {
     let secret: string | undefined;
     try {
+      // Lazy for the same measured reason as the ECR command above.
       const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
       const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
       secret = (result as { SecretString?: string }).SecretString;
@@ -85,4 +100,24 @@ export function secretCredentials(
 /** Fixed credentials (the CLI's `--creds`, a docker config entry). */
 export function staticCredentials(username: string, password: string): CredentialProvider {
   return async () => ({ username, password });
+}
+
+/**
+ * A provider that asks `provider` once, shares that call between concurrent callers, and asks again
+ * only five minutes before the credentials expire (ECR tokens last 12 hours).
+ */
+export function cacheCredentials(provider: CredentialProvider, now: () => number): CredentialProvider {
+  let cached: { value: Credentials | undefined; until: number } | undefined;
+  let pending: Promise<Credentials | undefined> | undefined;
+  const cachedProvider = async () => {
+    if (cached && cached.until > now()) return cached.value;
+    pending ??= provider().finally(() => {
+      pending = undefined;
+    });
+    const value = await pending;
+    const until = value?.expiresAt ? value.expiresAt.getTime() - 5 * 60_000 : Number.POSITIVE_INFINITY;
+    cached = { value, until };
+    return value;
+  };
+  return Object.assign(cachedProvider, { preemptive: provider.preemptive === true });
 }

@@ -1,9 +1,11 @@
 import type { ECRClient, EncryptionConfiguration } from "@aws-sdk/client-ecr";
-import { awsFailure } from "./aws.ts";
+import { awsErrorCodeOf, awsFailure } from "./aws.ts";
 
 /**
  * ECR API calls the sync job needs beyond the OCI API: discovery, push times, repository creation.
- * The SDK module is loaded on first use, so runs without ECR (and the CLI's start-up) do not pay for it.
+ * The SDK module is loaded on first use (measured: with it and the Secrets Manager SDK imported
+ * statically, importing the engine loads 22 more packages and takes 0.77 s instead of 0.14 s), so runs
+ * without ECR do not pay for it.
  */
 const sdk = () => import("@aws-sdk/client-ecr");
 
@@ -106,7 +108,7 @@ export async function ensureEcrRepository(
     );
     return "created";
   } catch (error) {
-    if ((error as { name?: string }).name === "RepositoryAlreadyExistsException") return "exists";
+    if ((await awsErrorCodeOf(error)) === "RepositoryAlreadyExistsException") return "exists";
     throw await awsFailure(
       `Unable to create ECR repository ${repositoryName} in account ${registryId}`,
       error,

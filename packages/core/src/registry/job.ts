@@ -1,14 +1,8 @@
 import type { ImageJobConfig } from "../config.ts";
 import type { JobLogger } from "../logger.ts";
+import { ImageSyncIncompleteError } from "./errors.ts";
 import { formatReference } from "./reference.ts";
-import {
-  ImageSyncIncompleteError,
-  type PlannedCopy,
-  type SyncDeps,
-  type SyncReport,
-  syncImages,
-  syncProblems,
-} from "./sync.ts";
+import { type PlannedCopy, type SyncDeps, type SyncReport, syncImages, syncProblems } from "./sync.ts";
 
 /**
  * The scheduled image sync: every rule of the stage, one report, and a failure at the end when any

@@ -1,10 +1,11 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ecrCredentials, secretCredentials } from "./auth.ts";
+import { type CredentialProvider, ecrCredentials, secretCredentials } from "./auth.ts";
 import type { TransportFor } from "./copy.ts";
 import type { HttpAgents } from "./http.ts";
 import { ecrRegistry, parseRegistryHost } from "./reference.ts";
-import { type CredentialProvider, RegistryTransport, type RetryPolicy } from "./transport.ts";
+import type { RetryPolicy } from "./retry.ts";
+import { RegistryTransport } from "./transport.ts";
 
 /** Picks each registry's credential source: ECR by its host, others from Secrets Manager or given ones. */
 export interface CredentialSources {

@@ -1,7 +1,8 @@
 import { repositoryScope } from "./challenge.ts";
 import { RegistryError, UnsupportedManifestError } from "./errors.ts";
 import { MANIFEST_ACCEPT, sha256Digest } from "./manifest.ts";
-import type { RegistryResponse, RegistryTransport, RequestBody } from "./transport.ts";
+import type { RegistryResponse } from "./roundtrip.ts";
+import type { RegistryTransport, RequestBody } from "./transport.ts";
 
 /**
  * Repository-level calls of the OCI distribution API (spec: opencontainers/distribution-spec
@@ -37,6 +38,25 @@ async function readAll(response: RegistryResponse, limit: number, what: string):
   return Buffer.concat(chunks);
 }
 
+/** HEAD or GET a manifest in every type we copy; a 404 is an answer, not an error. */
+function sendManifestRequest(
+  t: RegistryTransport,
+  method: "HEAD" | "GET",
+  repo: string,
+  ref: string,
+  signal: AbortSignal | undefined,
+): Promise<RegistryResponse> {
+  return t.send({
+    method,
+    url: `/v2/${repo}/manifests/${ref}`,
+    scopes: pull(repo),
+    headers: { accept: MANIFEST_ACCEPT },
+    expect: [200, 404],
+    what: `${method} manifest ${repo}:${ref}`,
+    ...(signal ? { signal } : {}),
+  });
+}
+
 /** HEAD a manifest; `undefined` when the tag or digest does not exist (404). */
 export async function headManifest(
   t: RegistryTransport,
@@ -44,15 +64,7 @@ export async function headManifest(
   ref: string,
   signal?: AbortSignal,
 ): Promise<ManifestHead | undefined> {
-  const response = await t.send({
-    method: "HEAD",
-    url: `/v2/${repo}/manifests/${ref}`,
-    scopes: pull(repo),
-    headers: { accept: MANIFEST_ACCEPT },
-    expect: [200, 404],
-    what: `HEAD manifest ${repo}:${ref}`,
-    ...(signal ? { signal } : {}),
-  });
+  const response = await sendManifestRequest(t, "HEAD", repo, ref, signal);
   await response.dump();
   if (response.status === 404) return undefined;
   const digest = response.headers["docker-content-digest"];
@@ -79,15 +91,7 @@ export async function getManifest(
   signal?: AbortSignal,
 ): Promise<FetchedManifest | undefined> {
   const what = `GET manifest ${repo}:${ref}`;
-  const response = await t.send({
-    method: "GET",
-    url: `/v2/${repo}/manifests/${ref}`,
-    scopes: pull(repo),
-    headers: { accept: MANIFEST_ACCEPT },
-    expect: [200, 404],
-    what,
-    ...(signal ? { signal } : {}),
-  });
+  const response = await sendManifestRequest(t, "GET", repo, ref, signal);
   if (response.status === 404) {
     await response.dump();
     return undefined;

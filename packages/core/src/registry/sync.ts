@@ -1,6 +1,5 @@
 import type { ECRClient } from "@aws-sdk/client-ecr";
 import pLimit from "p-limit";
-import { GitpodDrError } from "../errors.ts";
 import type { JobLogger } from "../logger.ts";
 import {
   type CopyEvent,
@@ -16,6 +15,7 @@ import {
   listEcrTags,
   type TagInfo,
 } from "./ecr.ts";
+import { InvalidSyncRuleError } from "./errors.ts";
 import type { Platform } from "./manifest.ts";
 import { DOCKER_HUB, ecrRegistry, formatReference, type Reference } from "./reference.ts";
 import { headManifest, listRepositories, listTags } from "./remote.ts";
@@ -95,18 +95,6 @@ export interface SyncReport {
   };
 }
 
-/** The sync did part of its work; `problems` lists what failed (image by image). */
-export class ImageSyncIncompleteError extends GitpodDrError {
-  override readonly name = "ImageSyncIncomplete";
-  constructor(
-    message: string,
-    readonly problems: readonly string[],
-    readonly summary?: unknown,
-  ) {
-    super(message);
-  }
-}
-
 /** The destination repository name for a source repository under a rule. */
 export function destinationRepository(rule: SyncRule, sourceRepository: string): string {
   const strip = rule.destination.stripPrefix;
@@ -123,7 +111,7 @@ export function selectTags(rule: SyncRule, tags: readonly TagInfo[]): string[] {
   const newest = rule.tags?.newest;
   if (newest !== undefined) {
     if (selected.some((t) => t.pushedAt === undefined)) {
-      throw new GitpodDrRuleError(
+      throw new InvalidSyncRuleError(
         `rule "${rule.name}": "newest" needs push times, which ${rule.source.registry} does not report (use an ECR source or a regex)`,
       );
     }
@@ -135,10 +123,6 @@ export function selectTags(rule: SyncRule, tags: readonly TagInfo[]): string[] {
       .slice(0, newest);
   }
   return [...new Set(selected.map((t) => t.tag))].sort();
-}
-
-class GitpodDrRuleError extends GitpodDrError {
-  override readonly name = "InvalidSyncRule";
 }
 
 /** Docker Hub's one-component names live under `library/` (`ubuntu` → `library/ubuntu`). */
