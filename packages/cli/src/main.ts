@@ -1,8 +1,6 @@
 import { parseArgs } from "node:util";
-import { KMSClient } from "@aws-sdk/client-kms";
-import { RDSClient } from "@aws-sdk/client-rds";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { rdsJobConfig } from "@gitpod-dr/core/config";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import {
   ConfigError,
@@ -12,6 +10,7 @@ import {
 } from "@gitpod-dr/core/errors";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { redact } from "@gitpod-dr/core/notify/redact";
+import { rdsJobClients } from "@gitpod-dr/core/rds/clients";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
 import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
@@ -137,9 +136,7 @@ async function rdsSnapshot(args: string[], io: Io): Promise<number> {
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatRdsSummary(summary));
   try {
     const summary = await runRdsSnapshotJob(input, jobConfig, {
-      rdsPrimary: new RDSClient(awsClientConfig(config.regions.primary)),
-      rdsDr: new RDSClient(awsClientConfig(config.regions.dr)),
-      kmsPrimary: new KMSClient(awsClientConfig(config.regions.primary)),
+      ...rdsJobClients(jobConfig, new ClientCache()),
       logger: terminalLogger(io),
     });
     print(summary);

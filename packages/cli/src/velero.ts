@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
-import { EKSClient } from "@aws-sdk/client-eks";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import type { StageConfig } from "@gitpod-dr/core/config";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@gitpod-dr/core/velero/backup";
-import { connectCluster } from "@gitpod-dr/core/velero/cluster";
+import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
 import { loadStageSection } from "./stage.ts";
@@ -20,11 +19,7 @@ export type ConnectCluster = (config: StageConfig) => Promise<KubeOps>;
 /** From a laptop: EKS in the stage's primary region, with the AWS credentials in the environment. */
 export const connectWithAwsCredentials: ConnectCluster = async (config) => {
   const application = config.application as NonNullable<StageConfig["application"]>;
-  const eks = new EKSClient(awsClientConfig(config.regions.primary));
-  return connectCluster(application.cluster.name, config.regions.primary, {
-    eks,
-    credentials: () => eks.config.credentials(),
-  });
+  return clusterAccess(new ClientCache(), application.cluster.name, config.regions.primary);
 };
 
 async function load(file: string | undefined, command: string) {

@@ -1,14 +1,14 @@
 import { SNSClient } from "@aws-sdk/client-sns";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import { env } from "./env.ts";
 
-let sns: SNSClient | undefined;
+/** The function's clients and cluster connections, kept for the cold start. */
+export const clients = new ClientCache();
 
-/** The SNS client for failure notifications, built once per cold start (in the function's region). */
+// Few, short retries: the notification must go out within the time kept back before Lambda's timeout.
+const NOTIFY_RETRY = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
+
+/** The SNS client for failure notifications (in the function's region). */
 export function snsClient(): SNSClient {
-  // Few, short retries: the notification must go out within the time kept back before Lambda's timeout.
-  sns ??= new SNSClient(
-    awsClientConfig(env.region || "us-east-1", { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 }),
-  );
-  return sns;
+  return clients.client(SNSClient, env.region || "us-east-1", { retry: NOTIFY_RETRY });
 }
