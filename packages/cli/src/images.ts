@@ -11,7 +11,7 @@ import { parseReference, parseRegistryHost } from "@gitpod-dr/core/registry/refe
 import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/sync";
 import { dockerConfigCredentials } from "./docker-config.ts";
 import { formatBytes, formatImageReport, formatSyncSummary } from "./format.ts";
-import { loadStageSection } from "./stage.ts";
+import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface ImageIo {
   out: (text: string) => void;
@@ -114,16 +114,8 @@ export async function copyImageCommand(args: string[], io: ImageIo): Promise<num
 
 /** `gitpod-dr sync-images --config FILE`: the scheduled job, run from a laptop. */
 export async function syncImagesCommand(args: string[], io: ImageIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      "insecure-registry": { type: "string", multiple: true, default: [] },
-      json: { type: "boolean", default: false },
-    },
+  const values = parseJobFlags(args, {
+    "insecure-registry": { type: "string", multiple: true, default: [] },
   });
   const { stage, section: images } = await loadStageSection(
     values.config,

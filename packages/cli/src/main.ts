@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
@@ -16,6 +15,7 @@ import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
+import { parseJobFlags } from "./stage.ts";
 import { s3CheckCommand } from "./storage.ts";
 import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
 
@@ -108,17 +108,9 @@ function terminalLogger(io: Io): JobLogger {
 }
 
 async function rdsSnapshot(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      time: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+  const values = parseJobFlags(args, {
+    time: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
     io.out(HELP);

@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
@@ -10,7 +9,7 @@ import {
   type StorageCheckSummary,
   type StorageDeps,
 } from "@gitpod-dr/core/s3/job";
-import { loadStageSection } from "./stage.ts";
+import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface StorageIo {
   out: (text: string) => void;
@@ -71,16 +70,7 @@ export async function s3CheckCommand(
   io: StorageIo,
   connect: StorageConnect = connectWithAwsCredentials,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-    },
-  });
+  const values = parseJobFlags(args, {});
   const { stage, config } = await loadStageSection(
     values.config,
     "s3-check",

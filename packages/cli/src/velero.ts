@@ -6,7 +6,7 @@ import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@g
 import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
-import { loadStageSection } from "./stage.ts";
+import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface VeleroIo {
   out: (text: string) => void;
@@ -57,17 +57,7 @@ export async function veleroBackupCommand(
   io: VeleroIo,
   connect: ConnectCluster = connectWithAwsCredentials,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      time: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
+  const values = parseJobFlags(args, { time: { type: "string" } });
   const { config, application } = await load(values.config, "velero-backup");
   const input = parseVeleroBackupEvent(
     { dryRun: values["dry-run"], ...(values.time === undefined ? {} : { time: values.time }) },
