@@ -1,9 +1,6 @@
 import { SNSClient } from "@aws-sdk/client-sns";
-import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
-
-/** The function's clients and cluster connections, kept for the cold start. */
-export const clients = new ClientCache();
 
 // Few, short retries: the notification must go out within the time kept back before Lambda's timeout.
 const NOTIFY_RETRY = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 };

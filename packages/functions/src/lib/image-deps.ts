@@ -1,7 +1,7 @@
 import { type ImageJobConfig, parseImageJobConfig } from "@gitpod-dr/core/config/images";
 import { imageSyncDeps } from "@gitpod-dr/core/registry/clients";
 import type { SyncDeps } from "@gitpod-dr/core/registry/sync";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
 
 /**

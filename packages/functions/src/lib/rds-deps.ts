@@ -1,7 +1,7 @@
 import { parseRdsJobConfig, type RdsJobConfig } from "@gitpod-dr/core/config/rds";
 import { rdsJobClients } from "@gitpod-dr/core/rds/clients";
 import type { RdsJobDeps } from "@gitpod-dr/core/rds/job";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 
 export const cloudwatchClient = (region: string): CloudWatchClient =>
   clients.client(CloudWatchClient, region);

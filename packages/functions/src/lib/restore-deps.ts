@@ -1,5 +1,5 @@
 import { parseRestoreJobConfig, type RestoreJobConfig } from "@gitpod-dr/core/config/restore";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
 
 /**

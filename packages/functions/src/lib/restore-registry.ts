@@ -1,5 +1,5 @@
 import { registryTransports as transports } from "@gitpod-dr/core/registry/clients";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 import { restoreConfig } from "./restore-deps.ts";
 
 /** Registry transports for one invocation (fresh token caches; keep-alive connections are shared). */

@@ -1,7 +1,7 @@
 import { parseStorageJobConfig, type StorageJobConfig } from "@gitpod-dr/core/config/storage";
 import { storageClients } from "@gitpod-dr/core/s3/clients";
 import type { StorageDeps } from "@gitpod-dr/core/s3/job";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
 
 /**

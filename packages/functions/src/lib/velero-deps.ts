@@ -1,7 +1,7 @@
 import { parseVeleroJobConfig, type VeleroJobConfig } from "@gitpod-dr/core/config/application";
 import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
-import { clients } from "./clients.ts";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
 
 /**
