@@ -1,7 +1,8 @@
 import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
-import { kmsKeyAccount, type RdsJobConfig } from "../config.ts";
+import { kmsKeyAccount } from "../config/patterns.ts";
+import type { RdsJobConfig } from "../config/rds.ts";
 import {
   DefaultKmsKeyNotShareableError,
   type GitpodDrError,
