@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { veleroJobConfig } from "@gitpod-dr/core/config/application";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@gitpod-dr/core/velero/backup";
@@ -22,14 +23,15 @@ export const connectWithAwsCredentials: ConnectCluster = async (config) => {
   return clusterAccess(new ClientCache(), application.cluster.name, config.regions.primary);
 };
 
+/** The stage configuration and the job's application settings, derived as the stack derives the function's. */
 async function load(file: string | undefined, command: string) {
-  const { config, section } = await loadStageSection(
+  const { stage, config } = await loadStageSection(
     file,
     command,
     "application",
     "there is no cluster to back up",
   );
-  return { config, application: section };
+  return { config, application: veleroJobConfig(stage, config).application };
 }
 
 const age = (minutes: number) =>
