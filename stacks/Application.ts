@@ -1,4 +1,4 @@
-import { type VeleroJobConfig, veleroJobConfigSchema } from "@gitpod-dr/core/config";
+import { veleroJobConfig } from "@gitpod-dr/core/config/application";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as eks from "aws-cdk-lib/aws-eks";
 import * as events from "aws-cdk-lib/aws-events";
@@ -22,7 +22,7 @@ export function Application({ stack, app }: StackContext) {
   const region = config.regions.primary;
   const clusterName = application.cluster.name;
   const clusterArn = `arn:${stack.partition}:eks:${region}:${stack.account}:cluster/${clusterName}`;
-  const jobConfig: VeleroJobConfig = veleroJobConfigSchema.parse({ stage: app.stage, region, application });
+  const jobConfig = veleroJobConfig(app.stage, config);
 
   const logGroup = new logs.LogGroup(stack, "VeleroBackupLogs", {
     retention: logs.RetentionDays.THREE_MONTHS,

@@ -1,4 +1,4 @@
-import { rdsJobConfig } from "@gitpod-dr/core/config";
+import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
 import { snapshotPrefix, TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_SOURCE } from "@gitpod-dr/core/rds/naming";
 import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";

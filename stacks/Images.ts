@@ -1,4 +1,4 @@
-import { imageJobConfigInput } from "@gitpod-dr/core/config";
+import { imageJobConfig } from "@gitpod-dr/core/config/images";
 import { ecrRegistry } from "@gitpod-dr/core/registry/reference";
 import { destinationRepository, normalizeRepository } from "@gitpod-dr/core/registry/sync";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
@@ -66,7 +66,7 @@ export function Images({ stack, app }: StackContext) {
     environment: {
       GITPOD_DR_STAGE: app.stage,
       GITPOD_DR_TOPIC_ARN: topic.topicArn,
-      GITPOD_DR_CONFIG: JSON.stringify(imageJobConfigInput(app.stage, images)),
+      GITPOD_DR_CONFIG: JSON.stringify(imageJobConfig(app.stage, images)),
     },
   });
   // Overlapping runs are safe: a blob or manifest already present is skipped.

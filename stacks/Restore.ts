@@ -1,4 +1,4 @@
-import { type RestoreJobConfig, restoreJobConfigInput, restoreJobConfigSchema } from "@gitpod-dr/core/config";
+import { restoreJobConfig } from "@gitpod-dr/core/config/restore";
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/rds/naming";
 import { ecrRegistry, parseReference } from "@gitpod-dr/core/registry/reference";
 import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
@@ -37,9 +37,7 @@ export function Restore({ stack, app }: StackContext) {
   const partition = stack.partition;
   const account = stack.account;
   const regions = [config.regions.primary, config.regions.dr];
-  const jobConfig: RestoreJobConfig = restoreJobConfigSchema.parse(
-    restoreJobConfigInput(app.stage, account, config),
-  );
+  const jobConfig = restoreJobConfig(app.stage, account, config);
   const rdsArn = (region: string, type: string, name: string) =>
     `arn:${partition}:rds:${region}:${account}:${type}:${name}`;
   const inRegions = (type: string, name: string) => regions.map((r) => rdsArn(r, type, name));

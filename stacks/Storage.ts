@@ -1,3 +1,4 @@
+import { storageJobConfig } from "@gitpod-dr/core/config/storage";
 import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/job";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
@@ -61,13 +62,9 @@ export function Storage({ stack, app }: StackContext) {
       GITPOD_DR_STAGE: app.stage,
       GITPOD_DR_TOPIC_ARN: topic.topicArn,
       // Validated again at cold start (the account is resolved at deploy time).
-      GITPOD_DR_CONFIG: JSON.stringify({
-        stage: app.stage,
-        account: stack.account,
-        regions: config.regions,
-        ...(batchRole ? { batchRoleArn: batchRole.roleArn } : {}),
-        storage,
-      }),
+      GITPOD_DR_CONFIG: JSON.stringify(
+        storageJobConfig(app.stage, stack.account, config, batchRole?.roleArn),
+      ),
     },
   });
   fn.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.hours(1) });

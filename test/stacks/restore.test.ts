@@ -4,7 +4,7 @@ import type { StageConfigInput } from "@gitpod-dr/core/config";
 import {
   parseRestoreJobConfig,
   parseStageConfig,
-  restoreJobConfigInput,
+  restoreJobConfig,
   restoreJobConfigSchema,
 } from "@gitpod-dr/core/config";
 import { STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
@@ -259,7 +259,7 @@ describe("the example stage's restore section", () => {
       const vars = functionOf(template, key).Properties.Environment.Variables;
       expect(vars.GITPOD_DR_STAGE).toBe("restore");
       const config = parseRestoreJobConfig(vars.GITPOD_DR_CONFIG);
-      expect(config).toEqual(restoreJobConfigSchema.parse(restoreJobConfigInput("restore", ACCOUNT, stage)));
+      expect(config).toEqual(restoreJobConfigSchema.parse(restoreJobConfig("restore", ACCOUNT, stage)));
     }
   });
 

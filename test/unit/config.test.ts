@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStageConfig, type StageConfigInput } from "../../packages/core/src/config.ts";
 import { ConfigError } from "../../packages/core/src/errors.ts";
-import { scheduleExpressionProblem } from "../../packages/core/src/schedule.ts";
+import { scheduleExpressionProblem, schedulePeriodMs } from "../../packages/core/src/schedule.ts";
 
 const KMS_KEY_ARN = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
@@ -412,5 +412,20 @@ describe("scheduleExpressionProblem", () => {
     ["", 'expected "rate(...)" or "cron(...)"'],
   ])("rejects %s with the reason", (expression, problem) => {
     expect(scheduleExpressionProblem(expression)).toBe(problem);
+  });
+});
+
+describe("schedulePeriodMs", () => {
+  it.each([
+    ["rate(1 minute)", 60_000],
+    ["rate(15 minutes)", 15 * 60_000],
+    ["rate(1 hour)", 3_600_000],
+    ["rate(6 hours)", 6 * 3_600_000],
+    ["rate(1 day)", 86_400_000],
+    ["rate(2 days)", 2 * 86_400_000],
+    // A cron schedule is taken to run at least hourly.
+    ["cron(0 3 * * ? *)", 3_600_000],
+  ])("of %s is %i ms", (expression, ms) => {
+    expect(schedulePeriodMs(expression)).toBe(ms);
   });
 });

@@ -1,19 +1,17 @@
 import { parseArgs } from "node:util";
-import { ECRClient } from "@aws-sdk/client-ecr";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { imageJobConfigInput, parseImageJobConfig } from "@gitpod-dr/core/config";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { imageJobConfig, imageJobConfigSchema } from "@gitpod-dr/core/config/images";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
+import { imageSyncDeps, registryTransports } from "@gitpod-dr/core/registry/clients";
 import type { CopyEvent, ImageReport } from "@gitpod-dr/core/registry/copy";
 import { CopySession } from "@gitpod-dr/core/registry/copy";
 import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/errors";
 import { type ImageSyncSummary, runImageSyncJob } from "@gitpod-dr/core/registry/job";
 import { parsePlatform } from "@gitpod-dr/core/registry/manifest";
 import { parseReference, parseRegistryHost } from "@gitpod-dr/core/registry/reference";
-import { credentialsFor, transportPool } from "@gitpod-dr/core/registry/registries";
 import { dockerConfigCredentials } from "./docker-config.ts";
 import { formatBytes, formatImageReport, formatSyncSummary } from "./format.ts";
-import { loadStageSection } from "./stage.ts";
+import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface ImageIo {
   out: (text: string) => void;
@@ -59,18 +57,6 @@ class Progress {
   }
 }
 
-function ecrClients() {
-  const clients = new Map<string, ECRClient>();
-  return (region: string) => {
-    let client = clients.get(region);
-    if (!client) {
-      client = new ECRClient(awsClientConfig(region));
-      clients.set(region, client);
-    }
-    return client;
-  };
-}
-
 /** `gitpod-dr copy-image SRC DST`: one image, every digest unchanged. */
 export async function copyImageCommand(args: string[], io: ImageIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -109,8 +95,8 @@ export async function copyImageCommand(args: string[], io: ImageIo): Promise<num
     );
   }
   const insecure = (values["insecure-registry"] ?? []).map((h) => parseRegistryHost(h));
-  const transportFor = transportPool({
-    credentials: credentialsFor({ ecr: ecrClients(), providers: await dockerConfigCredentials() }),
+  const transportFor = registryTransports(new ClientCache(), {
+    providers: await dockerConfigCredentials(),
     insecure,
   });
   const progress = new Progress(io, false);
@@ -128,16 +114,8 @@ export async function copyImageCommand(args: string[], io: ImageIo): Promise<num
 
 /** `gitpod-dr sync-images --config FILE`: the scheduled job, run from a laptop. */
 export async function syncImagesCommand(args: string[], io: ImageIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      "insecure-registry": { type: "string", multiple: true, default: [] },
-      json: { type: "boolean", default: false },
-    },
+  const values = parseJobFlags(args, {
+    "insecure-registry": { type: "string", multiple: true, default: [] },
   });
   const { stage, section: images } = await loadStageSection(
     values.config,
@@ -145,33 +123,21 @@ export async function syncImagesCommand(args: string[], io: ImageIo): Promise<nu
     "images",
     "there is nothing to sync",
   );
-  const jobConfig = parseImageJobConfig(JSON.stringify(imageJobConfigInput(stage, images)));
-  const secretArns = Object.fromEntries(
-    Object.entries(images.registries).map(([host, r]) => [host, r.credentialsSecretArn]),
-  );
-  const ecr = ecrClients();
-  const transportFor = transportPool({
-    credentials: credentialsFor({
-      ecr,
-      secrets: (region) => new SecretsManagerClient(awsClientConfig(region)),
-      secretArns,
-      providers: await dockerConfigCredentials(),
-    }),
+  // Decoded as the function decodes its GITPOD_DR_CONFIG (platforms from their text form).
+  const jobConfig = imageJobConfigSchema.parse(imageJobConfig(stage, images));
+  const deps = imageSyncDeps(jobConfig, new ClientCache(), {
+    providers: await dockerConfigCredentials(),
     insecure: (values["insecure-registry"] ?? []).map((h) => parseRegistryHost(h)),
   });
   const progress = new Progress(io, true);
   const print = (summary: ImageSyncSummary) =>
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatSyncSummary(summary));
   try {
-    const summary = await runImageSyncJob(
-      jobConfig,
-      { transportFor, ecr },
-      {
-        dryRun: values["dry-run"] ?? false,
-        onEvent: progress.onEvent,
-        logger: { info: () => undefined, warn: (m) => io.err(`warning: ${m}`) },
-      },
-    );
+    const summary = await runImageSyncJob(jobConfig, deps, {
+      dryRun: values["dry-run"] ?? false,
+      onEvent: progress.onEvent,
+      logger: { info: () => undefined, warn: (m) => io.err(`warning: ${m}`) },
+    });
     progress.done();
     print(summary);
     return 0;

@@ -1,18 +1,17 @@
-import { parseArgs } from "node:util";
-import { KMSClient } from "@aws-sdk/client-kms";
-import { RDSClient } from "@aws-sdk/client-rds";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { rdsJobConfig } from "@gitpod-dr/core/config";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { ConfigError, GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { redact } from "@gitpod-dr/core/notify/redact";
+import { rdsJobClients } from "@gitpod-dr/core/rds/clients";
 import { SnapshotJobIncompleteError } from "@gitpod-dr/core/rds/errors";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
 import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
+import { parseJobFlags } from "./stage.ts";
 import { s3CheckCommand } from "./storage.ts";
 import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
 
@@ -105,17 +104,9 @@ function terminalLogger(io: Io): JobLogger {
 }
 
 async function rdsSnapshot(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      time: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+  const values = parseJobFlags(args, {
+    time: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
   });
   if (values.help) {
     io.out(HELP);
@@ -133,9 +124,7 @@ async function rdsSnapshot(args: string[], io: Io): Promise<number> {
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatRdsSummary(summary));
   try {
     const summary = await runRdsSnapshotJob(input, jobConfig, {
-      rdsPrimary: new RDSClient(awsClientConfig(config.regions.primary)),
-      rdsDr: new RDSClient(awsClientConfig(config.regions.dr)),
-      kmsPrimary: new KMSClient(awsClientConfig(config.regions.primary)),
+      ...rdsJobClients(jobConfig, new ClientCache()),
       logger: terminalLogger(io),
     });
     print(summary);

@@ -1,4 +1,5 @@
-import type { StageConfig } from "@gitpod-dr/core/config";
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 
@@ -20,4 +21,20 @@ export async function loadStageSection<S extends Section>(
   const value = config[section];
   if (!value) throw new InvalidInputError(`${file} has no "${section}" section: ${without}`);
   return { stage, config, section: value as NonNullable<StageConfig[S]> };
+}
+
+/** The flags of every command that runs a stage's job from here. */
+const JOB_FLAGS = {
+  config: { type: "string" },
+  "dry-run": { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+} as const satisfies ParseArgsOptionsConfig;
+
+/**
+ * Parses the flags of a command that runs a stage's job: `--config FILE`, `--dry-run`, `--json`, and
+ * the command's own.
+ * @throws TypeError (ERR_PARSE_ARGS_*) for an unknown or malformed flag, or a positional argument.
+ */
+export function parseJobFlags<const O extends ParseArgsOptionsConfig>(args: string[], own: O) {
+  return parseArgs({ args, strict: true, allowPositionals: false, options: { ...JOB_FLAGS, ...own } }).values;
 }

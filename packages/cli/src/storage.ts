@@ -1,13 +1,11 @@
-import { parseArgs } from "node:util";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { S3Client } from "@aws-sdk/client-s3";
-import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { parseStorageJobConfig, type StageConfig } from "@gitpod-dr/core/config";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import type { StageConfig } from "@gitpod-dr/core/config/stage";
+import { storageJobConfig } from "@gitpod-dr/core/config/storage";
+import { storageClients } from "@gitpod-dr/core/s3/clients";
 import { ReplicationUnhealthyError } from "@gitpod-dr/core/s3/errors";
 import { runStorageCheck, type StorageCheckSummary, type StorageDeps } from "@gitpod-dr/core/s3/job";
-import { loadStageSection } from "./stage.ts";
+import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface StorageIo {
   out: (text: string) => void;
@@ -18,18 +16,10 @@ export interface StorageIo {
 export type StorageConnect = (config: StageConfig) => Promise<{ deps: StorageDeps; account: string }>;
 
 export const connectWithAwsCredentials: StorageConnect = async (config) => {
-  const { primary, dr } = config.regions;
-  const sts = new STSClient(awsClientConfig(primary));
+  const cache = new ClientCache();
+  const sts = cache.client(STSClient, config.regions.primary);
   const account = (await sts.send(new GetCallerIdentityCommand({}))).Account as string;
-  return {
-    account,
-    deps: {
-      s3: new S3Client({ ...awsClientConfig(primary), followRegionRedirects: true }),
-      s3Dr: new S3Client({ ...awsClientConfig(dr), followRegionRedirects: true }),
-      cloudwatch: new CloudWatchClient(awsClientConfig(primary)),
-      s3control: new S3ControlClient(awsClientConfig(primary)),
-    },
-  };
+  return { account, deps: storageClients(config, cache) };
 };
 
 /** The findings as a table: bucket, health, check, severity, message. */
@@ -76,26 +66,16 @@ export async function s3CheckCommand(
   io: StorageIo,
   connect: StorageConnect = connectWithAwsCredentials,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const {
-    stage,
-    config,
-    section: storage,
-  } = await loadStageSection(values.config, "s3-check", "storage", "there are no buckets to check");
+  const values = parseJobFlags(args, {});
+  const { stage, config } = await loadStageSection(
+    values.config,
+    "s3-check",
+    "storage",
+    "there are no buckets to check",
+  );
   const { deps, account } = await connect(config);
   // From a laptop no repair job is started: that needs the batch role the stack creates.
-  const jobConfig = parseStorageJobConfig(
-    JSON.stringify({ stage, account, regions: config.regions, storage }),
-  );
+  const jobConfig = storageJobConfig(stage, account, config);
   const print = (summary: StorageCheckSummary) =>
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatStorageSummary(summary));
   try {

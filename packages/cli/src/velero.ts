@@ -1,13 +1,13 @@
 import { parseArgs } from "node:util";
-import { EKSClient } from "@aws-sdk/client-eks";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import type { StageConfig } from "@gitpod-dr/core/config";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { veleroJobConfig } from "@gitpod-dr/core/config/application";
+import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import type { JobLogger } from "@gitpod-dr/core/logger";
 import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@gitpod-dr/core/velero/backup";
-import { connectCluster } from "@gitpod-dr/core/velero/cluster";
+import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
-import { loadStageSection } from "./stage.ts";
+import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface VeleroIo {
   out: (text: string) => void;
@@ -20,21 +20,18 @@ export type ConnectCluster = (config: StageConfig) => Promise<KubeOps>;
 /** From a laptop: EKS in the stage's primary region, with the AWS credentials in the environment. */
 export const connectWithAwsCredentials: ConnectCluster = async (config) => {
   const application = config.application as NonNullable<StageConfig["application"]>;
-  const eks = new EKSClient(awsClientConfig(config.regions.primary));
-  return connectCluster(application.cluster.name, config.regions.primary, {
-    eks,
-    credentials: () => eks.config.credentials(),
-  });
+  return clusterAccess(new ClientCache(), application.cluster.name, config.regions.primary);
 };
 
+/** The stage configuration and the job's application settings, derived as the stack derives the function's. */
 async function load(file: string | undefined, command: string) {
-  const { config, section } = await loadStageSection(
+  const { stage, config } = await loadStageSection(
     file,
     command,
     "application",
     "there is no cluster to back up",
   );
-  return { config, application: section };
+  return { config, application: veleroJobConfig(stage, config).application };
 }
 
 const age = (minutes: number) =>
@@ -62,17 +59,7 @@ export async function veleroBackupCommand(
   io: VeleroIo,
   connect: ConnectCluster = connectWithAwsCredentials,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: "string" },
-      "dry-run": { type: "boolean", default: false },
-      time: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
+  const values = parseJobFlags(args, { time: { type: "string" } });
   const { config, application } = await load(values.config, "velero-backup");
   const input = parseVeleroBackupEvent(
     { dryRun: values["dry-run"], ...(values.time === undefined ? {} : { time: values.time }) },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { formatIssues } from "./config.ts";
+import { formatIssues } from "./config/parse.ts";
 import { InvalidInputError } from "./errors.ts";
 
 /**

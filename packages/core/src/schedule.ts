@@ -56,15 +56,31 @@ function checkField(text: string, field: CronField): string | undefined {
   return undefined;
 }
 
+type RateUnit = "minute" | "minutes" | "hour" | "hours" | "day" | "days";
+
+/** The parts of a `rate(<value> <unit>)` expression; undefined for anything else (cron, a typo). */
+function parseRate(expression: string): { value: number; unit: RateUnit } | undefined {
+  const rate = RATE.exec(expression);
+  return rate ? { value: Number(rate[1]), unit: rate[2] as RateUnit } : undefined;
+}
+
+const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** The interval of a `rate(...)` schedule; an hour for cron expressions (a run at least hourly is assumed). */
+export function schedulePeriodMs(schedule: string): number {
+  const rate = parseRate(schedule);
+  if (!rate) return UNIT_MS.hour;
+  return rate.value * UNIT_MS[rate.unit.replace(/s$/, "") as keyof typeof UNIT_MS];
+}
+
 /**
  * Checks an EventBridge `rate(...)` or `cron(...)` expression.
  * @returns the reason it is invalid, or undefined when it is valid.
  */
 export function scheduleExpressionProblem(expression: string): string | undefined {
-  const rate = RATE.exec(expression);
+  const rate = parseRate(expression);
   if (rate) {
-    const value = Number(rate[1]);
-    const unit = rate[2] ?? "";
+    const { value, unit } = rate;
     if (value === 0) return "a rate must be at least 1";
     if (value === 1 && unit.endsWith("s")) return `use the singular unit for 1: rate(1 ${unit.slice(0, -1)})`;
     if (value > 1 && !unit.endsWith("s")) return `use the plural unit for ${value}: rate(${value} ${unit}s)`;

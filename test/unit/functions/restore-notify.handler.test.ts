@@ -4,7 +4,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import exampleConfig from "../../../config/example.ts";
-import { parseStageConfig, restoreJobConfigInput } from "../../../packages/core/src/config.ts";
+import { parseStageConfig, restoreJobConfig } from "../../../packages/core/src/config.ts";
 import { lambdaContextFor } from "../../fixtures/lambda.ts";
 
 /** "Notify failure" when what failed is the cluster itself: the message still goes out, in time. */
@@ -19,7 +19,7 @@ beforeEach(() => {
   vi.stubEnv("GITPOD_DR_TOPIC_ARN", TOPIC);
   vi.stubEnv(
     "GITPOD_DR_CONFIG",
-    JSON.stringify(restoreJobConfigInput("prod", "123456789012", parseStageConfig(exampleConfig))),
+    JSON.stringify(restoreJobConfig("prod", "123456789012", parseStageConfig(exampleConfig))),
   );
   vi.stubEnv("AWS_REGION", "eu-west-1");
   vi.stubEnv("POWERTOOLS_LOG_LEVEL", "SILENT");

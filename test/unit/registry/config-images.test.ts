@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  imageJobConfigInput,
+  imageJobConfig,
   parseImageJobConfig,
   parseStageConfig,
   type StageConfigInput,
@@ -226,7 +226,7 @@ describe("the images section of the stage configuration", () => {
 });
 
 describe("the image job's run-time configuration", () => {
-  it("round-trips through imageJobConfigInput, JSON and parseImageJobConfig", () => {
+  it("round-trips through imageJobConfig, JSON and parseImageJobConfig", () => {
     const parsed = parseStageConfig(
       withImages({
         concurrency: 12,
@@ -253,7 +253,7 @@ describe("the image job's run-time configuration", () => {
     const images = parsed.images;
     if (!images) throw new Error("images missing");
 
-    const json = JSON.stringify(imageJobConfigInput("prod", images));
+    const json = JSON.stringify(imageJobConfig("prod", images));
     const roundTripped = parseImageJobConfig(json);
 
     expect(roundTripped).toEqual({ stage: "prod", images });

@@ -3,7 +3,7 @@ import exampleConfig from "../../../config/example.ts";
 import {
   parseRestoreJobConfig,
   parseStageConfig,
-  restoreJobConfigInput,
+  restoreJobConfig,
   restoreJobConfigSchema,
   type StageConfigInput,
 } from "../../../packages/core/src/config.ts";
@@ -235,7 +235,7 @@ describe("the restore section of the stage configuration", () => {
 describe("the restore functions' run-time configuration", () => {
   it("round-trips from the stage configuration through JSON", () => {
     const stage = parseStageConfig(exampleConfig);
-    const input = restoreJobConfigInput("prod", ACCOUNT, stage);
+    const input = restoreJobConfig("prod", ACCOUNT, stage);
 
     const parsed = parseRestoreJobConfig(JSON.stringify(input));
 
@@ -266,11 +266,11 @@ describe("the restore functions' run-time configuration", () => {
       ...noApplication,
       restore: { ...exampleConfig.restore, targets: { primary: exampleConfig.restore.targets.primary } },
     });
-    const parsed = parseRestoreJobConfig(JSON.stringify(restoreJobConfigInput("prod", ACCOUNT, stage)));
+    const parsed = parseRestoreJobConfig(JSON.stringify(restoreJobConfig("prod", ACCOUNT, stage)));
     expect(parsed.application).toBeUndefined();
 
     const { restore: __, ...noRestore } = exampleConfig as StageConfigInput;
-    expect(() => restoreJobConfigInput("prod", ACCOUNT, parseStageConfig(noRestore))).toThrow(
+    expect(() => restoreJobConfig("prod", ACCOUNT, parseStageConfig(noRestore))).toThrow(
       new ConfigError("The stage configuration has no restore section"),
     );
   });
@@ -278,7 +278,7 @@ describe("the restore functions' run-time configuration", () => {
   it("fails naming the problem: missing, not JSON, an invalid field", () => {
     expect(() => parseRestoreJobConfig(undefined)).toThrow(/GITPOD_DR_CONFIG is not set/);
     expect(() => parseRestoreJobConfig("{")).toThrow(/The restore configuration is not valid JSON/);
-    const input = restoreJobConfigInput("prod", ACCOUNT, parseStageConfig(exampleConfig));
+    const input = restoreJobConfig("prod", ACCOUNT, parseStageConfig(exampleConfig));
     let error: unknown;
     try {
       parseRestoreJobConfig(JSON.stringify({ ...input, account: "12345" }));

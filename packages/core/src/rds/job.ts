@@ -1,6 +1,6 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
-import type { RdsJobConfig } from "../config.ts";
+import type { RdsJobConfig } from "../config/rds.ts";
 import { type JobLogger, silentLogger } from "../logger.ts";
 import { resolveDatabase, type SnapshotApi, snapshotApi } from "./api.ts";
 import { SnapshotConflictError, SnapshotJobIncompleteError } from "./errors.ts";

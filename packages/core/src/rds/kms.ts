@@ -1,6 +1,6 @@
 import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
-import { kmsKeyAccount } from "../config.ts";
+import { kmsKeyAccount } from "../config/patterns.ts";
 import { DefaultKmsKeyNotShareableError } from "./errors.ts";
 import type { Database, Snapshot } from "./types.ts";
 

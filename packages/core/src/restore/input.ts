@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { formatIssues, rdsIdentifier } from "../config.ts";
+import { formatIssues } from "../config/parse.ts";
+import { rdsIdentifier } from "../config/patterns.ts";
 import { InvalidInputError } from "../errors.ts";
 
 /**

@@ -28,11 +28,3 @@ export function rotatingSample(
   const start = (turn * perRun) % buckets.length;
   return Array.from({ length: perRun }, (_, i) => buckets[(start + i) % buckets.length] as string);
 }
-
-/** The interval of a `rate(...)` schedule; an hour for cron expressions (a run at least hourly is assumed). */
-export function schedulePeriodMs(schedule: string): number {
-  const m = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
-  if (!m) return 3_600_000;
-  const unit = { minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as "minute" | "hour" | "day"];
-  return Number(m[1]) * unit;
-}

@@ -1,9 +1,10 @@
 import pLimit from "p-limit";
-import type { StorageJobConfig } from "../config.ts";
+import type { StorageJobConfig } from "../config/storage.ts";
 import type { JobLogger } from "../logger.ts";
+import { schedulePeriodMs } from "../schedule.ts";
 import { checkBucket } from "./bucket.ts";
 import { publishCanaryAges } from "./cloudwatch.ts";
-import { discoverBuckets, rotatingSample, schedulePeriodMs } from "./discovery.ts";
+import { discoverBuckets, rotatingSample } from "./discovery.ts";
 import { ReplicationUnhealthyError } from "./errors.ts";
 import {
   type BucketReport,

@@ -1,14 +1,11 @@
 import { SNSClient } from "@aws-sdk/client-sns";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
+import { clients } from "./cache.ts";
 import { env } from "./env.ts";
 
-let sns: SNSClient | undefined;
+// Few, short retries: the notification must go out within the time kept back before Lambda's timeout.
+const NOTIFY_RETRY = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 };
 
-/** The SNS client for failure notifications, built once per cold start (in the function's region). */
+/** The SNS client for failure notifications (in the function's region). */
 export function snsClient(): SNSClient {
-  // Few, short retries: the notification must go out within the time kept back before Lambda's timeout.
-  sns ??= new SNSClient(
-    awsClientConfig(env.region || "us-east-1", { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000 }),
-  );
-  return sns;
+  return clients.client(SNSClient, env.region || "us-east-1", { retry: NOTIFY_RETRY });
 }

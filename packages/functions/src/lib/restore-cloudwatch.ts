@@ -1,5 +1,5 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { perKey } from "./per-key.ts";
+import { clients } from "./cache.ts";
 
-export const cloudwatchClient = perKey((region) => new CloudWatchClient(awsClientConfig(region)));
+export const cloudwatchClient = (region: string): CloudWatchClient =>
+  clients.client(CloudWatchClient, region);

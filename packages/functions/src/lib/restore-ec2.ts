@@ -1,5 +1,4 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { perKey } from "./per-key.ts";
+import { clients } from "./cache.ts";
 
-export const ec2Client = perKey((region) => new EC2Client(awsClientConfig(region)));
+export const ec2Client = (region: string): EC2Client => clients.client(EC2Client, region);

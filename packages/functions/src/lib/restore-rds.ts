@@ -1,5 +1,4 @@
 import { RDSClient } from "@aws-sdk/client-rds";
-import { awsClientConfig } from "@gitpod-dr/core/aws/clients";
-import { perKey } from "./per-key.ts";
+import { clients } from "./cache.ts";
 
-export const rdsClient = perKey((region) => new RDSClient(awsClientConfig(region)));
+export const rdsClient = (region: string): RDSClient => clients.client(RDSClient, region);

@@ -1,0 +1,195 @@
+import { z } from "zod";
+import { parsePlatform } from "../registry/manifest.ts";
+import { ecrRegistry, parseRegistryHost } from "../registry/reference.ts";
+import { parseJobConfig } from "./parse.ts";
+import { kmsKeyArnText, registryHost, scheduleExpression, secretArnText } from "./patterns.ts";
+
+/** The image tier: the registry sync's part of the stage configuration, and its run-time form. */
+
+const regexText = z.string().superRefine((value, ctx) => {
+  try {
+    new RegExp(value);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `is not a valid regular expression: ${(error as Error).message}`,
+    });
+  }
+});
+
+// A repository path (distribution grammar), or a prefix of one ending in "*".
+const REPOSITORY_PATTERN =
+  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?:\/?\*)?$|^\*$/;
+const REPOSITORY_PREFIX = /^(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/|[._-]))*$/;
+
+const platformText = z.string().transform((value, ctx) => {
+  try {
+    return parsePlatform(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+export const syncRuleSchema = z.strictObject({
+  /** Names the rule in reports and errors. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "must be 1-64 lower-case letters, digits and hyphens"),
+  source: z.strictObject({ registry: registryHost }),
+  /** Repository names or prefixes ending in "*" (`gitpod/*`). */
+  repositories: z
+    .array(z.string().regex(REPOSITORY_PATTERN, "must be a repository name, or a prefix of one ending in *"))
+    .min(1, "must list at least one repository or prefix"),
+  tags: z
+    .strictObject({
+      /** Copy only tags matching this regular expression (whole tag). */
+      include: regexText.optional(),
+      /** Skip tags matching this regular expression (whole tag). */
+      exclude: regexText.optional(),
+      /** Only the newest N tags by push time (ECR sources). */
+      newest: z.number().int("must be a whole number").min(1, "must be at least 1").optional(),
+    })
+    .optional(),
+  destination: z.strictObject({
+    registry: registryHost,
+    /** Prepended to the repository name in the destination (`mirror/`). */
+    repositoryPrefix: z
+      .string()
+      .regex(REPOSITORY_PREFIX, "must be lower-case path components ending in / (or . _ -)")
+      .optional(),
+    /** Removed from the start of the source repository name before the prefix is added. */
+    stripPrefix: z.string().optional(),
+  }),
+  /** Copy only these platforms of multi-platform images (os/arch[/variant]); default: all. */
+  platforms: z.array(platformText).optional(),
+});
+
+export const imagesConfigSchema = z
+  .strictObject({
+    /** EventBridge schedule of the sync job. */
+    schedule: scheduleExpression,
+    /** Blob transfers in flight at once. */
+    concurrency: z.number().int().min(1).max(32, "must be at most 32").default(6),
+    /** Images copied at once (sharing the blob limit). */
+    imageConcurrency: z.number().int().min(1).max(32, "must be at most 32").default(8),
+    /** Credentials for registries that are not ECR (ECR uses the function's role). */
+    registries: z
+      .record(
+        z.string(),
+        z.strictObject({
+          /** Secrets Manager secret holding {"username": "...", "password": "..."}. */
+          credentialsSecretArn: secretArnText,
+        }),
+      )
+      .default({}),
+    /** Settings of destination ECR repositories that the job creates. */
+    repositoryDefaults: z
+      .strictObject({
+        tagMutability: z.enum(["MUTABLE", "IMMUTABLE"]).default("MUTABLE"),
+        scanOnPush: z.boolean().default(true),
+        encryption: z
+          .discriminatedUnion("type", [
+            z.strictObject({ type: z.literal("AES256") }),
+            z.strictObject({ type: z.literal("KMS"), kmsKeyArn: kmsKeyArnText.optional() }),
+          ])
+          .default({ type: "AES256" }),
+      })
+      .prefault({}),
+    rules: z.array(syncRuleSchema).min(1, "must have at least one rule"),
+  })
+  .superRefine((images, ctx) => {
+    const names = new Set<string>();
+    images.rules.forEach((rule, i) => {
+      if (names.has(rule.name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "name"],
+          message: `"${rule.name}" is used by two rules`,
+        });
+      }
+      names.add(rule.name);
+      if (rule.tags?.newest !== undefined && !ecrRegistry(rule.source.registry)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "tags", "newest"],
+          message: `needs push times, which only ECR reports; ${rule.source.registry} is not an ECR registry (use tags.include instead)`,
+        });
+      }
+      const identity =
+        rule.source.registry === rule.destination.registry &&
+        (rule.destination.repositoryPrefix ?? "") === "" &&
+        (rule.destination.stripPrefix ?? "") === "";
+      if (identity) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "destination"],
+          message: "copies every repository onto itself: give another registry or a repositoryPrefix",
+        });
+      }
+      const destination = rule.destination.registry;
+      if (
+        !ecrRegistry(destination) &&
+        !Object.keys(images.registries).some((r) => safeHost(r) === destination)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "destination", "registry"],
+          message: `${destination} is not ECR, so the job needs credentials to push to it: add it under images.registries`,
+        });
+      }
+    });
+    for (const host of Object.keys(images.registries)) {
+      try {
+        parseRegistryHost(host);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", path: ["registries", host], message: (error as Error).message });
+      }
+    }
+  });
+export type ImagesConfig = z.output<typeof imagesConfigSchema>;
+
+function safeHost(host: string): string | undefined {
+  try {
+    return parseRegistryHost(host);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The configuration the image sync job needs at run time (passed to the function as JSON). */
+export const imageJobConfigSchema = z.strictObject({
+  stage: z.string().min(1),
+  images: imagesConfigSchema,
+});
+export type ImageJobConfig = z.output<typeof imageJobConfigSchema>;
+/** The image job's configuration as JSON holds it (platforms in their text form). */
+export type ImageJobConfigInput = z.input<typeof imageJobConfigSchema>;
+
+/**
+ * The image job's run-time configuration, derived from the stage's `images` section, in its JSON form
+ * (platforms back to their text): what its stack writes into GITPOD_DR_CONFIG; the CLI decodes it with
+ * `imageJobConfigSchema` as the function does.
+ */
+export function imageJobConfig(stage: string, images: ImagesConfig): ImageJobConfigInput {
+  return {
+    stage,
+    images: {
+      ...images,
+      rules: images.rules.map(({ platforms, ...rule }) => ({
+        ...rule,
+        ...(platforms
+          ? {
+              platforms: platforms.map((p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`),
+            }
+          : {}),
+      })),
+    },
+  };
+}
+
+/**
+ * Parses the image job's run-time configuration from its JSON text (re-validated at cold start).
+ * @throws ConfigError naming the invalid field.
+ */
+export function parseImageJobConfig(json: string | undefined): ImageJobConfig {
+  return parseJobConfig(imageJobConfigSchema, json, "image sync job configuration");
+}

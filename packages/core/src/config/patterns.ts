@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { parseRegistryHost } from "../registry/reference.ts";
+import { scheduleExpressionProblem } from "../schedule.ts";
+
+/** The field schemas every tier's configuration shares: AWS names and ARNs, Kubernetes names. */
+
+// Region names as AWS spells them: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, il-central-1…
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+export const awsRegion = z.string().regex(REGION, "must be an AWS region name such as eu-west-1");
+
+/** The primary region and the DR region, as every run-time configuration carries them. */
+export const regionsSchema = z.strictObject({ primary: awsRegion, dr: awsRegion });
+export type Regions = z.output<typeof regionsSchema>;
+
+export const accountId = z.string().regex(/^\d{12}$/, "must be a 12-digit account id");
+
+// RDS DB instance and cluster identifiers: 1-63 letters, digits or hyphens; a letter first; no "--";
+// not ending in a hyphen (RDS CreateDBInstance / CreateDBCluster constraints).
+export const rdsIdentifier = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(
+    /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*$/,
+    "must start with a letter and contain only letters, digits and single hyphens",
+  )
+  .refine((s) => !s.endsWith("-"), "must not end with a hyphen")
+  .transform((s) => s.toLowerCase());
+
+/** `auto` asks RDS which one the identifier names. */
+export const databaseKind = z.enum(["auto", "instance", "cluster"]);
+
+export const scheduleExpression = z.string().superRefine((value, ctx) => {
+  const problem = scheduleExpressionProblem(value);
+  if (problem)
+    ctx.addIssue({ code: "custom", message: `invalid schedule expression "${value}": ${problem}` });
+});
+
+const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov):kms:([a-z0-9-]+):(\d{12}):key\/[A-Za-z0-9-]+$/;
+export const kmsKeyArnText = z
+  .string()
+  .regex(KMS_KEY_ARN, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)");
+
+/** The region of a KMS key, from its ARN. */
+export function kmsKeyRegion(arn: string): string | undefined {
+  return KMS_KEY_ARN.exec(arn)?.[2];
+}
+
+/** The account that owns a KMS key, from its ARN. */
+export function kmsKeyAccount(arn: string): string | undefined {
+  return KMS_KEY_ARN.exec(arn)?.[3];
+}
+
+const SECRET_ARN = /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:([a-z0-9-]+):(\d{12}):secret:[\w/+=.@-]+$/;
+export const secretArnText = z.string().regex(SECRET_ARN, "must be a Secrets Manager secret ARN");
+
+export const eksClusterName = z
+  .string()
+  .regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name");
+export const securityGroupId = z.string().regex(/^sg-[0-9a-f]{8,17}$/, "must be a security group id (sg-…)");
+
+// Kubernetes namespace names (RFC 1123 labels).
+export const namespaceName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    "must be a Kubernetes namespace name (lower-case RFC 1123 label)",
+  );
+export const k8sName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+    "must be a Kubernetes object name (lower-case RFC 1123 subdomain)",
+  );
+
+/** A registry host (`quay.io`, `localhost:5000`), normalized as references spell it. */
+export const registryHost = z.string().transform((value, ctx) => {
+  try {
+    return parseRegistryHost(value);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});

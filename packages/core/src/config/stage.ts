@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { applicationConfigSchema } from "./application.ts";
+import { imagesConfigSchema } from "./images.ts";
+import { validateConfig } from "./parse.ts";
+import { kmsKeyRegion } from "./patterns.ts";
+import { rdsStageSchema } from "./rds.ts";
+import { restoreConfigSchema } from "./restore.ts";
+import { storageConfigSchema } from "./storage.ts";
+
+/**
+ * The stage configuration: one typed, validated object per stage (`config/<stage>.ts`), read by the
+ * stacks at synth time. Each tier's part, and the part its function needs at run time (which reaches it
+ * as JSON in its environment and is parsed again with the same schema at cold start), live in the tier's
+ * module beside this one.
+ */
+export const stageConfigSchema = rdsStageSchema
+  .extend({
+    /** The object-storage tier: the S3 replication check. Leave out to deploy no check. */
+    storage: storageConfigSchema.optional(),
+    /** The application tier: Velero backups of the EKS cluster. Leave out to deploy no backup job. */
+    application: applicationConfigSchema.optional(),
+    /** The image tier: registry-to-registry sync. Leave out to deploy no image job. */
+    images: imagesConfigSchema.optional(),
+    /** The restore state machine. Leave out to deploy none. Needs `application` for the application tier. */
+    restore: restoreConfigSchema.optional(),
+    notifications: z
+      .strictObject({
+        emails: z.array(z.email("must be an email address")).default([]),
+        httpsEndpoints: z.array(z.url({ protocol: /^https$/, error: "must be an https:// URL" })).default([]),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.regions.dr === config.regions.primary) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["regions", "dr"],
+        message: `must differ from regions.primary (${config.regions.primary}): a copy in the same region does not survive losing it`,
+      });
+    }
+    const drKeyRegion = kmsKeyRegion(config.dr.kmsKeyArn);
+    if (drKeyRegion && drKeyRegion !== config.regions.dr) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dr", "kmsKeyArn"],
+        message: `must be a key in the DR region ${config.regions.dr}, but it is in ${drKeyRegion}`,
+      });
+    }
+    if (config.restore) {
+      for (const [name, region] of [
+        ["primary", config.regions.primary],
+        ["dr", config.regions.dr],
+      ] as const) {
+        const key = config.restore.targets[name]?.database.kmsKeyArn;
+        const keyRegion = key ? kmsKeyRegion(key) : undefined;
+        if (keyRegion && keyRegion !== region) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["restore", "targets", name, "database", "kmsKeyArn"],
+            message: `must be a key in the ${name} region ${region}, but it is in ${keyRegion}`,
+          });
+        }
+      }
+      if (config.restore.targets.dr && !config.restore.targets.dr.cluster && config.application) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["restore", "targets", "dr", "cluster"],
+          message: `is required: the EKS cluster in ${config.regions.dr} to restore the application into`,
+        });
+      }
+    }
+    const dbKeyRegion = config.database.kmsKeyArn ? kmsKeyRegion(config.database.kmsKeyArn) : undefined;
+    if (dbKeyRegion && dbKeyRegion !== config.regions.primary) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "kmsKeyArn"],
+        message: `must be a key in the primary region ${config.regions.primary}, but it is in ${dbKeyRegion}`,
+      });
+    }
+  });
+
+/** What a stage file is written as (defaults may be left out). */
+export type StageConfigInput = z.input<typeof stageConfigSchema>;
+/** The validated configuration, defaults filled in. */
+export type StageConfig = z.output<typeof stageConfigSchema>;
+
+/**
+ * Validates a stage configuration.
+ * @throws ConfigError naming every invalid field and why.
+ */
+export function parseStageConfig(raw: unknown, source = "stage configuration"): StageConfig {
+  return validateConfig(stageConfigSchema, raw, source);
+}
