@@ -1,4 +1,4 @@
-import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/job";
+import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";

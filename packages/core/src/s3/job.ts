@@ -17,7 +17,7 @@ import {
   type SourceFacts,
 } from "./audit.ts";
 import { type CanaryObservation, canaryKey, canaryTime, judgeCanaries } from "./canary.ts";
-import { judgeMetrics, REPLICATION_METRICS, type RuleMetrics } from "./metrics.ts";
+import { judgeMetrics, METRIC_NAMESPACE, REPLICATION_METRICS, type RuleMetrics } from "./metrics.ts";
 import { countStatuses, judgeSample, type StatusCounts, sample } from "./sampling.ts";
 import { type Finding, type Health, healthOf } from "./types.ts";
 
@@ -27,7 +27,6 @@ import { type Finding, type Health, healthOf } from "./types.ts";
  * backlog repair with S3 Batch Replication. It never waits inside a run.
  */
 
-export const METRIC_NAMESPACE = "GitpodDR";
 const REPAIR_ACTIVE = [
   "Active",
   "New",
