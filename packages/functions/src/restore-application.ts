@@ -1,5 +1,4 @@
-import { applicationStep } from "@gitpod-dr/core/restore/application-step";
-import { applicationEvent } from "@gitpod-dr/core/restore/events";
+import { applicationEvent, applicationStep } from "@gitpod-dr/core/restore/application-step";
 import { logger } from "./lib/logger.ts";
 import { cloudwatchClient } from "./lib/restore-cloudwatch.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";

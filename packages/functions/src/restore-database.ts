@@ -1,5 +1,4 @@
-import { checkDatabaseStep, restoreDatabaseStep } from "@gitpod-dr/core/restore/database";
-import { databaseEvent } from "@gitpod-dr/core/restore/events";
+import { checkDatabaseStep, databaseEvent, restoreDatabaseStep } from "@gitpod-dr/core/restore/database";
 import { logger } from "./lib/logger.ts";
 import { restoreConfig } from "./lib/restore-deps.ts";
 import { rdsClient } from "./lib/restore-rds.ts";

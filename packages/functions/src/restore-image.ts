@@ -1,5 +1,4 @@
-import { imageEvent } from "@gitpod-dr/core/restore/events";
-import { ensureImage } from "@gitpod-dr/core/restore/images";
+import { ensureImage, imageEvent } from "@gitpod-dr/core/restore/images";
 import { logger } from "./lib/logger.ts";
 import { registryTransports } from "./lib/restore-registry.ts";
 import { taskHandler } from "./lib/task.ts";

@@ -1,6 +1,5 @@
 import { publishNotification } from "@gitpod-dr/core/notify/failure";
-import { notifyEvent } from "@gitpod-dr/core/restore/events";
-import { notifyRestore } from "@gitpod-dr/core/restore/notify";
+import { notifyEvent, notifyRestore } from "@gitpod-dr/core/restore/notify";
 import { snsClient } from "./lib/clients.ts";
 import { env } from "./lib/env.ts";
 import { logger } from "./lib/logger.ts";

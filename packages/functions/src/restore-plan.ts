@@ -1,6 +1,5 @@
 import { buildPlan } from "@gitpod-dr/core/restore/build-plan";
-import { planEvent } from "@gitpod-dr/core/restore/events";
-import { validateRestore } from "@gitpod-dr/core/restore/validate";
+import { planEvent, validateRestore } from "@gitpod-dr/core/restore/validate";
 import { logger } from "./lib/logger.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";
 import { restoreConfig } from "./lib/restore-deps.ts";

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { RestoreJobConfig } from "../config.ts";
 import {
   type ApplicationDeps,
@@ -6,8 +7,13 @@ import {
   checkApplicationRestore,
   startApplicationRestore,
 } from "./application.ts";
-import type { ApplicationEvent } from "./events.ts";
-import { type ConfigStatus, checkPointed, type PointResult, pointApplication } from "./point.ts";
+import {
+  type ConfigStatus,
+  checkPointed,
+  type DatabaseOutcome,
+  type PointResult,
+  pointApplication,
+} from "./point.ts";
 import {
   checkRollout,
   type RedeployResult,
@@ -16,6 +22,23 @@ import {
   type VerifyResult,
   verify,
 } from "./rollout.ts";
+import { passedOn, requestAndPlan } from "./types.ts";
+
+/** The application steps, from "Restore application" to "Verify". */
+export const applicationEvent = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("start"), ...requestAndPlan }),
+  z.object({ action: z.literal("check"), ...requestAndPlan, started: passedOn<ApplicationStarted>() }),
+  z.object({
+    action: z.literal("point"),
+    ...requestAndPlan,
+    database: passedOn<DatabaseOutcome>().optional(),
+  }),
+  z.object({ action: z.literal("check-config"), ...requestAndPlan, point: passedOn<PointResult>() }),
+  z.object({ action: z.literal("redeploy"), ...requestAndPlan }),
+  z.object({ action: z.literal("check-rollout"), ...requestAndPlan, redeploy: passedOn<RedeployResult>() }),
+  z.object({ action: z.literal("verify"), ...requestAndPlan }),
+]);
+export type ApplicationEvent = z.infer<typeof applicationEvent>;
 
 export type ApplicationStepResult =
   | ApplicationStarted

@@ -1,19 +1,38 @@
+import { z } from "zod";
 import type { Notification } from "../notify/failure.ts";
-import type { NotifyEvent } from "./events.ts";
 import { type InventoryDeps, restoreInventory } from "./inventory.ts";
 import {
   type CaughtError,
   type FailureInput,
   failureMessage,
   planMessage,
+  type SuccessState,
   successMessage,
 } from "./messages.ts";
-import type { RestorePlan, RestoreRequest } from "./types.ts";
+import { passedOn, type RestorePlan, type RestoreRequest, requestAndPlan } from "./types.ts";
 
 /**
  * "Notify plan" (dry run), "Notify success" and "Notify failure": one SNS message each. A failure's
  * message says what the restore had created, looked up within a bound.
  */
+
+/** "Notify plan" (dry run), "Notify success" and "Notify failure". */
+export const notifyEvent = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("plan"), ...requestAndPlan }),
+  z.object({ kind: z.literal("success"), state: passedOn<SuccessState>() }),
+  z.object({
+    kind: z.literal("failure"),
+    /**
+     * The whole state at the failure: `failed.<state key>` and whatever the states before it produced.
+     * When "Validate input" failed it is the operator's raw input: `failureInput` unpacks it with care.
+     */
+    state: z.unknown(),
+    executionName: z.string(),
+    executionArn: z.string().optional(),
+    executionStartedAt: z.string().optional(),
+  }),
+]);
+export type NotifyEvent = z.infer<typeof notifyEvent>;
 
 /** How long "Notify failure" looks for what the restore created (the function has 60 s). */
 export const INVENTORY_MS = 20_000;
