@@ -49,7 +49,10 @@ export type ApplicationStepResult =
   | RolloutStatus
   | VerifyResult;
 
-/** One application step of the restore state machine, chosen by the event's `action`. */
+/**
+ * One application step of the restore state machine, chosen by the event's `action`.
+ * @throws what that step throws (each names its own errors)
+ */
 export function applicationStep(
   e: ApplicationEvent,
   config: RestoreJobConfig,

@@ -28,7 +28,11 @@ export interface ApplicationStarted extends Timed {
   readonly created: boolean;
 }
 
-/** "Restore application": the hold-back ConfigMap, then the Velero Restore (both adopted on a rerun). */
+/**
+ * "Restore application": the hold-back ConfigMap, then the Velero Restore (both adopted on a rerun).
+ * @throws ApplicationRestoreFailedError (no application in the plan), VeleroConflictError (the
+ *   ConfigMap or Restore name is another restore's), VeleroBackupNotFoundError, KubeApiError
+ */
 export async function startApplicationRestore(
   request: RestoreRequest,
   plan: RestorePlan,
@@ -87,7 +91,11 @@ export interface ApplicationStatus extends Timed {
   readonly partial: boolean;
 }
 
-/** "Check application restore": the Restore's phase; terminal failures throw. */
+/**
+ * "Check application restore": the Restore's phase.
+ * @throws ApplicationRestoreFailedError (Failed, FailedValidation, or PartiallyFailed not allowed),
+ *   RestoreDeadlineExceededError (restoreDeadlineMinutes), VeleroBackupNotFoundError, KubeApiError
+ */
 export async function checkApplicationRestore(
   request: RestoreRequest,
   plan: RestorePlan,

@@ -33,6 +33,8 @@ export interface DatabaseOutcome {
  * "Point application at restored endpoints": the database host (and for a DR restore the replica
  * bucket and the DR registry) through the KOTS config — as `kubectl kots set config --deploy` does,
  * so KOTS renders the database Secret and redeploys — or, without KOTS, straight into the Secret.
+ * @throws PointApplicationFailedError (the Secret or kotsadm's auth string missing; kotsadm unreachable,
+ *   retryable, or refusing the values), KubeApiError
  */
 export async function pointApplication(
   plan: RestorePlan,
@@ -115,6 +117,7 @@ export interface ConfigStatus extends Timed {
 /**
  * "Check configuration": the database Secret names the restored database (KOTS renders it on deploy,
  * a little after the config changed). Until it does, no held workload may be scaled up.
+ * @throws RestoreDeadlineExceededError (configDeadlineMinutes), KubeApiError
  */
 export async function checkPointed(
   plan: RestorePlan,

@@ -29,6 +29,7 @@ export interface RedeployResult extends Timed {
  * so its pods, at the replica count of the backup or of KOTS's redeploy, can run) and restarts every
  * matching workload so it reads the new configuration, as `kubectl rollout restart` does. Safe to run
  * twice.
+ * @throws KubeApiError
  */
 export async function redeploy(
   _request: RestoreRequest,
@@ -116,7 +117,10 @@ async function rollouts(kube: KubeOps, namespace: string, selector: string) {
   return states.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** "Check rollout": every matching workload updated and available. */
+/**
+ * "Check rollout": every matching workload updated and available.
+ * @throws RestoreDeadlineExceededError (rolloutDeadlineMinutes), KubeApiError
+ */
 export async function checkRollout(
   plan: RestorePlan,
   redeployed: RedeployResult,
@@ -150,7 +154,10 @@ export interface VerifyResult extends Timed {
   readonly health?: { readonly url: string; readonly status: number };
 }
 
-/** "Verify": the workloads are available, none is still held, and the health URL (if any) answers 200. */
+/**
+ * "Verify": the workloads are available, none is still held, and the health URL (if any) answers 200.
+ * @throws VerificationFailedError (retryable when the health URL did not answer 200), KubeApiError
+ */
 export async function verify(
   plan: RestorePlan,
   config: RestoreJobConfig,
