@@ -1,5 +1,5 @@
 import { storageJobConfig } from "@gitpod-dr/core/config/storage";
-import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/job";
+import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";

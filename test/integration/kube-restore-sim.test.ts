@@ -15,7 +15,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { HELD_ANNOTATION, HOLD_GATE, holdModifier } from "../../packages/core/src/restore/application.ts";
+import { HELD_ANNOTATION, HOLD_GATE, holdModifier } from "../../packages/core/src/restore/hold.ts";
 import { KubeApiError } from "../../packages/core/src/velero/errors.ts";
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";

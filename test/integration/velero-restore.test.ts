@@ -5,6 +5,8 @@
  * controllers move only when the test ticks them.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkRollout, type RedeployResult, redeploy } from "../../packages/core/src/restore/rollout.ts";
+import type { RestorePlan, RestoreRequest } from "../../packages/core/src/restore/types.ts";
 import {
   KubeApiError,
   VeleroBackupNotFoundError,
@@ -12,13 +14,7 @@ import {
 } from "../../packages/core/src/velero/errors.ts";
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
-import {
-  getRestoreStatus,
-  getRolloutStatus,
-  RESTARTED_AT,
-  restartDeployments,
-  startRestore,
-} from "../../packages/core/src/velero/restore.ts";
+import { getRestoreStatus, RESTARTED_AT, startRestore } from "../../packages/core/src/velero/restore.ts";
 import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
 import {
   RESTORE_USER,
@@ -27,6 +23,7 @@ import {
   seedGitpod,
   seedVelero,
 } from "../fixtures/kube/velero-cluster.ts";
+import { config } from "../fixtures/restore/application.ts";
 
 const TOKEN = "function-role-token";
 const NOW = "2026-11-27T09:00:00Z";
@@ -336,20 +333,39 @@ describe("getRestoreStatus", () => {
   });
 });
 
-describe("restartDeployments and getRolloutStatus", () => {
+describe("redeploy and checkRollout (the Redeploy, through the real client)", () => {
   const deploymentIn = (name: string) => api.store.get("apps/v1", "Deployment", "gitpod", name);
-
-  it("patches each matching Deployment's pod template (merge patch), then follows the rollout to ready", async () => {
-    expect(await getRolloutStatus(kube, "gitpod", "app=gitpod")).toMatchObject({ ready: true });
-
-    const result = await restartDeployments(
-      kube,
-      "gitpod",
-      "app=gitpod",
-      new Date("2026-11-27T09:30:00.123Z"),
+  const plan = { cluster: "gitpod", region: "eu-west-1" } as RestorePlan;
+  const deps = (at: string) => ({
+    kube: async () => kube,
+    cloudwatch: () => {
+      throw new Error("not used by redeploy");
+    },
+    fetch: globalThis.fetch,
+    now: () => new Date(at),
+  });
+  const settings = (namespace = "gitpod") => config({ namespace });
+  // Asked a minute after the Redeploy, well within rolloutDeadlineMinutes.
+  const rollout = (redeployed: RedeployResult) =>
+    checkRollout(
+      plan,
+      redeployed,
+      settings(),
+      deps(new Date(Date.parse(redeployed.startedAt) + 60_000).toISOString()),
     );
 
-    expect(result).toEqual({ restartedAt: "2026-11-27T09:30:00Z", deployments: ["proxy", "server"] });
+  it("patches each matching Deployment's pod template (merge patch), then follows the rollout to done", async () => {
+    const settled = { restartedAt: NOW, released: [], restarted: [], startedAt: NOW };
+    expect(await rollout(settled)).toMatchObject({ done: true });
+
+    const result = await redeploy({} as RestoreRequest, plan, settings(), deps("2026-11-27T09:30:00.123Z"));
+
+    expect(result).toEqual({
+      restartedAt: "2026-11-27T09:30:00Z",
+      released: [],
+      restarted: ["deployment/proxy", "deployment/server"],
+      startedAt: "2026-11-27T09:30:00.123Z",
+    });
     for (const name of ["proxy", "server"]) {
       const d = deploymentIn(name);
       expect(d?.metadata.generation).toBe(2);
@@ -370,60 +386,55 @@ describe("restartDeployments and getRolloutStatus", () => {
     ]);
 
     // Not observed yet.
-    const before = await getRolloutStatus(kube, "gitpod", "app=gitpod");
-    expect(before.ready).toBe(false);
-    expect(before.deployments.map((d) => [d.name, d.done])).toEqual([
-      ["proxy", false],
-      ["server", false],
+    const before = await rollout(result);
+    expect(before.done).toBe(false);
+    expect(before.workloads.map((d) => [d.name, d.done])).toEqual([
+      ["deployment/proxy", false],
+      ["deployment/server", false],
     ]);
     api.velero.tick();
-    const midway = await getRolloutStatus(kube, "gitpod", "app=gitpod");
-    expect(midway.ready).toBe(false);
-    expect(midway.deployments).toEqual([
-      { name: "proxy", desired: 2, updated: 1, ready: 2, available: 2, done: false },
-      { name: "server", desired: 1, updated: 1, ready: 1, available: 1, done: true },
+    const midway = await rollout(result);
+    expect(midway.done).toBe(false);
+    expect(midway.workloads).toEqual([
+      { name: "deployment/proxy", desired: 2, updated: 1, available: 2, done: false },
+      { name: "deployment/server", desired: 1, updated: 1, available: 1, done: true },
     ]);
     api.velero.tick();
-    expect(await getRolloutStatus(kube, "gitpod", "app=gitpod")).toEqual({
-      ready: true,
-      deployments: [
-        { name: "proxy", desired: 2, updated: 2, ready: 2, available: 2, done: true },
-        { name: "server", desired: 1, updated: 1, ready: 1, available: 1, done: true },
+    expect(await rollout(result)).toEqual({
+      done: true,
+      workloads: [
+        { name: "deployment/proxy", desired: 2, updated: 2, available: 2, done: true },
+        { name: "deployment/server", desired: 1, updated: 1, available: 1, done: true },
       ],
+      startedAt: "2026-11-27T09:30:00.123Z",
+      finishedAt: "2026-11-27T09:31:00.123Z",
     });
     expect(refused()).toEqual([]);
   });
 
-  it("stays not ready while a rollout is stalled, and becomes ready once it resumes", async () => {
+  it("stays not done while a rollout is stalled, and is done once it resumes", async () => {
     api.velero.stallRollout("gitpod", "proxy");
-    await restartDeployments(kube, "gitpod", "app=gitpod", new Date(NOW));
+    const result = await redeploy({} as RestoreRequest, plan, settings(), deps(NOW));
     for (let i = 0; i < 6; i++) api.velero.tick();
 
-    const stalled = await getRolloutStatus(kube, "gitpod", "app=gitpod");
-    expect(stalled.ready).toBe(false);
-    expect(stalled.deployments.find((d) => d.name === "proxy")).toEqual({
-      name: "proxy",
+    const stalled = await rollout(result);
+    expect(stalled.done).toBe(false);
+    expect(stalled.workloads.find((d) => d.name === "deployment/proxy")).toEqual({
+      name: "deployment/proxy",
       desired: 2,
       updated: 2,
-      ready: 1,
       available: 1,
       done: false,
     });
-    expect(stalled.deployments.find((d) => d.name === "server")?.done).toBe(true);
+    expect(stalled.workloads.find((d) => d.name === "deployment/server")?.done).toBe(true);
 
     api.velero.resumeRollout("gitpod", "proxy");
     api.velero.tick();
-    expect((await getRolloutStatus(kube, "gitpod", "app=gitpod")).ready).toBe(true);
+    expect((await rollout(result)).done).toBe(true);
   });
 
-  it("without a selector restarts every Deployment of the namespace", async () => {
-    const result = await restartDeployments(kube, "gitpod", undefined, new Date(NOW));
-    expect(result.deployments).toEqual(["kotsadm", "proxy", "server"]);
-    expect(deploymentIn("kotsadm")?.metadata.generation).toBe(2);
-  });
-
-  it("in a namespace deploy/rbac.yaml does not cover: KubeApiError 403 naming the fix", async () => {
-    const error = await rejection(restartDeployments(kube, "velero", undefined, new Date(NOW)));
+  it("in a namespace deploy/rbac-restore.yaml does not cover: KubeApiError 403 naming the fix", async () => {
+    const error = await rejection(redeploy({} as RestoreRequest, plan, settings("velero"), deps(NOW)));
     expect(error).toBeInstanceOf(KubeApiError);
     expect(error).toMatchObject({ status: 403, reason: "Forbidden" });
     expect(error.message).toContain("List deployments in velero on cluster gitpod");

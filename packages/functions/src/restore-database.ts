@@ -1,27 +1,12 @@
-import {
-  checkDatabaseStep,
-  type PlannedDatabase,
-  restoreDatabaseStep,
-} from "@gitpod-dr/core/restore/database";
-import { z } from "zod";
+import { checkDatabaseStep, databaseEvent, restoreDatabaseStep } from "@gitpod-dr/core/restore/database";
 import { logger } from "./lib/logger.ts";
 import { restoreConfig } from "./lib/restore-deps.ts";
 import { rdsClient } from "./lib/restore-rds.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Restore database" and "Check database" (the Wait → Check loop's check). */
-const base = {
-  restoreId: z.string().min(1),
-  region: z.string().min(1),
-  database: z.custom<PlannedDatabase>((v) => typeof v === "object" && v !== null),
-};
-const event = z.discriminatedUnion("action", [
-  z.object({ action: z.literal("start"), ...base }),
-  z.object({ action: z.literal("check"), ...base, started: z.object({ startedAt: z.string() }) }),
-]);
-
 export const handler = taskHandler(logger, async (raw) => {
-  const e = event.parse(raw);
+  const e = databaseEvent.parse(raw);
   const rds = rdsClient(e.region);
   if (e.action === "start") {
     const started = await restoreDatabaseStep(rds, e.restoreId, e.region, e.database, new Date());

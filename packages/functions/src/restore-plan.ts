@@ -1,7 +1,5 @@
 import { buildPlan } from "@gitpod-dr/core/restore/build-plan";
-import type { RestoreRequest } from "@gitpod-dr/core/restore/types";
-import { validateRestore } from "@gitpod-dr/core/restore/validate";
-import { z } from "zod";
+import { planEvent, validateRestore } from "@gitpod-dr/core/restore/validate";
 import { logger } from "./lib/logger.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";
 import { restoreConfig } from "./lib/restore-deps.ts";
@@ -10,21 +8,8 @@ import { rdsClient } from "./lib/restore-rds.ts";
 import { taskHandler } from "./lib/task.ts";
 
 /** Step Functions: "Validate input" and "Build plan" of the restore (read-only: nothing is created). */
-const event = z.discriminatedUnion("action", [
-  z.object({
-    action: z.literal("validate"),
-    input: z.unknown(),
-    executionName: z.string(),
-    executionStartedAt: z.string(),
-  }),
-  z.object({
-    action: z.literal("plan"),
-    request: z.custom<RestoreRequest>((v) => typeof v === "object" && v !== null),
-  }),
-]);
-
 export const handler = taskHandler(logger, async (raw) => {
-  const e = event.parse(raw);
+  const e = planEvent.parse(raw);
   const config = restoreConfig();
   if (e.action === "validate") {
     const request = await validateRestore(e, config, { rds: rdsClient });

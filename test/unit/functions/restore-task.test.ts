@@ -73,4 +73,21 @@ describe("taskHandler", () => {
     expect(error.message).toContain("sent Kots [REDACTED]");
     expect(lines.some((l) => l.includes('"name":"DatabaseRestoreFailed"'))).toBe(true);
   });
+
+  it("stops before the Lambda timeout as a retryable JobTimeout (Transient), aborting the step's signal", async () => {
+    const { logger } = captureLogs();
+    let aborted: AbortSignal | undefined;
+    const handler = taskHandler(logger, (_event, _context, signal) => {
+      aborted = signal;
+      // A step that would run past the Lambda timeout (a copy that never ends).
+      return new Promise<never>(() => undefined);
+    });
+    const error = await handler({}, lambdaContextFor("restore-test", { remainingMs: 10_050 })).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe("Transient");
+    expect(error?.message).toBe("JobTimeout: The task stopped 10 s before the Lambda timeout");
+    expect(aborted?.aborted).toBe(true);
+  });
 });

@@ -71,14 +71,6 @@ class FakeKube implements KubeOps {
     this.calls.push("getDeployment");
     return undefined;
   }
-  async listDeployments(): Promise<Deployment[]> {
-    this.calls.push("listDeployments");
-    return [];
-  }
-  async patchDeployment(namespace: string, name: string): Promise<Deployment> {
-    this.calls.push(`patchDeployment ${namespace}/${name}`);
-    return { metadata: { name } };
-  }
   async listWorkloads(plural: WorkloadPlural): Promise<Deployment[]> {
     this.calls.push(`listWorkloads ${plural}`);
     return [];

@@ -5,15 +5,17 @@ import { snapshotApi } from "../../../packages/core/src/rds/api.ts";
 import type { DatabaseKind, Snapshot } from "../../../packages/core/src/rds/types.ts";
 import {
   checkDatabaseRestore,
-  DatabaseRestoreFailedError,
-  RestoreSnapshotNotFoundError,
-  type RestoreTargetSettings,
-  RestoreTargetTakenError,
   resolveRestoreSnapshot,
   restoredIdentifier,
   startDatabaseRestore,
   TAG_RESTORE_ID,
 } from "../../../packages/core/src/restore/database.ts";
+import {
+  DatabaseRestoreFailedError,
+  RestoreSnapshotNotFoundError,
+  RestoreTargetTakenError,
+} from "../../../packages/core/src/restore/errors.ts";
+import type { RestoreTargetSettings } from "../../../packages/core/src/restore/types.ts";
 import {
   ago,
   copyOf,

@@ -27,8 +27,6 @@ function kubeWith(backups: KubeObject[]): KubeOps {
     listVelero: async () => backups,
     createVelero: unused,
     getDeployment: unused,
-    listDeployments: unused,
-    patchDeployment: unused,
     listWorkloads: unused,
     patchWorkload: unused,
     getSecretData: unused,

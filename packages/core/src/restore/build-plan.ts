@@ -1,4 +1,4 @@
-import type { EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeSecurityGroupsCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { wrapAwsError } from "../aws/errors.ts";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
@@ -51,7 +51,6 @@ async function missingSecurityGroups(
   ec2: Pick<EC2Client, "send">,
   ids: readonly string[],
 ): Promise<string[]> {
-  const { DescribeSecurityGroupsCommand } = await import("@aws-sdk/client-ec2");
   try {
     // A filter (not GroupIds) so that a missing id is left out of the answer instead of failing the call.
     const out = await ec2.send(

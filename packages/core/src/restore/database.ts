@@ -1,8 +1,6 @@
 import {
   CreateDBInstanceCommand,
   type CreateDBInstanceCommandInput,
-  DBClusterNotFoundFault,
-  DBInstanceNotFoundFault,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   type RDSClient,
@@ -10,13 +8,18 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   type Tag,
 } from "@aws-sdk/client-rds";
-import { wrapAwsError } from "../aws/errors.ts";
-import { GitpodDrError } from "../errors.ts";
+import { z } from "zod";
+import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import type { SnapshotApi } from "../rds/api.ts";
 import { isManagedBy } from "../rds/naming.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
-import { checkDeadline } from "./errors.ts";
-import type { SnapshotRef } from "./types.ts";
+import {
+  checkDeadline,
+  DatabaseRestoreFailedError,
+  RestoreSnapshotNotFoundError,
+  RestoreTargetTakenError,
+} from "./errors.ts";
+import { passedOn, type RestoreTargetSettings, type SnapshotRef } from "./types.ts";
 
 /**
  * The database branch of the restore, as short calls for Step Functions tasks: resolve the snapshot,
@@ -26,32 +29,6 @@ import type { SnapshotRef } from "./types.ts";
 
 export const TAG_RESTORE_ID = "gitpod-dr:restore-id";
 export const TAG_RESTORED_FROM = "gitpod-dr:restored-from";
-
-/** No snapshot matches what the restore asked for. */
-export class RestoreSnapshotNotFoundError extends GitpodDrError {
-  override readonly name = "RestoreSnapshotNotFound";
-}
-
-/** The target identifier is taken by a database this restore id did not create. */
-export class RestoreTargetTakenError extends GitpodDrError {
-  override readonly name = "RestoreTargetTaken";
-}
-
-/** The restored database reached a state it will not leave by itself. */
-export class DatabaseRestoreFailedError extends GitpodDrError {
-  override readonly name = "DatabaseRestoreFailed";
-}
-
-/** Per-region settings of the restored database (subnets and keys differ between regions). */
-export interface RestoreTargetSettings {
-  readonly instanceClass: string;
-  readonly subnetGroupName: string;
-  readonly securityGroupIds: readonly string[];
-  readonly parameterGroupName?: string;
-  readonly clusterParameterGroupName?: string;
-  /** The KMS key of the restored storage (a cluster restored from an encrypted snapshot needs one in the region). */
-  readonly kmsKeyArn?: string;
-}
 
 /**
  * The newest `available` snapshot gitpod-dr made of `database` in the client's region (in the DR
@@ -135,7 +112,8 @@ async function existing(
     const db = out.DBClusters?.[0];
     return db ? { tags: tagsOf(db.TagList) } : undefined;
   } catch (error) {
-    if (error instanceof DBInstanceNotFoundFault || error instanceof DBClusterNotFoundFault) return undefined;
+    const code = awsErrorCode(error);
+    if (code === "DBInstanceNotFoundFault" || code === "DBClusterNotFoundFault") return undefined;
     throw wrapAwsError(`Unable to describe ${identifier}`, error);
   }
 }
@@ -245,7 +223,7 @@ async function describeWriter(rds: RDSClient, writer: string) {
     return (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: writer })))
       .DBInstances?.[0];
   } catch (error) {
-    if (error instanceof DBInstanceNotFoundFault) return undefined;
+    if (awsErrorCode(error) === "DBInstanceNotFoundFault") return undefined;
     throw error;
   }
 }
@@ -402,3 +380,15 @@ export async function checkDatabaseStep(
   );
   return { ...status, startedAt };
 }
+
+const databaseFields = {
+  restoreId: z.string().min(1),
+  region: z.string().min(1),
+  database: passedOn<PlannedDatabase>(),
+};
+
+/** "Restore database" and "Check database". */
+export const databaseEvent = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("start"), ...databaseFields }),
+  z.object({ action: z.literal("check"), ...databaseFields, started: z.object({ startedAt: z.string() }) }),
+]);

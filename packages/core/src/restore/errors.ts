@@ -41,6 +41,21 @@ export class ImageUnavailableError extends GitpodDrError {
   override readonly name = "ImageUnavailable";
 }
 
+/** No snapshot matches what the restore asked for. */
+export class RestoreSnapshotNotFoundError extends GitpodDrError {
+  override readonly name = "RestoreSnapshotNotFound";
+}
+
+/** The target identifier is taken by a database this restore id did not create. */
+export class RestoreTargetTakenError extends GitpodDrError {
+  override readonly name = "RestoreTargetTaken";
+}
+
+/** The restored database reached a state it will not leave by itself. */
+export class DatabaseRestoreFailedError extends GitpodDrError {
+  override readonly name = "DatabaseRestoreFailed";
+}
+
 /**
  * A failure that may pass when the same step runs again (throttling, a 5xx, a reset connection): the
  * state's `Retry` matches this name. The original error's name leads the message.

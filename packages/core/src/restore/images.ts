@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { CopySession, type TransportFor } from "../registry/copy.ts";
 import { parseReference, referenceTarget } from "../registry/reference.ts";
 import { headManifest } from "../registry/remote.ts";
@@ -9,6 +10,11 @@ import type { ImageItem, Timed } from "./types.ts";
  * registry, or is copied there from the other one with the image engine (digests unchanged). The target
  * is asked first, so an image already in place needs nothing from a source region that may be gone.
  */
+
+/** "Ensure image", one image of the Map state. */
+export const imageEvent = z.object({
+  item: z.object({ reference: z.string().min(1), source: z.string().min(1).optional() }),
+});
 
 export interface EnsuredImage extends Timed {
   readonly reference: string;

@@ -1,10 +1,5 @@
-import {
-  DBClusterNotFoundFault,
-  DBInstanceNotFoundFault,
-  DescribeDBClustersCommand,
-  DescribeDBInstancesCommand,
-  type RDSClient,
-} from "@aws-sdk/client-rds";
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, type RDSClient } from "@aws-sdk/client-rds";
+import { awsErrorCode } from "../aws/errors.ts";
 import type { KubeOps } from "../velero/kube.ts";
 import { phaseReport } from "../velero/status.ts";
 import { TAG_RESTORE_ID, writerIdentifier } from "./database.ts";
@@ -31,7 +26,8 @@ async function describeTags(rds: RDSClient, kind: "instance" | "cluster", id: st
     const db = (await rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters?.[0];
     return db && { status: db.Status ?? "unknown", tags: db.TagList ?? [] };
   } catch (error) {
-    if (error instanceof DBInstanceNotFoundFault || error instanceof DBClusterNotFoundFault) return undefined;
+    const code = awsErrorCode(error);
+    if (code === "DBInstanceNotFoundFault" || code === "DBClusterNotFoundFault") return undefined;
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { type Notification, snsMessage, snsSubject } from "../notify/failure.ts";
 import { redact } from "../notify/redact.ts";
-import type { ReplicationLag } from "./application.ts";
+import type { ReplicationLag } from "../s3/cloudwatch.ts";
 import { NOTIFIED_MARK, STATES, type StateKey, TIER_FAILED } from "./states.ts";
 import type { RestorePlan, RestoreRequest, Timed } from "./types.ts";
 

@@ -1,4 +1,4 @@
-import type { RestoreTargetSettings } from "./database.ts";
+import { z } from "zod";
 import type { Tier } from "./input.ts";
 
 /**
@@ -13,6 +13,17 @@ export interface SnapshotRef {
   readonly engine?: string;
   readonly engineVersion?: string;
   readonly encrypted: boolean;
+}
+
+/** Per-region settings of the restored database (subnets and keys differ between regions). */
+export interface RestoreTargetSettings {
+  readonly instanceClass: string;
+  readonly subnetGroupName: string;
+  readonly securityGroupIds: readonly string[];
+  readonly parameterGroupName?: string;
+  readonly clusterParameterGroupName?: string;
+  /** The KMS key of the restored storage (a cluster restored from an encrypted snapshot needs one in the region). */
+  readonly kmsKeyArn?: string;
 }
 
 /** The output of "Validate input": the input with defaults filled and `latest` resolved for the database. */
@@ -77,3 +88,15 @@ export interface Timed {
   readonly startedAt: string;
   readonly finishedAt?: string;
 }
+
+/**
+ * What an earlier state produced for a later one (the request, the plan, a step's result), passed on
+ * NOT validated: our own task wrote it and Step Functions carried it unchanged along paths the
+ * synthesized definition fixes (test/integration/restore-machine.test.ts runs that definition against
+ * these handlers). A schema here would be a second copy of the TypeScript type that could only drift
+ * from it. Only that an object is there is checked, so a wiring mistake fails naming the field.
+ */
+export const passedOn = <T>() => z.custom<T>((v) => typeof v === "object" && v !== null);
+
+/** The request and the plan, as the state machine passes them to the steps after "Build plan". */
+export const requestAndPlan = { request: passedOn<RestoreRequest>(), plan: passedOn<RestorePlan>() };

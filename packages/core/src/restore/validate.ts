@@ -1,12 +1,14 @@
 import type { RDSClient } from "@aws-sdk/client-rds";
+import { z } from "zod";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { snapshotApi } from "../rds/api.ts";
 import type { DatabaseKind } from "../rds/types.ts";
-import { RestoreSnapshotNotFoundError, resolveRestoreSnapshot } from "./database.ts";
+import { resolveRestoreSnapshot } from "./database.ts";
+import { planDatabase } from "./database-plan.ts";
+import { RestoreSnapshotNotFoundError } from "./errors.ts";
 import { parseRestoreInput } from "./input.ts";
-import { planDatabase } from "./plan.ts";
-import type { RestoreRequest } from "./types.ts";
+import { passedOn, type RestoreRequest } from "./types.ts";
 
 /**
  * The "Validate input" state: the input's shape, then what it names checked against the target
@@ -18,6 +20,17 @@ export interface ValidateDeps {
   /** An RDS client in the given region. */
   readonly rds: (region: string) => RDSClient;
 }
+
+/** "Validate input" and "Build plan". */
+export const planEvent = z.discriminatedUnion("action", [
+  z.object({
+    action: z.literal("validate"),
+    input: z.unknown(),
+    executionName: z.string(),
+    executionStartedAt: z.string(),
+  }),
+  z.object({ action: z.literal("plan"), request: passedOn<RestoreRequest>() }),
+]);
 
 export interface ValidateEvent {
   readonly input: unknown;

@@ -3,16 +3,14 @@ import {
   GetMetricDataCommand,
   PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
-import { REPLICATION_METRICS, type RuleMetrics } from "./metrics.ts";
+import { wrapAwsError } from "../aws/errors.ts";
+import { METRIC_NAMESPACE, REPLICATION_METRICS, type RuleMetrics } from "./metrics.ts";
 
 /**
- * The S3 check's CloudWatch calls: it reads S3's replication metrics of a rule (namespace AWS/S3) and
- * publishes how long ago each bucket's newest canary arrived (its own namespace, which the stage's
- * alarms and the restore's replication-lag check read).
+ * The S3 tier's CloudWatch calls: the check reads S3's replication metrics of a rule (namespace AWS/S3)
+ * and publishes how long ago each bucket's newest canary arrived (its own namespace, which the stage's
+ * alarms read); the restore reads that back as the replication lag.
  */
-
-/** The namespace of the metrics gitpod-dr publishes. */
-export const METRIC_NAMESPACE = "GitpodDR";
 
 /**
  * The replication metrics of one rule over the last 30 minutes (a metric with no data is left out).
@@ -74,5 +72,65 @@ export async function publishCanaryAges(
     await cloudwatch.send(
       new PutMetricDataCommand({ Namespace: METRIC_NAMESPACE, MetricData: data.slice(i, i + 500) }),
     );
+  }
+}
+
+export interface ReplicationLag {
+  readonly bucket: string;
+  /** Seconds between the last canary known to have replicated and now; undefined when none is on record. */
+  readonly seconds?: number;
+  readonly measuredAt?: string;
+  /** Why the measurement could not be read (the lag is then unknown). */
+  readonly error?: string;
+}
+
+/**
+ * The object-storage tier's latest verdict: how long ago the last canary replicated, per bucket (the
+ * S3 check's `SecondsSinceReplicatedCanary` metric plus the time since it was recorded). Never throws:
+ * the lag is information for the operator, and not knowing it must not stop a restore.
+ */
+export async function replicationLag(
+  cloudwatch: Pick<CloudWatchClient, "send">,
+  buckets: readonly string[],
+  now: Date,
+): Promise<ReplicationLag[]> {
+  if (buckets.length === 0) return [];
+  try {
+    const out = await cloudwatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(now.getTime() - 7 * 86_400_000),
+        EndTime: now,
+        ScanBy: "TimestampDescending",
+        MetricDataQueries: buckets.map((bucket, i) => ({
+          Id: `b${i}`,
+          MetricStat: {
+            Metric: {
+              Namespace: METRIC_NAMESPACE,
+              MetricName: "SecondsSinceReplicatedCanary",
+              Dimensions: [{ Name: "Bucket", Value: bucket }],
+            },
+            Period: 300,
+            Stat: "Maximum",
+          },
+        })),
+      }),
+      // During a DR restore the primary region (where the check's metrics are) may not answer: the lag
+      // is information for the operator and must not hold the restore up.
+      { abortSignal: AbortSignal.timeout(10_000) },
+    );
+    return buckets.map((bucket, i) => {
+      const r = out.MetricDataResults?.find((m) => m.Id === `b${i}`);
+      const at = r?.Timestamps?.[0];
+      const value = r?.Values?.[0];
+      if (!at || value === undefined) return { bucket };
+      return {
+        bucket,
+        seconds: Math.round(value + (now.getTime() - at.getTime()) / 1000),
+        measuredAt: at.toISOString(),
+      };
+    });
+  } catch (error) {
+    const wrapped = wrapAwsError("Unable to read the replication lag", error);
+    return buckets.map((bucket) => ({ bucket, error: wrapped.message }));
   }
 }

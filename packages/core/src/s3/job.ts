@@ -24,7 +24,6 @@ import {
  * Replication), `api.ts` (the S3 and S3 Control calls), `cloudwatch.ts` (metrics read and published).
  */
 
-export { METRIC_NAMESPACE } from "./cloudwatch.ts";
 export type { BucketReport, StorageCheckInput, StorageCheckSummary, StorageDeps } from "./types.ts";
 
 async function publishMetrics(ctx: CheckContext, reports: readonly BucketReport[]): Promise<void> {

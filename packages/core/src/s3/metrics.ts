@@ -1,6 +1,13 @@
 import type { Finding } from "./types.ts";
 
-/** S3 replication metrics (namespace AWS/S3, per rule) and the thresholds they are compared with. */
+/**
+ * S3 replication metrics (namespace AWS/S3, per rule) and the thresholds they are compared with, and the
+ * namespace of the check's own metrics. Pure: the CloudWatch calls are in cloudwatch.ts, so the stacks
+ * can read the namespace without an SDK client.
+ */
+
+/** The CloudWatch namespace of the S3 check's own metrics (the IAM condition of its PutMetricData). */
+export const METRIC_NAMESPACE = "GitpodDR";
 
 export interface MetricThresholds {
   /** Seconds (ReplicationLatency, maximum over the window). */

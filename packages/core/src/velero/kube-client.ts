@@ -203,26 +203,6 @@ export class ClientNodeKubeOps implements KubeOps {
     ) as Promise<Deployment | undefined>;
   }
 
-  async listDeployments(namespace: string, labelSelector?: string): Promise<Deployment[]> {
-    const list = await this.call(`List deployments in ${namespace}`, (c) =>
-      c.apps.listNamespacedDeployment({ namespace, ...(labelSelector ? { labelSelector } : {}) }),
-    );
-    return (list.items ?? []) as unknown as Deployment[];
-  }
-
-  async patchDeployment(
-    namespace: string,
-    name: string,
-    patch: Record<string, unknown>,
-  ): Promise<Deployment> {
-    return (await this.call(`Patch deployment ${namespace}/${name}`, (c) =>
-      c.apps.patchNamespacedDeployment(
-        { namespace, name, body: patch },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      ),
-    )) as unknown as Deployment;
-  }
-
   async listWorkloads(
     plural: WorkloadPlural,
     namespace: string,

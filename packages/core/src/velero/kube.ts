@@ -57,9 +57,6 @@ export interface KubeOps {
     body: KubeObject,
   ): Promise<{ created: boolean; object: KubeObject }>;
   getDeployment(namespace: string, name: string): Promise<Deployment | undefined>;
-  listDeployments(namespace: string, labelSelector?: string): Promise<Deployment[]>;
-  /** JSON merge patch of one Deployment. */
-  patchDeployment(namespace: string, name: string, patch: Record<string, unknown>): Promise<Deployment>;
   /** List Deployments or StatefulSets (both have `spec.replicas` and the rollout status fields). */
   listWorkloads(plural: WorkloadPlural, namespace: string, labelSelector?: string): Promise<Deployment[]>;
   /** JSON merge patch of one Deployment or StatefulSet. */

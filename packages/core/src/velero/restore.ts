@@ -11,9 +11,9 @@ import {
 import { type PhaseReport, phaseReport } from "./status.ts";
 
 /**
- * The Velero operations of the restore state machine: start a Restore (idempotent by restore id),
- * read its status, restart the application's Deployments and watch their rollout. Each is one short
- * call; waiting belongs to Step Functions (Wait → check loops).
+ * The Velero operations of the restore state machine: start a Restore (idempotent by restore id) and
+ * read its status; and the rollout rule "Check rollout" and "Verify" (`restore/rollout.ts`) apply to
+ * each workload. Each is one short call; waiting belongs to Step Functions (Wait → check loops).
  */
 
 export interface StartRestoreInput {
@@ -158,27 +158,8 @@ export async function getRestoreStatus(
   return phaseReport(restore);
 }
 
+/** The pod template annotation `kubectl rollout restart` sets (Redeploy sets it the same way). */
 export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
-
-/**
- * The "Redeploy" step: sets the pod template annotation `kubectl.kubernetes.io/restartedAt` on each
- * matching Deployment, as `kubectl rollout restart` does, so each rolls its pods.
- */
-export async function restartDeployments(
-  kube: KubeOps,
-  namespace: string,
-  labelSelector: string | undefined,
-  now: Date = new Date(),
-): Promise<{ restartedAt: string; deployments: string[] }> {
-  const restartedAt = now.toISOString().replace(/\.\d{3}Z$/, "Z");
-  const deployments = await kube.listDeployments(namespace, labelSelector);
-  for (const d of deployments) {
-    await kube.patchDeployment(namespace, d.metadata.name, {
-      spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } },
-    });
-  }
-  return { restartedAt, deployments: deployments.map((d) => d.metadata.name).sort() };
-}
 
 export interface RolloutState {
   readonly name: string;
@@ -204,16 +185,4 @@ export function rolloutState(d: Deployment): RolloutState {
     available >= desired &&
     ready >= desired;
   return { name: d.metadata.name, desired, updated, ready, available, done };
-}
-
-/** The rollout of every matching Deployment: `ready` when all are updated and available. */
-export async function getRolloutStatus(
-  kube: KubeOps,
-  namespace: string,
-  labelSelector?: string,
-): Promise<{ ready: boolean; deployments: RolloutState[] }> {
-  const deployments = (await kube.listDeployments(namespace, labelSelector)).map(rolloutState);
-  deployments.sort((a, b) => a.name.localeCompare(b.name));
-  // No Deployment at all (a selector that matches nothing, a restore not there yet) is not "ready".
-  return { ready: deployments.length > 0 && deployments.every((d) => d.done), deployments };
 }

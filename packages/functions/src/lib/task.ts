@@ -1,9 +1,11 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { JobTimeoutError } from "@gitpod-dr/core/errors";
 import { redact } from "@gitpod-dr/core/notify/redact";
 import { TransientError } from "@gitpod-dr/core/restore/errors";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
+import { TIMEOUT_EARLY_MS } from "./middleware.ts";
 
 /**
  * The middleware chain of the restore state machine's task functions. Unlike the scheduled jobs they
@@ -27,9 +29,22 @@ function taskErrors(logger: Logger): MiddlewareObj<unknown, unknown, Error, Cont
   };
 }
 
-export function taskHandler<O>(logger: Logger, run: (event: unknown, context: Context) => Promise<O>) {
-  return middy<unknown, O, Error, Context>()
+/**
+ * The chain every restore task function uses: logger context, the early timeout of the scheduled jobs
+ * (JobTimeout, retryable, so the state's Retry runs the step again rather than Lambda cutting it off),
+ * and the error mapping above. `signal` is aborted when the early timeout has given up on the invocation.
+ */
+export function taskHandler<O>(
+  logger: Logger,
+  run: (event: unknown, context: Context, signal: AbortSignal) => Promise<O>,
+) {
+  return middy<unknown, O, Error, Context>({
+    timeoutEarlyInMillis: TIMEOUT_EARLY_MS,
+    timeoutEarlyResponse: () => {
+      throw new JobTimeoutError(`The task stopped ${TIMEOUT_EARLY_MS / 1000} s before the Lambda timeout`);
+    },
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(taskErrors(logger))
-    .handler((event, context) => run(event, context));
+    .handler((event, context, { signal }) => run(event, context, signal));
 }

@@ -7,7 +7,7 @@ import {
   TAG_RESTORE_ID,
   TAG_RESTORED_FROM,
 } from "../../../packages/core/src/restore/database.ts";
-import { type DatabasePlanInput, planDatabase } from "../../../packages/core/src/restore/plan.ts";
+import { type DatabasePlanInput, planDatabase } from "../../../packages/core/src/restore/database-plan.ts";
 import {
   ago,
   commandsSent,

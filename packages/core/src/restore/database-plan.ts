@@ -1,19 +1,14 @@
 import {
-  DBSubnetGroupNotFoundFault,
+  DescribeDBClustersCommand,
+  DescribeDBInstancesCommand,
   DescribeDBSubnetGroupsCommand,
   type RDSClient,
 } from "@aws-sdk/client-rds";
-import { wrapAwsError } from "../aws/errors.ts";
+import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import type { SnapshotApi } from "../rds/api.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
-import {
-  RestoreSnapshotNotFoundError,
-  RestoreTargetTakenError,
-  resolveRestoreSnapshot,
-  restoredIdentifier,
-  TAG_RESTORE_ID,
-  TAG_RESTORED_FROM,
-} from "./database.ts";
+import { resolveRestoreSnapshot, restoredIdentifier, TAG_RESTORE_ID, TAG_RESTORED_FROM } from "./database.ts";
+import { RestoreSnapshotNotFoundError, RestoreTargetTakenError } from "./errors.ts";
 
 /**
  * The database part of the restore's Validate and Build plan states: everything that can be checked
@@ -43,7 +38,7 @@ async function subnetGroupExists(rds: RDSClient, name: string): Promise<boolean>
     await rds.send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: name }));
     return true;
   } catch (error) {
-    if (error instanceof DBSubnetGroupNotFoundFault) return false;
+    if (awsErrorCode(error) === "DBSubnetGroupNotFoundFault") return false;
     throw wrapAwsError(`Unable to describe DB subnet group ${name}`, error);
   }
 }
@@ -53,12 +48,6 @@ async function targetOwner(
   kind: DatabaseKind,
   identifier: string,
 ): Promise<{ exists: boolean; restoreId?: string; restoredFrom?: string }> {
-  const {
-    DescribeDBInstancesCommand,
-    DescribeDBClustersCommand,
-    DBInstanceNotFoundFault,
-    DBClusterNotFoundFault,
-  } = await import("@aws-sdk/client-rds");
   try {
     const tags =
       kind === "instance"
@@ -70,8 +59,8 @@ async function targetOwner(
     const restoredFrom = tags?.find((t) => t.Key === TAG_RESTORED_FROM)?.Value;
     return { exists: true, ...(restoreId ? { restoreId } : {}), ...(restoredFrom ? { restoredFrom } : {}) };
   } catch (error) {
-    if (error instanceof DBInstanceNotFoundFault || error instanceof DBClusterNotFoundFault)
-      return { exists: false };
+    const code = awsErrorCode(error);
+    if (code === "DBInstanceNotFoundFault" || code === "DBClusterNotFoundFault") return { exists: false };
     throw wrapAwsError(`Unable to describe ${identifier}`, error);
   }
 }

@@ -1,0 +1,82 @@
+import { stringify } from "yaml";
+import { KotsApiError } from "./errors.ts";
+
+/**
+ * The one kotsadm API call gitpod-dr makes: set config values and deploy, as
+ * `kubectl kots set config --merge --deploy` does (POST /api/v1/app/{slug}/config/values).
+ */
+
+export interface SetConfigValues {
+  /** kotsadm's base URL. */
+  readonly url: string;
+  readonly appSlug: string;
+  /** The `kotsadm-authstring` (sent as the Authorization header; never put into a message). */
+  readonly auth: string;
+  /** Config item name → value. */
+  readonly values: Record<string, string>;
+}
+
+/**
+ * Merges `values` into the app's config and deploys the new version.
+ * @throws KotsApiError: unreachable (retryable, `status` undefined) or refused (retryable only for a 5xx
+ *   that is not kotsadm's own refusal). Its message never holds the auth string.
+ */
+export async function setConfigValues(fetcher: typeof fetch, request: SetConfigValues): Promise<void> {
+  const { url, appSlug, auth, values } = request;
+  const document = stringify({
+    apiVersion: "kots.io/v1beta1",
+    kind: "ConfigValues",
+    spec: { values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }])) },
+  });
+  const endpoint = `${url.replace(/\/+$/, "")}/api/v1/app/${encodeURIComponent(appSlug)}/config/values`;
+  let response: Response;
+  try {
+    response = await fetcher(endpoint, {
+      method: "POST",
+      headers: { Authorization: auth, "Content-Type": "application/json" },
+      // kotsadm takes the ConfigValues document as Go []byte, which JSON carries as base64.
+      body: JSON.stringify({
+        configValues: Buffer.from(document, "utf8").toString("base64"),
+        merge: true,
+        deploy: true,
+        skipPreflights: true,
+        // Base the new version on the one deployed, never on a downloaded-but-undeployed update (kotsadm
+        // ≥ 1.109 reads `current`); older kotsadm bases it on `sequence`, -1 meaning the latest.
+        current: true,
+        sequence: -1,
+      }),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (error) {
+    throw new KotsApiError(
+      `Unable to reach the kotsadm API at ${url}: ${(error as Error).message}`,
+      undefined,
+      {
+        cause: error,
+        retryable: true,
+      },
+    );
+  }
+  if (response.ok) return;
+  // The auth string is removed before anything is cut, so no part of it can survive a cut.
+  const body = (await response.text().catch(() => "")).replaceAll(auth, "[redacted]");
+  let kotsError: string | undefined;
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    if (typeof parsed?.error === "string" && parsed.error !== "") kotsError = parsed.error;
+  } catch {}
+  const detail = (kotsError ?? body).replaceAll(auth, "[redacted]").slice(0, 500);
+  const hint =
+    response.status === 401
+      ? "kotsadm refused its own auth string"
+      : response.status === 404
+        ? `no app with slug ${appSlug}`
+        : "the config values were refused";
+  throw new KotsApiError(
+    `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail}` : ""}`,
+    response.status,
+    // kotsadm answers 500 with an `error` for refusals that will not change (an unknown config key):
+    // only a 5xx without one (a proxy, a restarting kotsadm) is worth retrying.
+    { retryable: response.status >= 500 && kotsError === undefined },
+  );
+}

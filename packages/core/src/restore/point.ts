@@ -1,0 +1,146 @@
+import type { RestoreJobConfig } from "../config.ts";
+import { setConfigValues } from "../kots/client.ts";
+import { KotsApiError } from "../kots/errors.ts";
+import { type ReplicationLag, replicationLag } from "../s3/cloudwatch.ts";
+import type { ApplicationDeps } from "./application.ts";
+import { checkDeadline, PointApplicationFailedError } from "./errors.ts";
+import type { RestorePlan, Timed } from "./types.ts";
+
+/**
+ * "Point application at restored endpoints" and "Check configuration": the application is told where
+ * the restored database (and, in the DR region, the replica bucket and the DR registry) are, through
+ * the KOTS config or straight into its database Secret, before any held workload may run.
+ */
+
+export interface PointResult extends Timed {
+  /** How the endpoints were set: the KOTS config, the Secret, or nothing to set. */
+  readonly mode: "kots" | "secret" | "none";
+  /** The values set (no secrets: host names, bucket, region, registry). */
+  readonly values: Record<string, string>;
+  readonly databaseHost?: string;
+  readonly databasePort?: number;
+  readonly replicationLag?: readonly ReplicationLag[];
+  /** Endpoints this restore should point at but the configured way cannot set (for the operator). */
+  readonly notSet?: readonly string[];
+}
+
+export interface DatabaseOutcome {
+  readonly endpoint?: string;
+  readonly port?: number;
+}
+
+/**
+ * "Point application at restored endpoints": the database host (and for a DR restore the replica
+ * bucket and the DR registry) through the KOTS config — as `kubectl kots set config --deploy` does,
+ * so KOTS renders the database Secret and redeploys — or, without KOTS, straight into the Secret.
+ * @throws PointApplicationFailedError (the Secret or kotsadm's auth string missing; kotsadm unreachable,
+ *   retryable, or refusing the values), KubeApiError
+ */
+export async function pointApplication(
+  plan: RestorePlan,
+  database: DatabaseOutcome | undefined,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<PointResult> {
+  const startedAt = deps.now().toISOString();
+  const settings = config.restore.application;
+  const host = database?.endpoint;
+  const lag =
+    plan.endpoints.bucket && config.storageBuckets.length > 0
+      ? await replicationLag(deps.cloudwatch(config.regions.primary), config.storageBuckets, deps.now())
+      : undefined;
+  const lagPart = lag ? { replicationLag: lag } : {};
+  const hasEndpoints = Boolean(host || plan.endpoints.bucket || plan.endpoints.registry);
+  if (!plan.cluster || !hasEndpoints)
+    return { mode: "none", values: {}, startedAt, finishedAt: startedAt, ...lagPart };
+  const kube = await deps.kube(plan.cluster, plan.region);
+  const point = settings.point ?? { kind: "secret" as const };
+  const dbPart = host
+    ? { databaseHost: host, ...(database?.port ? { databasePort: database.port } : {}) }
+    : {};
+  if (point.kind === "secret") {
+    // The Secret holds the database only: a DR restore's bucket and registry are the operator's to set.
+    const unset = [
+      ...(plan.endpoints.bucket
+        ? [`bucket ${plan.endpoints.bucket.name} (${plan.endpoints.bucket.region})`]
+        : []),
+      ...(plan.endpoints.registry ? [`registry ${plan.endpoints.registry}`] : []),
+    ];
+    const notSet = unset.length > 0 ? { notSet: unset } : {};
+    if (!host) return { mode: "none", values: {}, startedAt, finishedAt: startedAt, ...lagPart, ...notSet };
+    const s = settings.databaseSecret;
+    const values: Record<string, string> = { [s.hostKey]: host };
+    if (database?.port) values[s.portKey] = String(database.port);
+    const existing = await kube.getSecretData(settings.namespace, s.name);
+    if (!existing) {
+      throw new PointApplicationFailedError(
+        `Secret ${settings.namespace}/${s.name} does not exist: the application's database Secret must be restored (or created) before it can be pointed at ${host}`,
+      );
+    }
+    await kube.patchSecretData(settings.namespace, s.name, values);
+    return { mode: "secret", values, startedAt, ...dbPart, ...lagPart, ...notSet };
+  }
+  const values: Record<string, string> = {};
+  if (host) values[point.keys.dbHost] = host;
+  if (host && point.keys.dbPort && database?.port) values[point.keys.dbPort] = String(database.port);
+  if (plan.endpoints.bucket) {
+    values[point.keys.bucket] = plan.endpoints.bucket.name;
+    values[point.keys.bucketRegion] = plan.endpoints.bucket.region;
+  }
+  if (plan.endpoints.registry) values[point.keys.registry] = plan.endpoints.registry;
+  const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
+  if (!auth) {
+    throw new PointApplicationFailedError(
+      `Secret ${point.namespace}/kotsadm-authstring has no kotsadm-authstring key: is kotsadm running in ${point.namespace}?`,
+    );
+  }
+  try {
+    await setConfigValues(deps.fetch, { url: point.url, appSlug: point.appSlug, auth, values });
+  } catch (error) {
+    if (!(error instanceof KotsApiError)) throw error;
+    const hint =
+      error.status === undefined ? ". Is restore.application.point.url reachable from the function?" : "";
+    throw new PointApplicationFailedError(`${error.message}${hint}`, {
+      cause: error,
+      retryable: error.retryable,
+    });
+  }
+  return { mode: "kots", values, startedAt, ...dbPart, ...lagPart };
+}
+
+export interface ConfigStatus extends Timed {
+  readonly done: boolean;
+  /** The host the application's database Secret names now. */
+  readonly secretHost?: string;
+}
+
+/**
+ * "Check configuration": the database Secret names the restored database (KOTS renders it on deploy,
+ * a little after the config changed). Until it does, no held workload may be scaled up.
+ * @throws RestoreDeadlineExceededError (configDeadlineMinutes), KubeApiError
+ */
+export async function checkPointed(
+  plan: RestorePlan,
+  point: PointResult,
+  config: RestoreJobConfig,
+  deps: ApplicationDeps,
+): Promise<ConfigStatus> {
+  const now = deps.now();
+  if (point.mode === "none" || !point.databaseHost || !plan.cluster) {
+    return { done: true, startedAt: point.startedAt, finishedAt: now.toISOString() };
+  }
+  const settings = config.restore.application;
+  const kube = await deps.kube(plan.cluster, plan.region);
+  const data = await kube.getSecretData(settings.namespace, settings.databaseSecret.name);
+  const host = data?.[settings.databaseSecret.hostKey];
+  if (host === point.databaseHost)
+    return { done: true, secretHost: host, startedAt: point.startedAt, finishedAt: now.toISOString() };
+  checkDeadline(
+    point.startedAt,
+    settings.configDeadlineMinutes,
+    now,
+    `Secret ${settings.namespace}/${settings.databaseSecret.name} naming ${point.databaseHost} (it names ${host ?? "nothing"})`,
+    "restore.application.configDeadlineMinutes",
+  );
+  return { done: false, ...(host ? { secretHost: host } : {}), startedAt: point.startedAt };
+}
