@@ -61,6 +61,8 @@ describe("redact: the shapes a secret takes in someone else's text", () => {
       'WWW-Authenticate: Bearer realm="https://auth.example.com/token",service="registry"',
       "run kubectl kots set config gitpod --key db_host",
       "Restore phase: PartiallyFailed (3 warnings, 1 error)",
+      "New endpoint: gitpod-dr-gitpod-db-r-secret-1.c0ffee.eu-west-1.rds.amazonaws.com:3306",
+      "GET https://token.actions.example.com:8443/v2/ answered 503",
     ]) {
       expect(redact(text)).toBe(text);
     }

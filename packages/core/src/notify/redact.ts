@@ -121,11 +121,14 @@ function redactKeyValues(text: string): string {
   const parts: string[] = [];
   let done = 0;
   for (let m = key.exec(text); m; m = key.exec(text)) {
-    if (!SECRET_KEY.test(m[2] ?? "")) continue;
+    const name = m[2] ?? "";
+    if (!SECRET_KEY.test(name)) continue;
     valueAt.lastIndex = key.lastIndex;
     const value = valueAt.exec(text)?.[0] ?? "";
     // A nested object or list: its own keys are searched in turn.
     if (value === "" || value.startsWith(REDACTED) || value[0] === "{" || value[0] === "[") continue;
+    // host:port (`db-secret-1.example.com:3306`): a name with a dot, a bare colon, a port number.
+    if (name.includes(".") && m[0].endsWith(":") && /^\d{1,5}(?!\w)/.test(value)) continue;
     const quote = value[0] === '"' || value[0] === "'" ? value[0] : "";
     const closed = quote !== "" && value.length > 1 && value.endsWith(quote);
     parts.push(text.slice(done, key.lastIndex), `${quote}${REDACTED}${closed ? quote : ""}`);
