@@ -1,8 +1,8 @@
 import { type RestoreJobConfig, restoreJobConfigInput, restoreJobConfigSchema } from "@gitpod-dr/core/config";
-import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/rds/naming";
 import { ecrRegistry, parseReference } from "@gitpod-dr/core/registry/reference";
 import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
 import { NOTIFIED_MARK, STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
+import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
 import { CfnOutput, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as eks from "aws-cdk-lib/aws-eks";
 import * as events from "aws-cdk-lib/aws-events";
