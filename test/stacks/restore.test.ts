@@ -16,7 +16,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
 import { addStacks, deploymentKind } from "../../stacks/index.ts";
-import { RESTORE_COMMENT, RESTORE_KUBERNETES_GROUP, Restore } from "../../stacks/Restore.ts";
+import { RESTORE_COMMENT, Restore } from "../../stacks/Restore.ts";
+import { RESTORE_KUBERNETES_GROUP } from "../../stacks/restore/functions.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 
 const ACCOUNT = "123456789012";
