@@ -2,13 +2,34 @@ import type { StageConfig } from "@gitpod-dr/core/config";
 import { STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Stack } from "sst/constructs";
-import type { RestoreFunctions } from "./functions.ts";
+import type { RestoreFunction, RestoreFunctions } from "./functions.ts";
 import { $, lambdaTask, obj, pollingLoop, type TaskProps } from "./states.ts";
 
 interface StepProps extends Omit<TaskProps, "name"> {
   readonly key: keyof typeof STATES;
   /** Where a failure goes: a tier's branch failure, or (the default) Notify failure. */
   readonly onFailure?: sfn.IChainable;
+}
+
+/** A tier whose restore is started and then polled until done (the database, the application). */
+interface PolledTierProps {
+  /** Names its branch-failure states ("<tier> branch failed", "<tier> not restored"). */
+  readonly tier: string;
+  /** The Choice state that runs the tier when `planned` is in the state, and its "not asked for" Pass. */
+  readonly choice: string;
+  readonly planned: string;
+  readonly notAsked: string;
+  readonly fn: RestoreFunction;
+  /** What the start and the check get besides their action (and the check, the start's result). */
+  readonly payload: Record<string, unknown>;
+  /** Where the start's and the check's results go; the branch outputs it. */
+  readonly result: string;
+  readonly start: keyof typeof STATES;
+  readonly wait: { readonly name: string; readonly seconds: number };
+  readonly check: keyof typeof STATES;
+  /** The Choice state on the check's `done`, and the Pass that ends the branch. */
+  readonly done: string;
+  readonly restored: string;
 }
 
 export interface RestoreDefinitionProps {
@@ -118,40 +139,54 @@ export function restoreDefinition(stack: Stack, props: RestoreDefinitionProps): 
   });
 
   // 2. The tiers in parallel.
-  const dbFail = branchFailure("Database");
-  const dbPayload = {
-    restoreId: $("$.request.restoreId"),
-    region: $("$.plan.region"),
-    database: obj("$.plan.database"),
+  /** A tier restored by a start and a polling loop; its branch's result is the check's last result. */
+  const polledTier = (t: PolledTierProps) => {
+    const onFailure = branchFailure(t.tier);
+    return tier({
+      choice: t.choice,
+      planned: t.planned,
+      branch: pollingLoop(stack, {
+        start: step({
+          key: t.start,
+          fn: t.fn,
+          payload: { action: "start", ...t.payload },
+          resultPath: t.result,
+          onFailure,
+        }),
+        wait: t.wait,
+        check: step({
+          key: t.check,
+          fn: t.fn,
+          payload: { action: "check", ...t.payload, started: obj(t.result) },
+          resultPath: t.result,
+          onFailure,
+        }),
+        done: {
+          name: t.done,
+          when: sfn.Condition.booleanEquals(`${t.result}.done`, true),
+          next: new sfn.Pass(stack, t.restored, { stateName: t.restored, outputPath: t.result }),
+        },
+      }),
+      notAsked: t.notAsked,
+    });
   };
-  const dbBranch = tier({
+
+  const dbBranch = polledTier({
+    tier: "Database",
     choice: "Restore the database?",
     planned: "$.plan.database",
-    branch: pollingLoop(stack, {
-      start: step({
-        key: "restoreDatabase",
-        fn: f.database,
-        payload: { action: "start", ...dbPayload },
-        resultPath: "$.db",
-        onFailure: dbFail,
-      }),
-      wait: { name: STATES.waitDatabase, seconds: restore.database.pollSeconds },
-      check: step({
-        key: "checkDatabase",
-        fn: f.database,
-        payload: { action: "check", ...dbPayload, started: obj("$.db") },
-        resultPath: "$.db",
-        onFailure: dbFail,
-      }),
-      done: {
-        name: "Database available?",
-        when: sfn.Condition.booleanEquals("$.db.done", true),
-        next: new sfn.Pass(stack, "Database restored", {
-          stateName: "Database restored",
-          outputPath: "$.db",
-        }),
-      },
-    }),
+    fn: f.database,
+    payload: {
+      restoreId: $("$.request.restoreId"),
+      region: $("$.plan.region"),
+      database: obj("$.plan.database"),
+    },
+    result: "$.db",
+    start: "restoreDatabase",
+    wait: { name: STATES.waitDatabase, seconds: restore.database.pollSeconds },
+    check: "checkDatabase",
+    done: "Database available?",
+    restored: "Database restored",
     notAsked: "Database not asked for",
   });
 
@@ -172,35 +207,18 @@ export function restoreDefinition(stack: Stack, props: RestoreDefinitionProps): 
     notAsked: "Images not asked for",
   });
 
-  const appFail = branchFailure("Application");
-  const appBranch = tier({
+  const appBranch = polledTier({
+    tier: "Application",
     choice: "Restore the application?",
     planned: "$.plan.application",
-    branch: pollingLoop(stack, {
-      start: step({
-        key: "restoreApplication",
-        fn: f.application,
-        payload: { action: "start", ...base },
-        resultPath: "$.app",
-        onFailure: appFail,
-      }),
-      wait: { name: STATES.waitApplication, seconds: restore.application.pollSeconds },
-      check: step({
-        key: "checkApplication",
-        fn: f.application,
-        payload: { action: "check", ...base, started: obj("$.app") },
-        resultPath: "$.app",
-        onFailure: appFail,
-      }),
-      done: {
-        name: "Application restored?",
-        when: sfn.Condition.booleanEquals("$.app.done", true),
-        next: new sfn.Pass(stack, "Application restored", {
-          stateName: "Application restored",
-          outputPath: "$.app",
-        }),
-      },
-    }),
+    fn: f.application,
+    payload: base,
+    result: "$.app",
+    start: "restoreApplication",
+    wait: { name: STATES.waitApplication, seconds: restore.application.pollSeconds },
+    check: "checkApplication",
+    done: "Application restored?",
+    restored: "Application restored",
     notAsked: "Application not asked for",
   });
 
