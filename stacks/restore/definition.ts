@@ -3,7 +3,7 @@ import { STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Stack } from "sst/constructs";
 import type { RestoreFunction, RestoreFunctions } from "./functions.ts";
-import { $, lambdaTask, obj, pollingLoop, type TaskProps } from "./states.ts";
+import { $, lambdaTask, obj, pollingLoop, type TaskProps } from "./steps.ts";
 
 interface StepProps extends Omit<TaskProps, "name"> {
   readonly key: keyof typeof STATES;
