@@ -124,6 +124,8 @@ export function Storage({ stack, app }: StackContext) {
     },
     schedule: storage.schedule,
     scheduleDescription: "S3 replication check",
+    // The check only reads and writes canaries; a repair job's request token is per bucket and hour, so
+    // a retry does not start a second one.
     retryAttempts: 1,
     alerts,
     policy: statements,

@@ -22,10 +22,7 @@ export interface ScheduledJobProps {
   readonly schedule: string;
   /** The rule's description after `gitpod-dr <stage>: `. */
   readonly scheduleDescription: string;
-  /**
-   * Lambda's retries of a failed asynchronous invocation. Each failed attempt publishes its own
-   * notification; say at the call site why a retry is safe (or not useful) for this job.
-   */
+  /** Lambda's retries of a failed asynchronous invocation; each failed attempt notifies on its own. */
   readonly retryAttempts: number;
   /** The stage's alerts topic and its key: the job reports failures there. */
   readonly alerts: { readonly topic: sns.ITopic; readonly key: kms.IKey };
@@ -69,9 +66,9 @@ export class ScheduledJob {
       topic,
       vpc: props.vpc,
     });
-    // No reserved concurrency: overlapping runs (a retry meeting the next schedule, a CLI run) are
-    // safe by construction in every job, and reserving it fails deployments in accounts at the minimum
-    // unreserved concurrency (new accounts have a limit of 10).
+    // No reserved concurrency: reserving it fails deployments in accounts at the minimum unreserved
+    // concurrency (new accounts have a limit of 10). So a job must be safe to run twice at once (a retry
+    // meeting the next schedule, a CLI run): say at `retryAttempts` why this one is.
     fn.configureAsyncInvoke({ retryAttempts: props.retryAttempts, maxEventAge: Duration.hours(1) });
 
     for (const tierStatement of props.policy) fn.addToRolePolicy(tierStatement);
