@@ -1,18 +1,17 @@
 import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
-import { snapshotPrefix, TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_SOURCE } from "@gitpod-dr/core/rds/naming";
-import { Duration, RemovalPolicy, Token } from "aws-cdk-lib";
-import * as events from "aws-cdk-lib/aws-events";
-import * as targets from "aws-cdk-lib/aws-events-targets";
-import * as iam from "aws-cdk-lib/aws-iam";
-import * as logs from "aws-cdk-lib/aws-logs";
-import { Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { snapshotPrefix, TAG_SOURCE } from "@gitpod-dr/core/rds/naming";
+import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
+import { Token } from "aws-cdk-lib";
+import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { policy } from "./constructs/iam.ts";
+import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
 /** The scheduled backup jobs. For now: the RDS snapshot job. */
 export function Backups({ stack, app }: StackContext) {
   const config = stageConfig(app);
-  const { topic, key: topicKey } = use(Alerts);
+  const alerts = use(Alerts);
   const { primary, dr } = config.regions;
   const partition = stack.partition;
   const account = stack.account;
@@ -22,33 +21,7 @@ export function Backups({ stack, app }: StackContext) {
     `arn:${partition}:rds:${region}:${account}:${type}:${name}`;
   const prefix = `${snapshotPrefix(db)}*`;
 
-  const logGroup = new logs.LogGroup(stack, "RdsSnapshotLogs", {
-    retention: logs.RetentionDays.THREE_MONTHS,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const fn = new SstFunction(stack, "RdsSnapshot", {
-    description: `gitpod-dr ${app.stage}: RDS snapshot of ${db}, copies to ${dr}, retention`,
-    handler: "packages/functions/src/rds-snapshot.handler",
-    timeout: "5 minutes",
-    memorySize: 512,
-    logGroup,
-    environment: {
-      GITPOD_DR_STAGE: app.stage,
-      GITPOD_DR_TOPIC_ARN: topic.topicArn,
-      GITPOD_DR_CONFIG: JSON.stringify(rdsJobConfig(app.stage, config)),
-    },
-  });
-  // A failed invocation is retried once by Lambda (the job is idempotent per window); each failed
-  // attempt publishes its own notification. Overlapping runs (a retry meeting the next schedule, a CLI
-  // run) are safe by construction, so no reserved concurrency: reserving it fails deployments in
-  // accounts at the minimum unreserved concurrency (new accounts have a limit of 10).
-  fn.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.hours(1) });
-
-  const statements: iam.PolicyStatement[] = [];
-  const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
-    statements.push(
-      new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
-    );
+  const { statements, allow } = policy();
 
   // Tags only as part of creating or copying one of ours: the request must carry the tool's tags, so
   // the role cannot tag somebody else's snapshot into one it may delete.
@@ -116,17 +89,18 @@ export function Backups({ stack, app }: StackContext) {
       [`arn:${partition}:kms:${primary}:${account}:key/*`],
     );
   }
-  allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
-  // The topic is encrypted: publishing encrypts with its key (SNS asks KMS on the caller's behalf).
-  allow("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [topicKey.keyArn]);
-  for (const statement of statements) fn.addToRolePolicy(statement);
-
-  const rule = new events.Rule(stack, "RdsSnapshotSchedule", {
-    description: `gitpod-dr ${app.stage}: RDS snapshot job`,
-    schedule: events.Schedule.expression(config.schedules.rdsSnapshot),
+  const job = new ScheduledJob(stack, "RdsSnapshot", {
+    description: `RDS snapshot of ${db}, copies to ${dr}, retention`,
+    handler: "rds-snapshot",
+    timeout: "5 minutes",
+    memorySize: 512,
+    config: rdsJobConfig(app.stage, config),
+    schedule: config.schedules.rdsSnapshot,
+    scheduleDescription: "RDS snapshot job",
+    // A failed invocation is retried once: the job is idempotent per window.
+    retryAttempts: 1,
+    alerts,
+    policy: statements,
   });
-  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
-
-  stack.addOutputs({ RdsSnapshotFunction: fn.functionName });
-  return { rdsSnapshotFunction: fn };
+  return { rdsSnapshotFunction: job.function };
 }

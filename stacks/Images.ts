@@ -1,13 +1,11 @@
 import { imageJobConfig } from "@gitpod-dr/core/config/images";
 import { ecrRegistry } from "@gitpod-dr/core/registry/reference";
 import { destinationRepository, normalizeRepository } from "@gitpod-dr/core/registry/sync";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import * as events from "aws-cdk-lib/aws-events";
-import * as targets from "aws-cdk-lib/aws-events-targets";
-import * as iam from "aws-cdk-lib/aws-iam";
-import * as logs from "aws-cdk-lib/aws-logs";
-import { Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
+import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { type Allow, policy } from "./constructs/iam.ts";
+import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
 const PULL = [
@@ -44,36 +42,17 @@ export function Images({ stack, app }: StackContext) {
   const config = stageConfig(app);
   const images = config.images;
   if (!images) return {};
-  const { topic, key: topicKey } = use(Alerts);
+  const alerts = use(Alerts);
   const partition = stack.partition;
   const repositoryArn = (registry: string, name: string) => {
     const ecr = ecrRegistry(registry) as { account: string; region: string };
     return `arn:${partition}:ecr:${ecr.region}:${ecr.account}:repository/${name}`;
   };
 
-  const logGroup = new logs.LogGroup(stack, "ImageSyncLogs", {
-    retention: logs.RetentionDays.THREE_MONTHS,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const fn = new SstFunction(stack, "ImageSync", {
-    description: `gitpod-dr ${app.stage}: copy container images to the DR registry`,
-    handler: "packages/functions/src/image-sync.handler",
-    // Lambda's maximum: the job stops starting copies two minutes before it and reports the rest.
-    timeout: "15 minutes",
-    // Network throughput of a Lambda function grows with its memory; the copy itself needs ~100 MB.
-    memorySize: 1024,
-    logGroup,
-    environment: {
-      GITPOD_DR_STAGE: app.stage,
-      GITPOD_DR_TOPIC_ARN: topic.topicArn,
-      GITPOD_DR_CONFIG: JSON.stringify(imageJobConfig(app.stage, images)),
-    },
-  });
-  // Overlapping runs are safe: a blob or manifest already present is skipped.
-  fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
-
-  const allow = (sid: string, actions: string[], resources: string[]) =>
-    fn.addToRolePolicy(new iam.PolicyStatement({ sid, actions, resources: [...new Set(resources)].sort() }));
+  // Resource lists deduplicated and sorted: several rules may name the same repository.
+  const { statements, allow: allowExactly } = policy();
+  const allow: Allow = (sid, actions, resources, conditions) =>
+    allowExactly(sid, actions, [...new Set(resources)].sort(), conditions);
 
   // The one ECR action with no resource: it returns a token for the caller's own registry.
   allow("GetEcrAuthorizationTokens", ["ecr:GetAuthorizationToken"], ["*"]);
@@ -104,17 +83,10 @@ export function Images({ stack, app }: StackContext) {
   if (pushArns.length > 0) {
     allow("PushToDestinationRepositories", PUSH, pushArns);
     // Only as part of creating a repository: the tool tags the repositories it creates.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: "TagRepositoriesItCreates",
-        actions: ["ecr:TagResource"],
-        resources: [...new Set(pushArns)].sort(),
-        conditions: {
-          StringEquals: { "aws:RequestTag/gitpod-dr:created-by": "gitpod-dr" },
-          "ForAllValues:StringEquals": { "aws:TagKeys": ["gitpod-dr:created-by"] },
-        },
-      }),
-    );
+    allow("TagRepositoriesItCreates", ["ecr:TagResource"], pushArns, {
+      StringEquals: { [`aws:RequestTag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE },
+      "ForAllValues:StringEquals": { "aws:TagKeys": [TAG_CREATED_BY] },
+    });
   }
   const encryption = images.repositoryDefaults.encryption;
   if (encryption.type === "KMS" && encryption.kmsKeyArn) {
@@ -132,14 +104,20 @@ export function Images({ stack, app }: StackContext) {
     const resources = secretArns.flatMap((arn) => [arn, `${arn}-??????`]);
     allow("ReadRegistryCredentials", ["secretsmanager:GetSecretValue"], resources);
   }
-  allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
-  allow("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [topicKey.keyArn]);
-
-  const rule = new events.Rule(stack, "ImageSyncSchedule", {
-    description: `gitpod-dr ${app.stage}: image sync job`,
-    schedule: events.Schedule.expression(images.schedule),
+  const job = new ScheduledJob(stack, "ImageSync", {
+    description: "copy container images to the DR registry",
+    handler: "image-sync",
+    // Lambda's maximum: the job stops starting copies two minutes before it and reports the rest.
+    timeout: "15 minutes",
+    // Network throughput of a Lambda function grows with its memory; the copy itself needs ~100 MB.
+    memorySize: 1024,
+    config: imageJobConfig(app.stage, images),
+    schedule: images.schedule,
+    scheduleDescription: "image sync job",
+    // Overlapping runs are safe: a blob or manifest already present is skipped.
+    retryAttempts: 0,
+    alerts,
+    policy: statements,
   });
-  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
-  stack.addOutputs({ ImageSyncFunction: fn.functionName });
-  return { imageSyncFunction: fn };
+  return { imageSyncFunction: job.function };
 }

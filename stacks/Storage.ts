@@ -1,12 +1,10 @@
 import { storageJobConfig } from "@gitpod-dr/core/config/storage";
 import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import * as events from "aws-cdk-lib/aws-events";
-import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as logs from "aws-cdk-lib/aws-logs";
-import { Function as SstFunction, type StackContext, use } from "sst/constructs";
+import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { policy } from "./constructs/iam.ts";
+import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
 /** The scheduled S3 replication check (present when the stage configures `storage`). */
@@ -14,7 +12,7 @@ export function Storage({ stack, app }: StackContext) {
   const config = stageConfig(app);
   const storage = config.storage;
   if (!storage) return {};
-  const { topic, key: topicKey } = use(Alerts);
+  const alerts = use(Alerts);
   const partition = stack.partition;
   const bucketArns = (names: readonly string[], prefixes: readonly string[]) => [
     ...names.map((n) => `arn:${partition}:s3:::${n}`),
@@ -48,31 +46,7 @@ export function Storage({ stack, app }: StackContext) {
     );
   }
 
-  const logGroup = new logs.LogGroup(stack, "S3CheckLogs", {
-    retention: logs.RetentionDays.THREE_MONTHS,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const fn = new SstFunction(stack, "S3Check", {
-    description: `gitpod-dr ${app.stage}: S3 replication health check`,
-    handler: "packages/functions/src/s3-check.handler",
-    timeout: "10 minutes",
-    memorySize: 512,
-    logGroup,
-    environment: {
-      GITPOD_DR_STAGE: app.stage,
-      GITPOD_DR_TOPIC_ARN: topic.topicArn,
-      // Validated again at cold start (the account is resolved at deploy time).
-      GITPOD_DR_CONFIG: JSON.stringify(
-        storageJobConfig(app.stage, stack.account, config, batchRole?.roleArn),
-      ),
-    },
-  });
-  fn.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.hours(1) });
-
-  const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
-    );
+  const { statements, allow } = policy();
   allow(
     "AuditTheSourceBuckets",
     [
@@ -136,14 +110,20 @@ export function Storage({ stack, app }: StackContext) {
       StringEquals: { "iam:PassedToService": "batchoperations.s3.amazonaws.com" },
     });
   }
-  allow("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]);
-  allow("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [topicKey.keyArn]);
-
-  const rule = new events.Rule(stack, "S3CheckSchedule", {
-    description: `gitpod-dr ${app.stage}: S3 replication check`,
-    schedule: events.Schedule.expression(storage.schedule),
+  const job = new ScheduledJob(stack, "S3Check", {
+    description: "S3 replication health check",
+    handler: "s3-check",
+    timeout: "10 minutes",
+    memorySize: 512,
+    // Validated here and again at cold start.
+    config: storageJobConfig(app.stage, stack.account, config, batchRole?.roleArn),
+    schedule: storage.schedule,
+    scheduleDescription: "S3 replication check",
+    // The check only reads and writes canaries; a repair job's request token is per bucket and hour, so
+    // a retry does not start a second one.
+    retryAttempts: 1,
+    alerts,
+    policy: statements,
   });
-  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
-  stack.addOutputs({ S3CheckFunction: fn.functionName });
-  return { s3CheckFunction: fn };
+  return { s3CheckFunction: job.function };
 }

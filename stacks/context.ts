@@ -1,4 +1,4 @@
-import type { StageConfig } from "@gitpod-dr/core/config";
+import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import type { App } from "sst/constructs";
 
 /**

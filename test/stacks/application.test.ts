@@ -2,17 +2,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StageConfigInput } from "@gitpod-dr/core/config";
 import { parseStageConfig, parseVeleroJobConfig, veleroJobConfigSchema } from "@gitpod-dr/core/config";
-import { Match, Template } from "aws-cdk-lib/assertions";
-import { App, getStack } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
 import { Application, KUBERNETES_GROUP } from "../../stacks/Application.ts";
-import { addStacks } from "../../stacks/index.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
+import { ACCOUNT, synth } from "../fixtures/synth.ts";
 
-const ACCOUNT = "123456789012";
 const HANDLER = "packages/functions/src/velero-backup.handler";
 const CLUSTER_ARN = `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/gitpod`;
 const VPC_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
@@ -54,22 +51,16 @@ function managedPolicies(template: Template): string[] {
   return asList(role.Properties.ManagedPolicyArns ?? []).map(arn);
 }
 
-async function synth(stage: string, config: StageConfigInput): Promise<Template> {
-  await initProject({ stage });
-  const app = new App({ mode: "deploy", name: "gitpod-dr", account: ACCOUNT, region: "eu-west-1", stage });
-  // The restore stack is tested in restore.test.ts; leaving it out here saves bundling its five functions.
-  const { restore: _restore, ...withoutRestore } = config;
-  addStacks(app, parseStageConfig(withoutRestore));
-  await app.finish();
-  return Template.fromStack(getStack(Application));
-}
-
 describe("the example stage's application section", () => {
   let application: Template;
   let statements: Statement[];
 
   beforeAll(async () => {
-    application = await synth("application", exampleConfig);
+    application = await synth(Application, {
+      stage: "application",
+      config: exampleConfig,
+      withoutRestore: true,
+    });
     statements = roleStatements(application);
   });
 
@@ -150,9 +141,13 @@ describe("an application section with a vpc", () => {
   let application: Template;
 
   beforeAll(async () => {
-    application = await synth("applicationvpc", {
-      ...exampleConfig,
-      application: { ...exampleConfig.application, vpc: VPC },
+    application = await synth(Application, {
+      stage: "applicationvpc",
+      config: {
+        ...exampleConfig,
+        application: { ...exampleConfig.application, vpc: VPC },
+      },
+      withoutRestore: true,
     });
   });
 
@@ -180,7 +175,11 @@ describe("an application section with a vpc", () => {
 describe("a stage without an application section", () => {
   it("creates no VeleroBackup function, no access entry and no schedule for it", async () => {
     const { application: _, ...withoutApplication } = exampleConfig as StageConfigInput;
-    const application = await synth("noapplication", withoutApplication);
+    const application = await synth(Application, {
+      stage: "noapplication",
+      config: withoutApplication,
+      withoutRestore: true,
+    });
 
     expect(veleroFunctions(application)).toEqual([]);
     expect(Object.keys(application.findResources("AWS::EKS::AccessEntry"))).toEqual([]);

@@ -1,15 +1,12 @@
 import type { StageConfigInput } from "@gitpod-dr/core/config";
 import { parseImageJobConfig, parseStageConfig } from "@gitpod-dr/core/config";
-import { Match, Template } from "aws-cdk-lib/assertions";
-import { App, getStack } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { Images } from "../../stacks/Images.ts";
-import { addStacks } from "../../stacks/index.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
+import { ACCOUNT, synth } from "../fixtures/synth.ts";
 
-const ACCOUNT = "123456789012";
 const SOURCE = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
 const DEST = `${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com`;
 const HANDLER = "packages/functions/src/image-sync.handler";
@@ -68,22 +65,16 @@ const resourcesFor = (statements: Statement[], action: string) =>
     .flatMap((s) => asList(s.Resource).map(arn))
     .sort();
 
-async function synth(stage: string, config: StageConfigInput): Promise<Template> {
-  await initProject({ stage });
-  const app = new App({ mode: "deploy", name: "gitpod-dr", account: ACCOUNT, region: "eu-west-1", stage });
-  // The restore stack is tested in restore.test.ts; leaving it out here saves bundling its five functions.
-  const { restore: _restore, ...withoutRestore } = config;
-  addStacks(app, parseStageConfig(withoutRestore));
-  await app.finish();
-  return Template.fromStack(getStack(Images));
-}
-
 describe("a stage with an images section", () => {
   let images: Template;
   let statements: Statement[];
 
   beforeAll(async () => {
-    images = await synth("images", { ...exampleConfig, images: IMAGES });
+    images = await synth(Images, {
+      stage: "images",
+      config: { ...exampleConfig, images: IMAGES },
+      withoutRestore: true,
+    });
     statements = functionStatements(images);
   });
 
@@ -184,19 +175,23 @@ describe("a stage with an images section", () => {
 
 describe("a Docker Hub rule with a one-component repository", () => {
   it("pushes to the library/ name Docker Hub serves it under, not the name as written", async () => {
-    const images = await synth("hubimages", {
-      ...exampleConfig,
-      images: {
-        ...IMAGES,
-        rules: [
-          {
-            name: "ubuntu",
-            source: { registry: "docker.io" },
-            repositories: ["ubuntu"],
-            destination: { registry: DEST, repositoryPrefix: "dr/" },
-          },
-        ],
+    const images = await synth(Images, {
+      stage: "hubimages",
+      config: {
+        ...exampleConfig,
+        images: {
+          ...IMAGES,
+          rules: [
+            {
+              name: "ubuntu",
+              source: { registry: "docker.io" },
+              repositories: ["ubuntu"],
+              destination: { registry: DEST, repositoryPrefix: "dr/" },
+            },
+          ],
+        },
       },
+      withoutRestore: true,
     });
     const statements = functionStatements(images);
     const destination = `arn:aws:ecr:eu-central-1:${ACCOUNT}:repository/dr/library/ubuntu`;
@@ -210,7 +205,7 @@ describe("a Docker Hub rule with a one-component repository", () => {
 describe("a stage without an images section", () => {
   it("creates no ImageSync function and no schedule for it", async () => {
     const { images: _, ...withoutImages } = exampleConfig as StageConfigInput;
-    const images = await synth("noimages", withoutImages);
+    const images = await synth(Images, { stage: "noimages", config: withoutImages, withoutRestore: true });
 
     expect(imageSyncFunctions(images)).toEqual([]);
     expect(Object.keys(images.findResources("AWS::Events::Rule"))).toEqual([]);

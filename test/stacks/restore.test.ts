@@ -10,16 +10,16 @@ import {
 import { STATES, TIER_FAILED } from "@gitpod-dr/core/restore/states";
 import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { App, getStack } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { type App, getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
-import { addStacks, deploymentKind } from "../../stacks/index.ts";
-import { RESTORE_COMMENT, RESTORE_KUBERNETES_GROUP, Restore } from "../../stacks/Restore.ts";
+import { deploymentKind } from "../../stacks/index.ts";
+import { RESTORE_COMMENT, Restore } from "../../stacks/Restore.ts";
+import { RESTORE_KUBERNETES_GROUP } from "../../stacks/restore/functions.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
+import { ACCOUNT, synth, synthApp } from "../fixtures/synth.ts";
 
-const ACCOUNT = "123456789012";
 const PRIMARY_CLUSTER_ARN = `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/gitpod`;
 const DR_CLUSTER_ARN = `arn:aws:eks:eu-central-1:${ACCOUNT}:cluster/gitpod-dr`;
 const HANDLERS = {
@@ -52,14 +52,6 @@ interface AslMachine {
   States: Record<string, AslState>;
   TimeoutSeconds?: number;
   Comment?: string;
-}
-
-async function synth(stage: string, config: StageConfigInput): Promise<Template> {
-  await initProject({ stage });
-  const app = new App({ mode: "deploy", name: "gitpod-dr", account: ACCOUNT, region: "eu-west-1", stage });
-  addStacks(app, parseStageConfig(config));
-  await app.finish();
-  return Template.fromStack(getStack(Restore));
 }
 
 /** The definition with its Fn::Join resolved: CloudFormation tokens (function ARNs) become "<token>". */
@@ -111,7 +103,7 @@ describe("the example stage's restore section", () => {
   let definition: AslMachine;
 
   beforeAll(async () => {
-    template = await synth("restore", exampleConfig);
+    template = await synth(Restore, { stage: "restore", config: exampleConfig });
     const machines = Object.values(template.findResources("AWS::StepFunctions::StateMachine"));
     expect(machines).toHaveLength(1);
     machine = machines[0] as Resource;
@@ -349,7 +341,7 @@ describe("the example stage's restore section", () => {
 describe("a stage without a restore section", () => {
   it("deploys no state machine, no restore function and no access entry", async () => {
     const { restore: _, ...withoutRestore } = exampleConfig as StageConfigInput;
-    const template = await synth("norestore", withoutRestore);
+    const template = await synth(Restore, { stage: "norestore", config: withoutRestore });
 
     expect(Object.keys(template.findResources("AWS::StepFunctions::StateMachine"))).toEqual([]);
     expect(
@@ -445,16 +437,12 @@ describe("the restore's standby in the DR region", () => {
   let app: App;
   let template: Template;
   beforeAll(async () => {
-    await initProject({ stage: "standby" });
-    app = new App({
-      mode: "deploy",
-      name: "gitpod-dr",
-      account: ACCOUNT,
-      region: "eu-central-1",
+    app = await synthApp({
       stage: "standby",
+      config: exampleConfig,
+      region: "eu-central-1",
+      kind: "standby",
     });
-    addStacks(app, stage, "standby");
-    await app.finish();
     template = Template.fromStack(getStack(Restore));
   }, 120_000);
 

@@ -4,20 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { StageConfigInput } from "@gitpod-dr/core/config";
-import { parseStageConfig } from "@gitpod-dr/core/config";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { App, getStack } from "sst/constructs";
+import { getStack } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import sstConfig from "../../sst.config.ts";
 import { Alerts } from "../../stacks/Alerts.ts";
 import { Backups } from "../../stacks/Backups.ts";
-import { addStacks } from "../../stacks/index.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-
-const ACCOUNT = "123456789012";
+import { ACCOUNT, newApp, synthApp } from "../fixtures/synth.ts";
 
 function functionStatements(template: Template): Statement[] {
   const fns = template.findResources("AWS::Lambda::Function", {
@@ -38,11 +35,8 @@ function resourcesFor(statements: Statement[], action: string): string[] {
     .flatMap((s) => asList(s.Resource).map(arn));
 }
 
-async function synth(stage: string, config: StageConfigInput) {
-  await initProject({ stage });
-  const app = new App({ mode: "deploy", name: "gitpod-dr", account: ACCOUNT, region: "eu-west-1", stage });
-  addStacks(app, parseStageConfig(config));
-  await app.finish();
+async function synthBackups(stage: string, config: StageConfigInput) {
+  await synthApp({ stage, config });
   return { alerts: Template.fromStack(getStack(Alerts)), backups: Template.fromStack(getStack(Backups)) };
 }
 
@@ -53,14 +47,7 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
   let statements: Statement[];
 
   beforeAll(async () => {
-    await initProject({ stage: "example" });
-    const app = new App({
-      mode: "deploy",
-      name: "gitpod-dr",
-      account: ACCOUNT,
-      region: "eu-west-1",
-      stage: "example",
-    });
+    const app = await newApp("example");
     await sstConfig.stacks(app);
     await app.finish();
     alerts = Template.fromStack(getStack(Alerts));
@@ -232,7 +219,7 @@ describe("an Aurora cluster stage with a DR key in another account", () => {
   let statements: Statement[];
 
   beforeAll(async () => {
-    const { backups } = await synth("cluster", {
+    const { backups } = await synthBackups("cluster", {
       ...exampleConfig,
       database: {
         identifier: "gitpod-aurora",
@@ -319,7 +306,7 @@ describe("invalid stage configuration fails synthesis with the field's name", ()
 
   it("refuses to add stacks for an invalid configuration object", async () => {
     await expect(
-      synth("bad", { ...exampleConfig, retention: { keepLast: 0, maxAgeDays: 14 } }),
+      synthBackups("bad", { ...exampleConfig, retention: { keepLast: 0, maxAgeDays: 14 } }),
     ).rejects.toThrow(/retention\.keepLast: must be at least 1/);
   });
 

@@ -1,15 +1,12 @@
 import type { StageConfigInput } from "@gitpod-dr/core/config";
 import { parseStageConfig, parseStorageJobConfig } from "@gitpod-dr/core/config";
-import { Match, Template } from "aws-cdk-lib/assertions";
-import { App, getStack } from "sst/constructs";
-import { initProject } from "sst/project.js";
+import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
-import { addStacks } from "../../stacks/index.ts";
 import { Storage } from "../../stacks/Storage.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
+import { ACCOUNT, synth } from "../fixtures/synth.ts";
 
-const ACCOUNT = "123456789012";
 const HANDLER = "packages/functions/src/s3-check.handler";
 const SOURCES = ["arn:aws:s3:::gitpod-workspace-backups", "arn:aws:s3:::gitpod-user-*"];
 const DESTINATIONS = ["arn:aws:s3:::gitpod-workspace-backups-dr", "arn:aws:s3:::gitpod-user-dr-*"];
@@ -21,16 +18,6 @@ const withStorage = (change: Partial<StorageInput>): StageConfigInput => ({
   ...exampleConfig,
   storage: { ...(exampleConfig.storage as StorageInput), ...change },
 });
-
-async function synth(stage: string, config: StageConfigInput): Promise<Template> {
-  await initProject({ stage });
-  const app = new App({ mode: "deploy", name: "gitpod-dr", account: ACCOUNT, region: "eu-west-1", stage });
-  // The restore stack is tested in restore.test.ts; leaving it out here saves bundling its five functions.
-  const { restore: _restore, ...withoutRestore } = config;
-  addStacks(app, parseStageConfig(withoutRestore));
-  await app.finish();
-  return Template.fromStack(getStack(Storage));
-}
 
 function s3CheckFunctions(template: Template) {
   return Object.entries(
@@ -81,7 +68,7 @@ describe("the example stage (storage section, repair off)", () => {
   let statements: Statement[];
 
   beforeAll(async () => {
-    template = await synth("storage", exampleConfig);
+    template = await synth(Storage, { stage: "storage", config: exampleConfig, withoutRestore: true });
     statements = functionStatements(template);
   });
 
@@ -205,15 +192,16 @@ describe("a stage with repair on, SSE-KMS bucket keys, and no bucket prefixes", 
   let batchRoleId: string;
 
   beforeAll(async () => {
-    template = await synth(
-      "storagerepair",
-      withStorage({
+    template = await synth(Storage, {
+      stage: "storagerepair",
+      config: withStorage({
         bucketPrefixes: [],
         destinations: { buckets: ["gitpod-workspace-backups-dr"] },
         repair: { enabled: true },
         kmsKeyArns: [KMS_KEY],
       }),
-    );
+      withoutRestore: true,
+    });
     statements = functionStatements(template);
     const roles = template.findResources("AWS::IAM::Role", {
       Properties: {
@@ -295,7 +283,7 @@ describe("a stage without a storage section", () => {
   it("creates no S3Check function and no schedule for it", async () => {
     const { storage: _, ...without } = exampleConfig as StageConfigInput;
 
-    const template = await synth("nostorage", without);
+    const template = await synth(Storage, { stage: "nostorage", config: without, withoutRestore: true });
 
     expect(s3CheckFunctions(template)).toEqual([]);
     expect(Object.keys(template.findResources("AWS::Events::Rule"))).toEqual([]);

@@ -1,10 +1,7 @@
-import { parseStageConfig } from "@gitpod-dr/core/config";
 import { Stack } from "aws-cdk-lib";
-import { App } from "sst/constructs";
-import { initProject } from "sst/project.js";
 import { describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
-import { addStacks } from "../../stacks/index.ts";
+import { synthApp } from "../fixtures/synth.ts";
 
 /**
  * The example stage's synthesized templates, every stack, kept as a file snapshot. A change to the
@@ -14,10 +11,7 @@ import { addStacks } from "../../stacks/index.ts";
  */
 async function templates(region: string, kind: "primary" | "standby"): Promise<Record<string, unknown>> {
   const stage = kind === "primary" ? "example" : "example-standby";
-  await initProject({ stage });
-  const app = new App({ mode: "deploy", name: "gitpod-dr", account: "123456789012", region, stage });
-  addStacks(app, parseStageConfig(exampleConfig), kind);
-  await app.finish();
+  const app = await synthApp({ stage, config: exampleConfig, region, kind });
   const out: Record<string, unknown> = {};
   for (const child of app.node.children) {
     if (!(child instanceof Stack)) continue;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE, TAG_SOURCE } from "../../../packages/core/src/rds/naming.ts";
+import { TAG_SOURCE } from "../../../packages/core/src/rds/naming.ts";
 import {
   planRetention,
   type RetentionDecision,
@@ -8,6 +8,7 @@ import {
   type RetentionPolicy,
   type RetentionSnapshot,
 } from "../../../packages/core/src/rds/retention.ts";
+import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "../../../packages/core/src/tags.ts";
 
 const DB = "gitpod-db";
 const DAY_MS = 86_400_000;

@@ -1,6 +1,9 @@
-/** Tags gitpod-dr puts on every snapshot it creates or copies. Nothing without them is ever changed. */
-export const TAG_CREATED_BY = "gitpod-dr:created-by";
-export const TAG_CREATED_BY_VALUE = "gitpod-dr";
+import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "../tags.ts";
+
+/**
+ * Tags gitpod-dr puts on every snapshot it creates or copies, beside the tool's created-by tag
+ * (`tags.ts`). Nothing without them is ever changed.
+ */
 export const TAG_SOURCE = "gitpod-dr:source";
 export const TAG_WINDOW = "gitpod-dr:window";
 export const TAG_SOURCE_SNAPSHOT = "gitpod-dr:source-snapshot";

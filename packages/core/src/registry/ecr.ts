@@ -1,4 +1,5 @@
 import type { ECRClient, EncryptionConfiguration } from "@aws-sdk/client-ecr";
+import { CREATED_BY_TAG } from "../tags.ts";
 import { awsErrorCodeOf, awsFailure } from "./aws.ts";
 
 /**
@@ -103,7 +104,7 @@ export async function ensureEcrRepository(
         imageTagMutability: settings.tagMutability,
         imageScanningConfiguration: { scanOnPush: settings.scanOnPush },
         encryptionConfiguration,
-        tags: [{ Key: "gitpod-dr:created-by", Value: "gitpod-dr" }],
+        tags: [CREATED_BY_TAG],
       }),
     );
     return "created";

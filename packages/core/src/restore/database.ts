@@ -13,6 +13,7 @@ import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import type { SnapshotApi } from "../rds/api.ts";
 import { isManagedBy } from "../rds/naming.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
+import { CREATED_BY_TAG } from "../tags.ts";
 import {
   checkDeadline,
   DatabaseRestoreFailedError,
@@ -89,7 +90,7 @@ export interface StartedDatabaseRestore {
 }
 
 const tagList = (input: StartDatabaseRestoreInput): Tag[] => [
-  { Key: "gitpod-dr:created-by", Value: "gitpod-dr" },
+  CREATED_BY_TAG,
   { Key: TAG_RESTORE_ID, Value: input.restoreId.slice(0, 256) },
   { Key: TAG_RESTORED_FROM, Value: input.snapshot.arn },
 ];

@@ -1,0 +1,81 @@
+import { RemovalPolicy } from "aws-cdk-lib";
+import * as eks from "aws-cdk-lib/aws-eks";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import { type FunctionProps, Function as SstFunction, type Stack } from "sst/constructs";
+
+/** Subnets and security groups by id, so synthesis needs no VPC lookup (no AWS call). */
+export interface VpcPlacement {
+  readonly subnetIds: string[];
+  readonly securityGroupIds: string[];
+}
+
+export interface JobFunctionProps {
+  /** What the function does; the console shows it after `gitpod-dr <stage>: `. */
+  readonly description: string;
+  /** The handler module's name in packages/functions/src, e.g. `rds-snapshot`. */
+  readonly handler: string;
+  readonly timeout: FunctionProps["timeout"];
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  /** The run-time configuration, passed as GITPOD_DR_CONFIG (the handler validates it at cold start). */
+  readonly config: unknown;
+  /** The alerts topic, passed as GITPOD_DR_TOPIC_ARN. */
+  readonly topic: sns.ITopic;
+  /** For a function that must reach a private cluster endpoint (or kotsadm behind an internal address). */
+  readonly vpc?: VpcPlacement;
+}
+
+/**
+ * A gitpod-dr Lambda function: its retained log group (`<id>Logs`), the function (`<id>`) and the three
+ * environment variables every handler reads. Created in the stack's scope with the ids the stacks have
+ * always used, so the logical IDs of deployed functions and log groups stay what they are.
+ */
+export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): SstFunction {
+  const logGroup = new logs.LogGroup(stack, `${id}Logs`, {
+    retention: props.logRetention,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const fn = new SstFunction(stack, id, {
+    description: `gitpod-dr ${stack.stage}: ${props.description}`,
+    handler: `packages/functions/src/${props.handler}.handler`,
+    timeout: props.timeout,
+    memorySize: props.memorySize,
+    logGroup,
+    environment: {
+      GITPOD_DR_STAGE: stack.stage,
+      GITPOD_DR_TOPIC_ARN: props.topic.topicArn,
+      GITPOD_DR_CONFIG: JSON.stringify(props.config),
+    },
+  });
+  if (props.vpc) {
+    // Set on the CloudFormation resource: the function's `vpc` prop would need an ec2.IVpc (a lookup).
+    (fn.node.defaultChild as lambda.CfnFunction).vpcConfig = {
+      subnetIds: props.vpc.subnetIds,
+      securityGroupIds: props.vpc.securityGroupIds,
+    };
+    fn.role?.addManagedPolicy(
+      iam.ManagedPolicy.fromAwsManagedPolicyName("service-role/AWSLambdaVPCAccessExecutionRole"),
+    );
+  }
+  return fn;
+}
+
+/**
+ * Maps a function's role to a Kubernetes group of a cluster in this stack's region (an EKS access
+ * entry; the cluster's authentication mode must include API). The group's rights are in deploy/.
+ */
+export function kubernetesAccess(
+  stack: Stack,
+  id: string,
+  access: { clusterName: string; principalArn: string; group: string },
+): eks.CfnAccessEntry {
+  return new eks.CfnAccessEntry(stack, id, {
+    clusterName: access.clusterName,
+    principalArn: access.principalArn,
+    kubernetesGroups: [access.group],
+    type: "STANDARD",
+  });
+}

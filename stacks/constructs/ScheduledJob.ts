@@ -1,0 +1,97 @@
+import { Duration } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import type * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import type { Function as SstFunction, Stack } from "sst/constructs";
+import { statement } from "./iam.ts";
+import { type JobFunctionProps, jobFunction, kubernetesAccess, type VpcPlacement } from "./JobFunction.ts";
+
+export interface ScheduledJobProps {
+  /** What the job does; the function's description after `gitpod-dr <stage>: `. */
+  readonly description: string;
+  /** The handler module's name in packages/functions/src, e.g. `rds-snapshot`. */
+  readonly handler: string;
+  readonly timeout: JobFunctionProps["timeout"];
+  readonly memorySize: number;
+  /** The job's run-time configuration (GITPOD_DR_CONFIG). */
+  readonly config: unknown;
+  /** The EventBridge schedule expression, `cron(...)` or `rate(...)`. */
+  readonly schedule: string;
+  /** The rule's description after `gitpod-dr <stage>: `. */
+  readonly scheduleDescription: string;
+  /** Lambda's retries of a failed asynchronous invocation; each failed attempt notifies on its own. */
+  readonly retryAttempts: number;
+  /** The stage's alerts topic and its key: the job reports failures there. */
+  readonly alerts: { readonly topic: sns.ITopic; readonly key: kms.IKey };
+  /** What the job's role may do for its tier; the grants to report failures are added after these. */
+  readonly policy: readonly iam.PolicyStatement[];
+  /** For a job that reaches a private cluster endpoint. */
+  readonly vpc?: VpcPlacement;
+  /** For a job that talks to an EKS cluster of this region: its role is mapped to this Kubernetes group. */
+  readonly kubernetes?: { readonly clusterName: string; readonly group: string };
+}
+
+/**
+ * A scheduled gitpod-dr job: an EventBridge rule that invokes a Lambda function, in the spirit of
+ * aws-solutions-constructs' `EventbridgeToLambda`. It owns what every job has: the retained log group,
+ * the function with the stage, topic and configuration in its environment, the asynchronous-invoke
+ * settings, the grants to publish failure notifications to the encrypted alerts topic, the schedule and
+ * the stack output naming the function. A stack gives only what is its tier's: the IAM for its APIs.
+ * What every job gets next (alarms, failure destinations) is added here.
+ *
+ * Deliberately not a `Construct` subclass: a construct node puts its id into the path, and so into the
+ * logical ID, of every resource below it, also of those CDK and SST create inside the function (role,
+ * policy, invoke configuration, SSM parameter, the rule's invoke permission). CloudFormation would
+ * replace every deployed job and orphan its retained log group. Overriding each of those logical IDs
+ * would be more code than the job itself and would break with any new child; so the resources are
+ * created in the stack's scope with the ids the stacks have always used (`<id>Logs`, `<id>`,
+ * `<id>Schedule`, `<id>AccessEntry`, output `<id>Function`), in the order the templates list them.
+ */
+export class ScheduledJob {
+  readonly function: SstFunction;
+  readonly rule: events.Rule;
+
+  constructor(stack: Stack, id: string, props: ScheduledJobProps) {
+    const { topic, key } = props.alerts;
+    const fn = jobFunction(stack, id, {
+      description: props.description,
+      handler: props.handler,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
+      config: props.config,
+      topic,
+      vpc: props.vpc,
+    });
+    // No reserved concurrency: reserving it fails deployments in accounts at the minimum unreserved
+    // concurrency (new accounts have a limit of 10). So a job must be safe to run twice at once (a retry
+    // meeting the next schedule, a CLI run): say at `retryAttempts` why this one is.
+    fn.configureAsyncInvoke({ retryAttempts: props.retryAttempts, maxEventAge: Duration.hours(1) });
+
+    for (const tierStatement of props.policy) fn.addToRolePolicy(tierStatement);
+    fn.addToRolePolicy(statement("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]));
+    // The topic is encrypted: publishing encrypts with its key (SNS asks KMS on the caller's behalf).
+    fn.addToRolePolicy(
+      statement("EncryptNotificationsWithTheTopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key.keyArn]),
+    );
+
+    if (props.kubernetes) {
+      kubernetesAccess(stack, `${id}AccessEntry`, {
+        clusterName: props.kubernetes.clusterName,
+        principalArn: (fn.role as iam.IRole).roleArn,
+        group: props.kubernetes.group,
+      });
+    }
+
+    this.rule = new events.Rule(stack, `${id}Schedule`, {
+      description: `gitpod-dr ${stack.stage}: ${props.scheduleDescription}`,
+      schedule: events.Schedule.expression(props.schedule),
+    });
+    this.rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+    stack.addOutputs({ [`${id}Function`]: fn.functionName });
+    this.function = fn;
+  }
+}
