@@ -31,6 +31,20 @@ export abstract class RetryableError extends GitpodDrError {
   }
 }
 
+/**
+ * A job or check did part of its work, or found problems it could not get past: `problems` lists each
+ * (one line each, for the message), `summary` is what it did do (for the report).
+ */
+export abstract class ProblemsError extends GitpodDrError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+    readonly summary?: unknown,
+  ) {
+    super(message);
+  }
+}
+
 /** Values failed validation; `issues` names each invalid field. Never retryable. */
 export abstract class ValidationError extends GitpodDrError {
   constructor(

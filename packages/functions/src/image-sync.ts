@@ -1,10 +1,9 @@
 import { parseImageSyncEvent } from "@gitpod-dr/core/registry/input";
 import { runImageSyncJob } from "@gitpod-dr/core/registry/job";
-import { snsClient } from "./lib/clients.ts";
-import { env } from "./lib/env.ts";
 import { imageJob } from "./lib/image-deps.ts";
 import { logger } from "./lib/logger.ts";
-import { jobHandler, TIMEOUT_EARLY_MS } from "./lib/middleware.ts";
+import { TIMEOUT_EARLY_MS } from "./lib/middleware.ts";
+import { scheduledJobHandler } from "./lib/scheduled.ts";
 
 /**
  * Time kept back at the end of the invocation: no new image copy starts within it, so copies in flight
@@ -16,11 +15,8 @@ export const STOP_STARTING_MS = 120_000;
 export const STOP_RUNNING_MS = 20_000;
 
 /** EventBridge-scheduled: copy every image the stage's rules select into its destination registry. */
-export const handler = jobHandler({
+export const handler = scheduledJobHandler({
   job: "image-sync",
-  stage: env.stage,
-  logger,
-  alerts: () => ({ sns: snsClient(), topicArn: env.topicArn }),
   parseInput: (event) => parseImageSyncEvent(event),
   run: async (input, context, signal) => {
     const { config, deps } = imageJob();

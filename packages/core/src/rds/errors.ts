@@ -1,4 +1,4 @@
-import { GitpodDrError, RetryableError } from "../errors.ts";
+import { GitpodDrError, ProblemsError, RetryableError } from "../errors.ts";
 
 /** The RDS snapshot job's errors. Their `name`s are matched by Step Functions and printed by the CLI: never rename one. */
 
@@ -31,14 +31,6 @@ export class DefaultKmsKeyNotShareableError extends GitpodDrError {
 }
 
 /** The RDS job did part of its work but some snapshots could not be handled; the message lists them. */
-export class SnapshotJobIncompleteError extends GitpodDrError {
+export class SnapshotJobIncompleteError extends ProblemsError {
   override readonly name = "SnapshotJobIncomplete";
-  constructor(
-    message: string,
-    readonly problems: readonly string[],
-    /** The job's summary: what it did do. */
-    readonly summary?: unknown,
-  ) {
-    super(message);
-  }
 }

@@ -1,4 +1,4 @@
-import { GitpodDrError } from "../errors.ts";
+import { GitpodDrError, ProblemsError, RetryableError } from "../errors.ts";
 
 /** An image reference (`registry/repo:tag`, `repo@sha256:…`) is malformed; `part` names what is wrong. */
 export class InvalidReferenceError extends GitpodDrError {
@@ -77,11 +77,8 @@ export class RegistryAuthError extends GitpodDrError {
 }
 
 /** The copy was stopped (deadline or abort signal) before it finished. */
-export class CopyAbortedError extends GitpodDrError {
+export class CopyAbortedError extends RetryableError {
   override readonly name = "CopyAborted";
-  constructor(message: string) {
-    super(message, { retryable: true });
-  }
 }
 
 /** A sync rule cannot be applied as written (e.g. "newest" on a registry that reports no push times). */
@@ -90,15 +87,8 @@ export class InvalidSyncRuleError extends GitpodDrError {
 }
 
 /** The sync did part of its work; `problems` lists what failed (image by image). */
-export class ImageSyncIncompleteError extends GitpodDrError {
+export class ImageSyncIncompleteError extends ProblemsError {
   override readonly name = "ImageSyncIncomplete";
-  constructor(
-    message: string,
-    readonly problems: readonly string[],
-    readonly summary?: unknown,
-  ) {
-    super(message);
-  }
 }
 
 /** Whether an error is one the engine may retry: its classification, never its message. */

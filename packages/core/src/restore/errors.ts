@@ -1,4 +1,4 @@
-import { GitpodDrError } from "../errors.ts";
+import { GitpodDrError, ProblemsError } from "../errors.ts";
 
 /**
  * The restore's own failures. Their names are the error names a Step Functions execution fails with
@@ -6,14 +6,8 @@ import { GitpodDrError } from "../errors.ts";
  */
 
 /** A precondition of the restore does not hold (cluster unreachable, storage location unavailable…). Nothing was created. */
-export class PreconditionFailedError extends GitpodDrError {
+export class PreconditionFailedError extends ProblemsError {
   override readonly name = "PreconditionFailed";
-  constructor(
-    message: string,
-    readonly problems: readonly string[],
-  ) {
-    super(message);
-  }
 }
 
 /** A Wait → Check loop ran past its configured deadline. */

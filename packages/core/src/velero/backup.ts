@@ -221,14 +221,8 @@ export interface VeleroBackupSummary {
   readonly backup: { readonly name: string; readonly created: boolean; readonly alreadyExisted: boolean };
   readonly veleroVersion: string;
   readonly kots: boolean;
-  readonly previous?: {
-    readonly name: string;
-    readonly phase: string;
-    readonly ageMinutes: number;
-    readonly errors: number;
-    readonly warnings: number;
-    readonly failureReason?: string;
-  };
+  /** The previous backup made by gitpod-dr, as judged before this one. */
+  readonly previous?: Omit<BackupListing, "expires">;
 }
 
 export interface VeleroBackupInput {

@@ -1,4 +1,4 @@
-import { GitpodDrError } from "../errors.ts";
+import { GitpodDrError, RetryableError } from "../errors.ts";
 
 /** The cluster's API server refused or failed a request; `status` and `reason` are Kubernetes'. */
 export class KubeApiError extends GitpodDrError {
@@ -31,11 +31,8 @@ export class VeleroBackupFailedError extends GitpodDrError {
 }
 
 /** The previous backup made by gitpod-dr has been in progress for longer than the configured deadline. */
-export class VeleroBackupStuckError extends GitpodDrError {
+export class VeleroBackupStuckError extends RetryableError {
   override readonly name = "VeleroBackupStuck";
-  constructor(message: string) {
-    super(message, { retryable: true });
-  }
 }
 
 /** An object with gitpod-dr's deterministic name exists but was not made by gitpod-dr (or for another backup). */
