@@ -4,6 +4,8 @@
  * holds afterwards.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -146,6 +148,59 @@ describe("gitpod-dr copy-image", () => {
     ).toBe(EXIT_FAILED);
     expect(run.out.join("\n")).toMatch(/FAILED[\s\S]*MANIFEST_UNKNOWN/);
     expect(await manifestDigest(b.host, "x/none", "v1")).toBeUndefined();
+  });
+
+  it("prints a registry's error that quotes the docker-login password without the password", async () => {
+    // A registry that challenges Basic, then refuses the credentials quoting the password back.
+    const password = "Zq7-winter-harbor-22";
+    const server = http.createServer((req, res) => {
+      req.resume();
+      if (req.headers.authorization === undefined) {
+        res.writeHead(401, { "www-authenticate": 'Basic realm="leaky"', "content-length": "0" });
+        res.end();
+        return;
+      }
+      if (req.method === "HEAD") {
+        // No Docker-Content-Digest: the engine reads the manifest with GET, whose error has a body.
+        res.writeHead(200, { "content-length": "0" });
+        res.end();
+        return;
+      }
+      const body = JSON.stringify({
+        errors: [{ code: "DENIED", message: `robot with ${password} may not pull`, detail: null }],
+      });
+      res.writeHead(403, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+      res.end(req.method === "HEAD" ? undefined : body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const leaky = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const auth = Buffer.from(`robot:${password}`).toString("base64");
+    await writeFile(join(configDir, "config.json"), JSON.stringify({ auths: { [leaky]: { auth } } }));
+    try {
+      const run = capture();
+
+      const code = await main(
+        [
+          "copy-image",
+          `${leaky}/app/one:v1`,
+          `${b.host}/leak/one:v1`,
+          "--insecure-registry",
+          leaky,
+          ...insecure(),
+        ],
+        run.io,
+      );
+
+      expect(code).toBe(EXIT_FAILED);
+      const printed = [...run.out, ...run.err].join("\n");
+      expect(printed).toContain("DENIED (robot with [REDACTED] may not pull)");
+      for (const form of [password, auth, Buffer.from(password).toString("base64").replace(/=+$/, "")]) {
+        expect(printed).not.toContain(form);
+      }
+    } finally {
+      await writeFile(join(configDir, "config.json"), JSON.stringify({ auths: {} }));
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it.each([

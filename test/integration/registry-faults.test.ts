@@ -246,6 +246,30 @@ describe("copy engine under injected faults", () => {
     await expectIdenticalCopy("get-reset", pushed);
   });
 
+  it("names the source, not the destination, when every download of a blob is cut at the source", async () => {
+    const pushed = await image("get-reset-always");
+    const layer = layerOf(pushed);
+    const path = blobPath("get-reset-always", layer.digest);
+    ps.faults.push({
+      kind: "reset",
+      match: { method: "GET", path },
+      times: 1000,
+      afterBytes: Math.floor(layer.size / 2),
+    });
+
+    const report = await copy("get-reset-always");
+
+    expect(report.status).toBe("failed");
+    // A read of the source that failed: temporary (it was retried), and said to be the source's.
+    expect(report.error).toMatchObject({ name: "RegistryError", code: "ECONNRESET", retryable: true });
+    const message = report.error?.message ?? "";
+    expect(message).toContain(`Download blob ${layer.digest} from f/get-reset-always at ${ps.host}`);
+    expect(message).not.toContain("Upload blob");
+    expect(message).not.toContain(pd.host);
+    expect(recorded(ps, "GET", path).length).toBeGreaterThan(1);
+    expect(await manifestDigest(d.host, "f/get-reset-always", "v1")).toBeUndefined();
+  });
+
   it("retries a blob whose body is truncated (short Content-Length)", async () => {
     const pushed = await image("truncated");
     const layer = layerOf(pushed);
@@ -297,6 +321,26 @@ describe("copy engine under injected faults", () => {
     // The abandoned session was cancelled.
     expect(recorded(pd, "DELETE", /^\/v2\/f\/put-reset\/blobs\/uploads\//)).toHaveLength(1);
     await expectIdenticalCopy("put-reset", pushed);
+  });
+
+  it("names the destination, not the source, when every upload of a blob is cut at the destination", async () => {
+    const pushed = await image("put-reset-always");
+    const layer = layerOf(pushed);
+    pd.faults.push({
+      kind: "resetRequest",
+      match: { method: "PUT", path: uploadOf("put-reset-always", layer.digest) },
+      times: 1000,
+      afterBytes: Math.floor(layer.size / 2),
+    });
+
+    const report = await copy("put-reset-always");
+
+    expect(report.status).toBe("failed");
+    expect(report.error).toMatchObject({ name: "RegistryError", retryable: true });
+    const message = report.error?.message ?? "";
+    expect(message).toContain(`Upload blob ${layer.digest} to f/put-reset-always at ${pd.host}`);
+    expect(message).not.toContain("Download blob");
+    expect(await manifestDigest(d.host, "f/put-reset-always", "v1")).toBeUndefined();
   });
 
   it("retries a chunked upload whose PATCH is reset half-way", async () => {

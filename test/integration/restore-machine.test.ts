@@ -457,6 +457,8 @@ describe("invalid input", () => {
     // Inputs that are not an object at all: the caught error replaces them ("Input rejected").
     ["a string instead of an object", "restore everything", ["(root)"]],
     ["a list instead of an object", ["database"], ["(root)"]],
+    // JSON null is a valid execution input; it used to be read as {} and start a full restore.
+    ["null instead of an object", null, ["the input must be a JSON object (got null)"]],
     ["an input whose failed field is a string", { failed: "yes" }, ["failed"]],
     [
       "several problems at once",

@@ -13,6 +13,7 @@ import {
   KubeApiError,
   VeleroBackupFailedError,
   VeleroBackupStuckError,
+  VeleroBackupUnknownError,
   VeleroConflictError,
   VeleroPreflightError,
 } from "../../packages/core/src/velero/errors.ts";
@@ -485,6 +486,40 @@ describe("verdict on the previous backup", () => {
       expect(summary?.previous).toMatchObject({ name: PREVIOUS, phase, ageMinutes: 1440 });
     },
   );
+
+  it("Deleting for 20 hours since it expired: VeleroBackupStuck (deletion never finished)", async () => {
+    const { error, summary } = await afterPrevious((s) =>
+      // A 4 h TTL: expired 20 h before this run; garbage collection started deleting it then.
+      s.velero.setPhase("Backup", "velero", PREVIOUS, "Deleting", { expiration: "2026-11-25T06:00:05Z" }),
+    );
+    expect(error).toBeInstanceOf(VeleroBackupStuckError);
+    expect(error?.message).toContain(`${PREVIOUS} on cluster gitpod has been Deleting for 1200 minutes`);
+    expect(summary?.previous).toMatchObject({ name: PREVIOUS, phase: "Deleting", ageMinutes: 1440 });
+  });
+
+  it("a phase Velero does not document, past the deadline: VeleroBackupStuck naming it", async () => {
+    const { error } = await afterPrevious((s) =>
+      s.velero.setPhase("Backup", "velero", PREVIOUS, "Archiving"),
+    );
+    expect(error?.name).toBe("VeleroBackupStuck");
+    expect(error?.message).toContain("has been Archiving for 1440 minutes");
+    expect(error?.message).toContain("a phase gitpod-dr does not know");
+  });
+
+  it("a phase Velero does not document, within the deadline: VeleroBackupUnknown naming it", async () => {
+    const { error, summary } = await afterPrevious(
+      (s) => s.velero.setPhase("Backup", "velero", "gitpod-dr-2026-11-26-0100", "Archiving"),
+      { previousWindow: "2026-11-26T01:00:00Z" },
+    );
+    expect(error).toBeInstanceOf(VeleroBackupUnknownError);
+    expect(error?.name).toBe("VeleroBackupUnknown");
+    expect(error?.message).toContain(
+      'The previous Velero backup gitpod-dr-2026-11-26-0100 on cluster gitpod is in phase "Archiving"',
+    );
+    expect(error?.message).toContain("60 minutes old");
+    expect(error?.message).toContain(`This window's backup ${NAME} was created.`);
+    expect(summary?.previous).toMatchObject({ name: "gitpod-dr-2026-11-26-0100", phase: "Archiving" });
+  });
 
   it("judges the current phase: a backup that went Failed → Completed is good", async () => {
     const sim = await cluster();

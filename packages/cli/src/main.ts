@@ -3,7 +3,7 @@ import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { ConfigError, GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
 import type { JobLogger } from "@gitpod-dr/core/logger";
-import { redact } from "@gitpod-dr/core/notify/redact";
+import { redactKnown } from "@gitpod-dr/core/notify/secrets";
 import { rdsJobClients } from "@gitpod-dr/core/rds/clients";
 import { SnapshotJobIncompleteError } from "@gitpod-dr/core/rds/errors";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
@@ -99,7 +99,7 @@ class UsageError extends Error {
 function terminalLogger(io: Io): JobLogger {
   return {
     info: () => undefined,
-    warn: (message) => io.err(`warning: ${redact(message)}`),
+    warn: (message) => io.err(`warning: ${message}`),
   };
 }
 
@@ -145,10 +145,39 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
 };
 
 /**
- * Runs the CLI.
+ * `io` with every line redacted before it is written: errors, warnings, progress and reports (a failed
+ * copy's report and a job's summary quote registry and AWS errors). Redaction removes the secrets this
+ * process read (docker login, Secrets Manager, tokens) and every credential shape it knows, such as the
+ * password of a `https://user:password@host` typed on the command line.
+ */
+export function redactingIo(io: Io, secrets: readonly string[] = []): Io {
+  return {
+    out: (text) => io.out(redactKnown(text, secrets)),
+    err: (text) => io.err(redactKnown(text, secrets)),
+    ...(io.progress ? { progress: (text: string) => io.progress?.(redactKnown(text, secrets)) } : {}),
+  };
+}
+
+/**
+ * Passwords typed on the command line as `user:password@host` (with or without a scheme, the password
+ * up to the last `@` before the host; not a `repo:tag@sha256:…` reference): the CLI knows them, so every
+ * message that quotes the argument back (an invalid reference, an invalid registry host) loses them.
+ */
+export function typedPasswords(argv: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const arg of argv) {
+    for (const m of arg.matchAll(/([^\s/@:=]+):([^\s/]+)@(?!sha(?:256|512):)[^\s/@]+/g))
+      found.push(m[2] as string);
+  }
+  return found;
+}
+
+/**
+ * Runs the CLI. Everything it prints goes through {@link redactingIo}.
  * @returns the process exit code: 0 done, 1 the job failed, 2 bad usage or configuration.
  */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], rawIo: Io = processIo): Promise<number> {
+  const io = redactingIo(rawIo, typedPasswords(argv));
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
     io.out(HELP);
@@ -179,7 +208,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return EXIT_USAGE;
     }
     const name = error instanceof GitpodDrError ? error.name : err.name;
-    io.err(`gitpod-dr ${command} failed: ${name}: ${redact(err.message ?? String(error))}`);
+    io.err(`gitpod-dr ${command} failed: ${name}: ${err.message ?? String(error)}`);
     return EXIT_FAILED;
   }
 }

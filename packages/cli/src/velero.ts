@@ -34,12 +34,14 @@ async function load(file: string | undefined, command: string) {
   return { config, application: veleroJobConfig(stage, config).application };
 }
 
-const age = (minutes: number) =>
-  minutes < 120
-    ? `${minutes} min`
-    : minutes < 2880
-      ? `${Math.floor(minutes / 60)} h`
-      : `${Math.floor(minutes / 1440)} d`;
+const age = (minutes: number | undefined) =>
+  minutes === undefined
+    ? "age unknown"
+    : minutes < 120
+      ? `${minutes} min old`
+      : minutes < 2880
+        ? `${Math.floor(minutes / 60)} h old`
+        : `${Math.floor(minutes / 1440)} d old`;
 
 export function formatVeleroSummary(s: VeleroBackupSummary): string {
   const lines = [
@@ -47,7 +49,7 @@ export function formatVeleroSummary(s: VeleroBackupSummary): string {
     `  backup: ${s.backup.name} (${s.dryRun ? (s.backup.alreadyExisted ? "exists" : "would be created") : s.backup.created ? "created" : "already existed"})`,
     `  Velero ${s.veleroVersion}${s.kots ? ", with KOTS snapshot annotations" : ""}`,
     s.previous
-      ? `  previous backup: ${s.previous.name}: ${s.previous.phase}, ${age(s.previous.ageMinutes)} old, ${s.previous.errors} error(s), ${s.previous.warnings} warning(s)${s.previous.failureReason ? `, ${s.previous.failureReason}` : ""}`
+      ? `  previous backup: ${s.previous.name}: ${s.previous.phase}, ${age(s.previous.ageMinutes)}, ${s.previous.errors} error(s), ${s.previous.warnings} warning(s)${s.previous.failureReason ? `, ${s.previous.failureReason}` : ""}`
       : "  previous backup: none (the first backup by gitpod-dr)",
   ];
   return lines.join("\n");
@@ -105,7 +107,7 @@ export async function veleroStatusCommand(
     io.out(`Velero backups by gitpod-dr on cluster ${application.cluster.name} (newest first):`);
     for (const b of backups) {
       io.out(
-        `  ${b.name}  ${b.phase.padEnd(16)} ${age(b.ageMinutes).padStart(7)} old  ${b.errors} error(s), ${b.warnings} warning(s)${b.failureReason ? `  ${b.failureReason}` : ""}`,
+        `  ${b.name}  ${b.phase.padEnd(16)} ${age(b.ageMinutes).padStart(11)}  ${b.errors} error(s), ${b.warnings} warning(s)${b.failureReason ? `  ${b.failureReason}` : ""}`,
       );
     }
   }

@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, main } from "../../../packages/cli/src/main.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, main, typedPasswords } from "../../../packages/cli/src/main.ts";
 
 const rds = mockClient(RDSClient);
 mockClient(KMSClient);
@@ -119,6 +119,74 @@ describe("gitpod-dr CLI", () => {
     expect(failed.err.join("\n")).toMatch(
       /rds-snapshot failed: AwsAccessDenied: Unable to describe DB instance/,
     );
+  });
+
+  it.each([
+    [
+      "a credentialed source URL",
+      ["copy-image", "https://robot:Zq7-winter-harbor-22@reg.example.com/x:1", "c/d:1"],
+    ],
+    ["a credentialed destination", ["copy-image", "a/b:1", "robot:Zq7-winter-harbor-22@reg.example.com/x:1"]],
+    ["an unknown command with a URL", ["https://robot:Zq7-winter-harbor-22@reg.example.com/x:1"]],
+    [
+      "a flag with a URL",
+      ["copy-image", "a/b:1", "c/d:1", "--insecure-registry", "robot:Zq7-winter-harbor-22@h:5000"],
+    ],
+    [
+      "an unknown flag with a URL",
+      ["copy-image", "a/b:1", "c/d:1", "--src=https://robot:Zq7-winter-harbor-22@h/x"],
+    ],
+  ])("a usage error with %s never prints the password", async (_, argv) => {
+    const { io, out, err } = capture();
+
+    expect(await main(argv, io)).toBe(EXIT_USAGE);
+
+    const printed = [...out, ...err].join("\n");
+    expect(printed).not.toContain("Zq7-winter-harbor-22");
+    expect(err.join("\n")).toMatch(/^gitpod-dr/);
+  });
+
+  it("prints a failure and its warnings without the secrets the run read", async () => {
+    const { io, out, err } = capture();
+    rds.on(DescribeDBInstancesCommand).rejects(
+      Object.assign(
+        new Error(
+          "denied for postgres://gitpod:Tr0ub4dor-and-3@db:5432 aws_secret_access_key=wJalrXUtnFEMI/K7MDENG",
+        ),
+        {
+          name: "AccessDenied",
+          $metadata: { httpStatusCode: 403 },
+        },
+      ),
+    );
+
+    expect(await main(["rds-snapshot", "--config", "config/example.ts"], io)).toBe(EXIT_FAILED);
+
+    const printed = [...out, ...err].join("\n");
+    expect(printed).toContain("rds-snapshot failed: AwsAccessDenied");
+    expect(printed).not.toContain("Tr0ub4dor-and-3");
+    expect(printed).not.toContain("wJalrXUtnFEMI/K7MDENG");
+  });
+
+  it("finds the passwords typed as user:password@host, and nothing in a tag@digest reference", () => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    expect(
+      typedPasswords([
+        "copy-image",
+        "https://robot:p@ss:w0rd@reg.example.com/x:1",
+        "robot:Zq7-winter@h:5000",
+        `ghcr.io/org/app:v1.2.3@${digest}`,
+        `app:v1.2.3@${digest}`,
+        "--src=user:hunter2-long@host/x",
+      ]),
+    ).toEqual(["p@ss:w0rd", "Zq7-winter", "hunter2-long"]);
+  });
+
+  it("prints help with nothing taken out by redaction", async () => {
+    const { io, out } = capture();
+    await main(["--help"], io);
+    expect(out.join("\n")).not.toContain("[REDACTED]");
+    expect(out.join("\n")).toContain("--insecure-registry HOST:PORT");
   });
 
   it("the installed bin runs: --help exits 0, an unknown command exits 2", () => {

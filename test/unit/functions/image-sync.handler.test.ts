@@ -200,6 +200,39 @@ describe("image-sync handler", () => {
     }
   });
 
+  it("removes a password read from Secrets Manager from the message when a registry quotes it back", async () => {
+    // A bare password, in no shape a pattern knows: only the value read from Secrets Manager can find it.
+    const password = "Zq7-winter-harbor-22";
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ username: "gitpod+robot", password }),
+    });
+    setEnv(WITH_QUAY);
+    const handler = await loadHandler();
+    network.route("quay.io", (request) =>
+      request.headers.authorization === undefined
+        ? { status: 401, headers: { "www-authenticate": 'Basic realm="quay.io"' } }
+        : ociError(403, "DENIED", `robot gitpod+robot (${password}) may not pull gitpod/base`),
+    );
+
+    const error = await handler(scheduledEvent, lambdaContext()).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+
+    expect(error?.name).toBe("ImageSyncIncomplete");
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    const [message] = published();
+    // The registry's answer is there, with the password taken out.
+    expect(message?.Message).toContain(
+      "HTTP 403 DENIED (robot gitpod+robot ([REDACTED]) may not pull gitpod/base)",
+    );
+    for (const form of [password, Buffer.from(password).toString("base64").replace(/=+$/, "")]) {
+      expect(`${message?.Subject}\n${message?.Message}`).not.toContain(form);
+      expect(error?.message).not.toContain(form);
+      expect(error?.stack ?? "").not.toContain(form);
+    }
+  });
+
   it("rejects a mistyped manual input before any work, and reports it once", async () => {
     const handler = await loadHandler();
 

@@ -30,12 +30,24 @@ function invalidInput(input: unknown, executionName = EXECUTION): InvalidInputEr
 }
 
 describe("parseRestoreInput", () => {
-  it.each([[{}], [undefined], [null]])(
-    "%j: every default, the restore id being the execution name",
-    (input) => {
-      expect(parseRestoreInput(input, EXECUTION)).toEqual(DEFAULTS);
-    },
-  );
+  it("{} (the console's default input): every default, the restore id being the execution name", () => {
+    expect(parseRestoreInput({}, EXECUTION)).toEqual(DEFAULTS);
+  });
+
+  // `null` used to be read as `{}`: a full restore of every tier from an input that asked for nothing.
+  // (A list, a string or a number is refused by the schema: see "rejects …, naming the field".)
+  it.each([
+    ["null", null, "got null"],
+    ["no input", undefined, "there was none"],
+  ])("rejects %s as the input: it must be a JSON object", (_, input, got) => {
+    const error = invalidInput(input);
+
+    expect(error.name).toBe("InvalidInput");
+    expect(error.message).toBe(
+      `Invalid restore input: the input must be a JSON object (${got}); give {} to restore every configured tier`,
+    );
+    expect(error.issues).toEqual([`input: must be a JSON object (${got})`]);
+  });
 
   it("takes every field it is given; targetDbIdentifier lower-cased as RDS stores it", () => {
     const input = {
@@ -115,6 +127,9 @@ describe("parseRestoreInput", () => {
     ["an unknown field", { dry_run: true }, ['(root): Unrecognized key: "dry_run"']],
     ["a list", [], ["(root): Invalid input: expected object, received array"]],
     ["a string", "restore", ["(root): Invalid input: expected object, received string"]],
+    ["a number", 0, ["(root): Invalid input: expected object, received number"]],
+    ["a boolean", true, ["(root): Invalid input: expected object, received boolean"]],
+    ["a list of an object", [{}], ["(root): Invalid input: expected object, received array"]],
   ])("rejects %s, naming the field", (_, input, issues) => {
     const error = invalidInput(input);
 

@@ -196,13 +196,29 @@ describe("pointApplication", () => {
       expect(error.message).toContain(
         `kotsadm answered ${status} to setting db_host, store_s3_bucket, store_region, reg_url (${hint})`,
       );
-      expect(error.message).toContain("refused Authorization [redacted] for gitpod");
+      expect(error.message).toContain("refused Authorization [REDACTED] for gitpod");
       expect(error.message).not.toContain(AUTH);
       expect(error.message).not.toContain("6f1d4c8e9a572f0d3c1e7b42");
       expect((error as PointApplicationFailedError).retryable).toBe(retryable);
       expect(received).toHaveLength(1);
     },
   );
+
+  it.each([
+    ["in lower case", (auth: string) => auth.toLowerCase()],
+    ["base64-encoded", (auth: string) => Buffer.from(auth).toString("base64")],
+    ["URL-encoded", (auth: string) => encodeURIComponent(auth)],
+    ["alone", (auth: string) => auth.split(" ").pop() as string],
+  ])("kots mode: kotsadm quoting its auth string %s back: not in the error", async (_, form) => {
+    kube.secrets.set("kots/kotsadm-authstring", { "kotsadm-authstring": AUTH });
+    answer = { status: 500, body: JSON.stringify({ error: `bad session ${form(AUTH)} for app gitpod` }) };
+
+    const error = await rejection(pointApplication(plan, { endpoint: DB_HOST }, kots(), deps()));
+
+    expect(error.name).toBe("PointApplicationFailed");
+    expect(error.message).toContain("bad session [REDACTED] for app gitpod");
+    expect(error.message).not.toContain(form(AUTH));
+  });
 
   it("kots mode without kotsadm's auth string: PointApplicationFailed, nothing posted", async () => {
     const error = await rejection(pointApplication(plan, { endpoint: DB_HOST }, kots(), deps()));

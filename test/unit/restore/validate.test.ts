@@ -130,6 +130,17 @@ describe("validateRestore", () => {
     expect(commandsSent(w.primary)).toEqual([]);
   });
 
+  it("rejects a null input as InvalidInput, and asks RDS nothing (it is not {}: no full restore)", async () => {
+    const w = world();
+
+    const error = await invalid(validateRestore(event(null), config(), w.deps));
+
+    expect(error.name).toBe("InvalidInput");
+    expect(error.message).toContain("the input must be a JSON object (got null)");
+    expect(w.asked).toEqual([]);
+    expect(commandsSent(w.primary)).toEqual([]);
+  });
+
   it("{}: every configured tier, the newest available gitpod-dr snapshot in the primary region", async () => {
     const w = world();
     const request = await validateRestore(event({}), config(), w.deps);

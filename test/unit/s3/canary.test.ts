@@ -200,19 +200,31 @@ describe("judgeCanaries", () => {
     ]);
   });
 
-  it("fails a canary with no replication status past the threshold: no rule covers the prefix", () => {
-    const uncovered = canary(90, undefined);
+  it("fails a canary with no replication status past the threshold, saying S3 set none though a rule covers it", () => {
+    // Canaries are only written when an enabled rule covers their prefix: "no rule covers it" would be false.
+    const unmarked = canary(90, undefined);
 
-    const verdict = judgeCanaries(SOURCE, DESTINATION, [uncovered], OPTIONS);
+    const verdict = judgeCanaries(SOURCE, DESTINATION, [unmarked], { ...OPTIONS, rule: "gitpod-dr-crr" });
 
     expect(verdict.findings).toEqual([
       {
         bucket: SOURCE,
         severity: "failure",
         check: "canary",
-        message: `Bucket ${SOURCE}: canary ${uncovered.key} has no replication status after 90 minutes: no enabled replication rule covers the canary prefix. Make a rule cover it (or the whole bucket)`,
+        message: `Bucket ${SOURCE}: canary ${unmarked.key} (written ${unmarked.writtenAt.toISOString()}) has no replication status after 90 minutes (threshold 60): S3 has not marked it for replication, although rule gitpod-dr-crr now covers the canary prefix and replicates to ${DESTINATION}. S3 decides whether an object replicates when it is written, so the rule did not apply to this canary then (added, enabled or changed since, or not yet in effect). Check the rule with \`aws s3api get-bucket-replication --bucket ${SOURCE}\`; once a later canary arrives, this one is removed`,
       },
     ]);
+    expect(verdict.findings[0]?.message).not.toContain("no enabled replication rule");
+  });
+
+  it("says which rule covers the canary prefix only when it is known", () => {
+    const unmarked = canary(90, undefined);
+
+    const [finding] = judgeCanaries(SOURCE, DESTINATION, [unmarked], OPTIONS).findings;
+
+    expect(finding?.message).toContain(
+      `S3 has not marked it for replication, although a replication rule now covers the canary prefix and replicates to ${DESTINATION}.`,
+    );
   });
 
   it("only warns about an old stalled or FAILED canary a later one overtook, and removes it", () => {

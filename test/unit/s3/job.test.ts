@@ -182,6 +182,28 @@ describe("a stalled bucket", () => {
     expect(world.objects(SOURCE, CANARY_PREFIX)).toHaveLength(2);
   });
 
+  it("reports a canary S3 never marked for replication with the rule that covers it now, not as uncovered", async () => {
+    // Prepare: a canary written 90 minutes ago that S3 set no replication status on (the rule came later).
+    const world = FakeS3World.create();
+    world.replicatingPair();
+    const key = canaryKey(CANARY_PREFIX, minutesAfter(T0, -90), "aaaaaa");
+    world.put(SOURCE, key, JSON.stringify({ writtenBy: "gitpod-dr" }), { status: undefined });
+
+    // Act
+    const error = await unhealthy(run(world));
+
+    // Assess
+    const messages = error.summary.findings.map((f) => f.message);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toContain(
+      `canary ${key} (written 2026-11-26T01:30:00.000Z) has no replication status after 90 minutes`,
+    );
+    expect(messages[0]).toContain(
+      `although rule ${RULE} now covers the canary prefix and replicates to ${DESTINATION}`,
+    );
+    expect(messages[0]).not.toContain("no enabled replication rule covers");
+  });
+
   it("fails a FAILED canary on the next run, without waiting for the threshold", async () => {
     // Prepare
     const world = FakeS3World.create();

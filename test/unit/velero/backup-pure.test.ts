@@ -262,7 +262,8 @@ describe("judgePrevious", () => {
     ["Finalizing", "running"],
     ["FinalizingPartiallyFailed", "running"],
     ["Deleting", "running"],
-    ["SomethingNew", "running"],
+    // A phase Velero does not document (a newer Velero, a plugin, a typo by hand): not judged as running.
+    ["SomethingNew", "unknown"],
     [undefined, "running"],
   ])("judges a previous backup in phase %s, an hour old, %s", (phase, kind) => {
     const verdict = judgePrevious([aged(phase, 60)], CURRENT, NOW, STUCK_AFTER);
@@ -280,9 +281,13 @@ describe("judgePrevious", () => {
     ["New", 241, "stuck"],
     ["Finalizing", 5000, "stuck"],
     ["WaitingForPluginOperations", 241, "stuck"],
-    // Only the running phases can be stuck.
-    ["Deleting", 5000, "running"],
-    ["SomethingNew", 5000, "running"],
+    // Every phase that is not terminal, known or not, is stuck past the deadline.
+    ["Deleting", 5000, "stuck"],
+    ["Deleting", 30 * 60, "stuck"],
+    ["SomethingNew", 241, "stuck"],
+    ["SomethingNew", 5000, "stuck"],
+    ["Queued", 241, "stuck"],
+    ["ReadyToStart", 241, "stuck"],
     ["Completed", 5000, "good"],
     ["Failed", 5000, "failed"],
   ])("judges %s at %d minutes old %s (stuck after 240)", (phase, minutes, kind) => {
@@ -324,17 +329,99 @@ describe("judgePrevious", () => {
     expect(verdict.report.name).toBe("gitpod-dr-2026-11-01-0200");
   });
 
-  it("takes a backup without a creation time as the oldest, 0 minutes old, never stuck", () => {
-    const dated = judgePrevious(
+  it("reports a running backup without a creation time as unknown, with no age (not taken as now)", () => {
+    const verdict = judgePrevious([backup("undated", "InProgress", null)], CURRENT, NOW, STUCK_AFTER);
+
+    expect(verdict).toMatchObject({
+      kind: "unknown",
+      reason: "no-creation-time",
+      report: { name: "undated" },
+    });
+    if (verdict.kind === "none") throw new Error("unreachable");
+    expect(verdict.ageMinutes).toBeUndefined();
+  });
+
+  it("reports an undated backup in a non-terminal phase even when a newer one completed", () => {
+    const verdict = judgePrevious(
+      [backup("undated", "Deleting", null), aged("Completed", 60, "b-good")],
+      CURRENT,
+      NOW,
+      STUCK_AFTER,
+    );
+    expect(verdict).toMatchObject({
+      kind: "unknown",
+      reason: "no-creation-time",
+      report: { name: "undated" },
+    });
+  });
+
+  it("still judges a terminal backup without a creation time by its phase, with no age", () => {
+    const failed = judgePrevious([backup("undated", "Failed", null)], CURRENT, NOW, STUCK_AFTER);
+    expect(failed).toMatchObject({ kind: "failed", report: { name: "undated" } });
+    if (failed.kind === "none") throw new Error("unreachable");
+    expect(failed.ageMinutes).toBeUndefined();
+
+    const good = judgePrevious([backup("undated", "Completed", null)], CURRENT, NOW, STUCK_AFTER);
+    expect(good.kind).toBe("good");
+    if (good.kind === "none") throw new Error("unreachable");
+    expect(good.ageMinutes).toBeUndefined();
+
+    // Sorted as the oldest: a dated Completed backup forgives it.
+    const forgiven = judgePrevious(
       [backup("undated", "Failed", null), aged("Completed", 60)],
       CURRENT,
       NOW,
       STUCK_AFTER,
     );
-    expect(dated.kind).toBe("good");
+    expect(forgiven.kind).toBe("good");
+  });
 
-    const undated = judgePrevious([backup("undated", "InProgress", null)], CURRENT, NOW, STUCK_AFTER);
-    expect(undated).toMatchObject({ kind: "running", ageMinutes: 0 });
+  it("reports an unknown phase within the deadline as unknown, naming the phase", () => {
+    const verdict = judgePrevious(
+      [aged("InProgress", 10, "b-new"), aged("Archiving", 60, "b-odd"), aged("Completed", 120, "b-good")],
+      CURRENT,
+      NOW,
+      STUCK_AFTER,
+    );
+    expect(verdict).toMatchObject({
+      kind: "unknown",
+      reason: "phase",
+      ageMinutes: 60,
+      report: { name: "b-odd", phase: "Archiving" },
+    });
+  });
+
+  it("reports the oldest stuck backup before an unknown one", () => {
+    const verdict = judgePrevious(
+      [aged("Archiving", 60, "b-odd"), aged("Deleting", 300, "b-deleting")],
+      CURRENT,
+      NOW,
+      STUCK_AFTER,
+    );
+    expect(verdict).toMatchObject({ kind: "stuck", ageMinutes: 300, report: { name: "b-deleting" } });
+  });
+
+  it("times Deleting from the backup's expiry when it has expired (garbage collection deletes it then)", () => {
+    const expiring = (expiredMinutesAgo: number): KubeObject => ({
+      ...aged("Deleting", 30 * 24 * 60 + expiredMinutesAgo),
+      status: {
+        phase: "Deleting",
+        expiration: new Date(NOW.getTime() - expiredMinutesAgo * 60_000).toISOString(),
+      },
+    });
+
+    // Expired 30 minutes ago and being deleted: not stuck, though created 30 days ago.
+    const fresh = judgePrevious([expiring(30)], CURRENT, NOW, STUCK_AFTER);
+    expect(fresh).toMatchObject({ kind: "running", ageMinutes: 30 * 24 * 60 + 30 });
+
+    // Expired 30 hours ago and still Deleting: stuck, for (at most) the 30 hours since it expired.
+    const stuck = judgePrevious([expiring(30 * 60)], CURRENT, NOW, STUCK_AFTER);
+    expect(stuck).toMatchObject({ kind: "stuck", ageMinutes: 31 * 24 * 60 + 6 * 60, phaseMinutes: 30 * 60 });
+  });
+
+  it("gives the stuck verdict the minutes in the phase (the age, for every phase but an expired Deleting)", () => {
+    const verdict = judgePrevious([aged("InProgress", 300)], CURRENT, NOW, STUCK_AFTER);
+    expect(verdict).toMatchObject({ kind: "stuck", ageMinutes: 300, phaseMinutes: 300 });
   });
 
   it("reads a creation time after now (clock skew) as 0 minutes old", () => {

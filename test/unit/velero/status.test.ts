@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../../packages/core/src/velero/kube.ts";
 import {
+  BACKUP_PHASES,
   FAILED_PHASES,
   newestFirst,
   phaseReport,
@@ -182,6 +183,28 @@ describe("phase sets", () => {
     "Deleting",
   ])("does not treat %s as terminal", (phase) => {
     expect(phaseReport(velero("Backup", "b", { phase })).terminal).toBe(false);
+  });
+
+  it("knows exactly the Backup phases Velero documents: terminal, running, and Deleting", () => {
+    // The BackupPhase enum of vmware-tanzu/velero pkg/apis/velero/v1/backup_types.go.
+    expect([...BACKUP_PHASES].sort()).toEqual(
+      [
+        "New",
+        "Queued",
+        "ReadyToStart",
+        "FailedValidation",
+        "InProgress",
+        "WaitingForPluginOperations",
+        "WaitingForPluginOperationsPartiallyFailed",
+        "Finalizing",
+        "FinalizingPartiallyFailed",
+        "Completed",
+        "PartiallyFailed",
+        "Failed",
+        "Deleting",
+      ].sort(),
+    );
+    expect([...TERMINAL_PHASES, ...RUNNING_PHASES, "Deleting"].sort()).toEqual([...BACKUP_PHASES].sort());
   });
 
   it("treats the terminal phases other than Completed as failed, and no running phase as terminal", () => {

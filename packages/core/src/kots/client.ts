@@ -1,4 +1,6 @@
 import { stringify } from "yaml";
+import { redact } from "../notify/redact.ts";
+import { rememberSecret } from "../notify/secrets.ts";
 import { KotsApiError } from "./errors.ts";
 
 /**
@@ -23,6 +25,8 @@ export interface SetConfigValues {
  */
 export async function setConfigValues(fetcher: typeof fetch, request: SetConfigValues): Promise<void> {
   const { url, appSlug, auth, values } = request;
+  const secrets = authForms(auth);
+  for (const form of secrets) rememberSecret(form);
   const document = stringify({
     apiVersion: "kots.io/v1beta1",
     kind: "ConfigValues",
@@ -49,7 +53,7 @@ export async function setConfigValues(fetcher: typeof fetch, request: SetConfigV
     });
   } catch (error) {
     throw new KotsApiError(
-      `Unable to reach the kotsadm API at ${url}: ${(error as Error).message}`,
+      `Unable to reach the kotsadm API at ${url}: ${redact((error as Error).message, secrets)}`,
       undefined,
       {
         cause: error,
@@ -58,14 +62,15 @@ export async function setConfigValues(fetcher: typeof fetch, request: SetConfigV
     );
   }
   if (response.ok) return;
-  // The auth string is removed before anything is cut, so no part of it can survive a cut.
-  const body = (await response.text().catch(() => "")).replaceAll(auth, "[redacted]");
+  // The auth string is removed (in any case and encoding redact knows) before anything is cut, so no
+  // part of it can survive a cut.
+  const body = redact(await response.text().catch(() => ""), secrets);
   let kotsError: string | undefined;
   try {
     const parsed = JSON.parse(body) as { error?: unknown };
     if (typeof parsed?.error === "string" && parsed.error !== "") kotsError = parsed.error;
   } catch {}
-  const detail = (kotsError ?? body).replaceAll(auth, "[redacted]").slice(0, 500);
+  const detail = (kotsError ?? body).slice(0, 500);
   const hint =
     response.status === 401
       ? "kotsadm refused its own auth string"
@@ -79,4 +84,13 @@ export async function setConfigValues(fetcher: typeof fetch, request: SetConfigV
     // only a 5xx without one (a proxy, a restarting kotsadm) is worth retrying.
     { retryable: response.status >= 500 && kotsError === undefined },
   );
+}
+
+/**
+ * The auth string as kotsadm or a proxy may quote it back: whole (`Kots <ksuid>`), the value without its
+ * scheme, and both in lower case; {@link redact} adds the encodings (base64, URL, JSON).
+ */
+function authForms(auth: string): string[] {
+  const bare = auth.replace(/^kots\s+/i, "");
+  return [...new Set([auth, bare, auth.toLowerCase(), bare.toLowerCase()])];
 }

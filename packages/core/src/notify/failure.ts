@@ -1,7 +1,7 @@
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { wrapAwsError } from "../aws/errors.ts";
 import { GitpodDrError, NotificationError } from "../errors.ts";
-import { redact } from "./redact.ts";
+import { redactKnown } from "./secrets.ts";
 
 export interface FailureContext {
   /** The job's name, e.g. `rds-snapshot`. */
@@ -27,15 +27,18 @@ const SUBJECT_MAX = 99;
 /** SNS messages may be 256 KB; email clients give up long before that. */
 const MESSAGE_MAX = 32_000;
 
-/** An SNS subject: credentials removed, ASCII only, cut to SNS's limit (a cut one ends in "."). */
+/**
+ * An SNS subject: credentials removed (the secrets this process read, `secrets`, and every shape
+ * `redact` knows), ASCII only, cut to SNS's limit (a cut one ends in ".").
+ */
 export function snsSubject(text: string, secrets: readonly string[] = []): string {
-  const ascii = redact(text, secrets).replace(/[^\x20-\x7e]/g, "?");
+  const ascii = redactKnown(text, secrets).replace(/[^\x20-\x7e]/g, "?");
   return ascii.length > SUBJECT_MAX ? `${ascii.slice(0, SUBJECT_MAX - 1)}.` : ascii;
 }
 
-/** An SNS message body: credentials removed, cut to a length email clients still show. */
+/** An SNS message body: credentials removed (as {@link snsSubject}), cut to a length email clients still show. */
 export function snsMessage(text: string, secrets: readonly string[] = []): string {
-  const clean = redact(text, secrets);
+  const clean = redactKnown(text, secrets);
   return clean.length > MESSAGE_MAX
     ? `${clean.slice(0, MESSAGE_MAX)}\n[truncated: read the full error in the log]`
     : clean;
@@ -76,7 +79,8 @@ function errorName(error: unknown): string {
 
 /**
  * The message published when a job invocation fails: what failed, where, and where to look.
- * Everything that came from the error is passed through {@link redact}.
+ * Everything that came from the error is redacted, with every secret this process has read
+ * (`notify/secrets.ts`) and `secrets`.
  */
 export function buildFailureNotification(
   context: FailureContext,
@@ -85,12 +89,12 @@ export function buildFailureNotification(
 ): Notification {
   const name = errorName(error);
   const rawMessage = error instanceof Error ? error.message : String(error);
-  const message = redact(rawMessage, secrets);
+  const message = redactKnown(rawMessage, secrets);
   const subject = snsSubject(`gitpod-dr [${context.stage}] ${context.job} failed: ${name}`, secrets);
   const causes: string[] = [];
   let cause = error instanceof Error ? error.cause : undefined;
   for (let depth = 0; cause instanceof Error && depth < 3; depth += 1) {
-    causes.push(`${cause.name}: ${redact(cause.message, secrets)}`);
+    causes.push(`${cause.name}: ${redactKnown(cause.message, secrets)}`);
     cause = cause.cause;
   }
   const lines = [

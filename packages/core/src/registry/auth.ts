@@ -1,5 +1,6 @@
 import type { ECRClient, GetAuthorizationTokenCommandOutput } from "@aws-sdk/client-ecr";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { rememberSecret } from "../notify/secrets.ts";
 import { awsFailure } from "./aws.ts";
 import { RegistryAuthError } from "./errors.ts";
 
@@ -41,8 +42,11 @@ export function ecrCredentials(ecr: Pick<ECRClient, "send">, registry: string): 
     const decoded = auth?.authorizationToken
       ? Buffer.from(auth.authorizationToken, "base64").toString("utf8")
       : "";
+    // Both the token (base64 of `AWS:<password>`, covered as a form of it) and the password alone.
+    rememberSecret(decoded);
     const colon = decoded.indexOf(":");
     if (colon < 0) throw new RegistryAuthError(`ECR returned no usable authorization token for ${registry}`);
+    rememberSecret(decoded.slice(colon + 1));
     const credentials: Credentials = {
       username: decoded.slice(0, colon),
       password: decoded.slice(colon + 1),
@@ -69,6 +73,7 @@ export function secretCredentials(
       const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
       const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
       secret = (result as { SecretString?: string }).SecretString;
+      rememberSecret(secret);
     } catch (error) {
       throw await awsFailure(
         `Unable to read the credentials for ${registry} from secret ${secretArn}`,
@@ -93,12 +98,20 @@ export function secretCredentials(
         `Secret ${secretArn} (credentials for ${registry}) has no ${missing.join(" and ")}; store {"username": "...", "password": "..."}`,
       );
     }
+    remember(username as string, password as string);
     return { username: username as string, password: password as string };
   };
 }
 
+/** The password, and `user:password` (whose base64 is a Basic credential and a Docker `auth`). */
+function remember(username: string, password: string): void {
+  rememberSecret(password);
+  rememberSecret(`${username}:${password}`);
+}
+
 /** Fixed credentials (the CLI's `--creds`, a docker config entry). */
 export function staticCredentials(username: string, password: string): CredentialProvider {
+  remember(username, password);
   return async () => ({ username, password });
 }
 

@@ -1,3 +1,4 @@
+import { rememberSecret } from "../notify/secrets.ts";
 import type { Credentials } from "./auth.ts";
 import { mergeScopes } from "./challenge.ts";
 import { RegistryAuthError, RegistryError } from "./errors.ts";
@@ -129,6 +130,7 @@ export class BearerTokens {
         temporary: false,
       });
     }
+    rememberSecret(token);
     // The spec's default lifetime is 60 s. Refresh 10% (at most 30 s) before it ends.
     const lifetime =
       (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60) * 1000;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { BlobVerificationError } from "./errors.ts";
+import { BlobVerificationError, networkError } from "./errors.ts";
 import type { Descriptor } from "./manifest.ts";
 import { finishUpload, getBlob, patchChunk, putBlob } from "./remote.ts";
 import type { RegistryTransport } from "./transport.ts";
@@ -166,7 +166,16 @@ export async function streamBlob(
       Number(declared) < descriptor.size,
     );
   }
-  const stream = verified(response.body as AsyncIterable<Uint8Array>, descriptor, options.onBytes);
+  // The source body is read by the destination's upload request: a read that fails there would be
+  // reported as the upload's failure, blaming the healthy destination. Remember it, and report it.
+  let sourceFailure: Error | undefined;
+  const what = `Download blob ${descriptor.digest} from ${source.repository} at ${source.transport.registry}`;
+  const fromSource = readingSource(response.body as AsyncIterable<Uint8Array>, (error) => {
+    if (options.signal?.aborted) return error;
+    sourceFailure ??= networkError(error, what);
+    return sourceFailure;
+  });
+  const stream = verified(fromSource, descriptor, options.onBytes);
   const plan = chunkPlan(descriptor.size, sizes);
   const dst = destination.transport;
   try {
@@ -208,7 +217,39 @@ export async function streamBlob(
     return descriptor.size;
   } catch (error) {
     response.body.destroy();
-    throw unwrapBodyError(error);
+    throw sourceFailure ?? unwrapBodyError(error);
+  }
+}
+
+/**
+ * The source's bytes, with a failure to read them (a reset, a timeout) turned by `onError` into the
+ * error to throw. Only the reads are wrapped: an error thrown into the generator by its consumer (the
+ * upload stopping) is not the source's.
+ */
+async function* readingSource(
+  source: AsyncIterable<Uint8Array>,
+  onError: (error: unknown) => unknown,
+): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        done = true;
+        throw onError(error);
+      }
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Stopped early (as `for await` would): let the source release its connection.
+    if (!done) await iterator.return?.();
   }
 }
 

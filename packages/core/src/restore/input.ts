@@ -46,11 +46,22 @@ export interface RestoreInput {
 }
 
 /**
- * Validates the input (shape only; the Validate state then checks it against AWS and the cluster).
+ * Validates the input (shape only; the Validate state then checks it against AWS and the cluster). The
+ * input must be a JSON object; `{}` takes every default.
  * @throws InvalidInputError listing every problem (the execution fails with error name InvalidInput).
  */
 export function parseRestoreInput(input: unknown, executionName: string): RestoreInput {
-  const result = restoreInputSchema.safeParse(input ?? {});
+  // Only an object: `null` (valid JSON for an execution's input) or a missing input is not `{}`, which
+  // would restore every tier. The console's default input is `{}`. (The schema refuses other non-objects.)
+  if (input === null || input === undefined) {
+    const got = input === null ? "got null" : "there was none";
+    const issue = `input: must be a JSON object (${got})`;
+    throw new InvalidInputError(
+      `Invalid restore input: the input must be a JSON object (${got}); give {} to restore every configured tier`,
+      [issue],
+    );
+  }
+  const result = restoreInputSchema.safeParse(input);
   if (!result.success) {
     const issues = formatIssues(result.error);
     throw new InvalidInputError(`Invalid restore input: ${issues.join("; ")}`, issues);

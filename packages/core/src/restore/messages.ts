@@ -1,5 +1,5 @@
 import { type Notification, snsMessage, snsSubject } from "../notify/failure.ts";
-import { redact } from "../notify/redact.ts";
+import { redactKnown } from "../notify/secrets.ts";
 import type { ReplicationLag } from "../s3/cloudwatch.ts";
 import { NOTIFIED_MARK, STATES, type StateKey, TIER_FAILED } from "./states.ts";
 import type { RestorePlan, RestoreRequest, Timed } from "./types.ts";
@@ -253,7 +253,9 @@ export function failureMessage(
 ): Notification & { error: string; cause: string } {
   const f = failedState(input.failed);
   const restoreId = input.request?.restoreId ?? input.executionName;
-  const cause = redact(f.cause);
+  // The task that failed redacted its own message with the secrets it had read (functions/lib/task.ts);
+  // this process adds what it knows, and the patterns.
+  const cause = redactKnown(f.cause);
   const lines = [
     `Restore ${restoreId} (stage ${stage}) FAILED at "${f.state}".`,
     "",

@@ -70,7 +70,7 @@ export async function validateRestore(
 ): Promise<RestoreRequest> {
   const parsed = parseRestoreInput(event.input, event.executionName);
   // `{}` restores every tier this stage configures; naming a tier that is not configured is an error.
-  const tiersGiven = (event.input as { tiers?: unknown } | null)?.tiers !== undefined;
+  const tiersGiven = (event.input as { tiers?: unknown }).tiers !== undefined;
   const input = tiersGiven
     ? parsed
     : {

@@ -52,7 +52,13 @@ async function readDestination(ctx: CheckContext, bucket: string): Promise<Desti
   }
 }
 
-async function canaries(ctx: CheckContext, bucket: string, destination: string, compareEtag: boolean) {
+async function canaries(
+  ctx: CheckContext,
+  bucket: string,
+  destination: string,
+  compareEtag: boolean,
+  rule: string | undefined,
+) {
   const prefix = ctx.config.storage.canary.prefix;
   // Every page: the listing is oldest first, and the newest canaries are the ones that tell.
   const contents = await listAllObjects(ctx.deps.s3, bucket, prefix);
@@ -89,6 +95,7 @@ async function canaries(ctx: CheckContext, bucket: string, destination: string, 
     stalledAfterMinutes: ctx.config.storage.canary.stalledAfterMinutes,
     keepMinutes: ctx.config.storage.canary.keepMinutes,
     compareEtag,
+    ...(rule ? { rule } : {}),
   });
   if (verdict.lastReplicatedAt) {
     const keepMs = ctx.config.storage.canary.keepMinutes * 60_000;
@@ -173,7 +180,13 @@ export async function checkBucket(
     const rules = (facts.replication?.Rules ?? []).filter((r) => r.Status === "Enabled");
 
     if (withCanary && destination) {
-      const { verdict, written } = await canaries(ctx, bucket, destination, !facts.defaultSseKms);
+      const { verdict, written } = await canaries(
+        ctx,
+        bucket,
+        destination,
+        !facts.defaultSseKms,
+        canaryRule?.ID,
+      );
       findings.push(...verdict.findings);
       if (written) report.canaryWritten = written;
       if (verdict.lastReplicatedAt) {

@@ -49,14 +49,23 @@ export interface CanaryVerdict {
  *   SSE-KMS, where a replica's ETag differs): good.
  * - COMPLETED but missing or different in the destination: failure.
  * - FAILED: failure at once.
- * - PENDING (or no status yet) past `stalledAfterMinutes`: failure "replication is stalled", unless a
- *   later canary arrived since (then replication works again: a warning, and the old one is removed).
+ * - PENDING past `stalledAfterMinutes`: failure "replication is stalled"; no status at all past it: failure
+ *   "S3 has not marked it for replication" (a rule covers the prefix, but did not apply when it was
+ *   written). Either is only a warning when a later canary arrived since (replication works again; the
+ *   old one is removed).
  */
 export function judgeCanaries(
   bucket: string,
   destination: string,
   canaries: readonly CanaryObservation[],
-  options: { now: Date; stalledAfterMinutes: number; keepMinutes: number; compareEtag: boolean },
+  options: {
+    now: Date;
+    stalledAfterMinutes: number;
+    keepMinutes: number;
+    compareEtag: boolean;
+    /** The ID of the enabled rule that covers the canary prefix (canaries are written only when one does). */
+    rule?: string;
+  },
 ): CanaryVerdict {
   const findings: Finding[] = [];
   const cleanup: string[] = [];
@@ -124,7 +133,9 @@ export function judgeCanaries(
     }
     fail(
       c.status === undefined
-        ? `Bucket ${bucket}: canary ${c.key} has no replication status after ${age} minutes: no enabled replication rule covers the canary prefix. Make a rule cover it (or the whole bucket)`
+        ? // Canaries are written only when an enabled rule covers their prefix; S3 sets the status (PENDING)
+          // when an object is written under a rule that applies, so none means no rule applied then.
+          `Bucket ${bucket}: canary ${c.key} (written ${c.writtenAt.toISOString()}) has no replication status after ${age} minutes (threshold ${options.stalledAfterMinutes}): S3 has not marked it for replication, although ${options.rule ? `rule ${options.rule}` : "a replication rule"} now covers the canary prefix and replicates to ${destination}. S3 decides whether an object replicates when it is written, so the rule did not apply to this canary then (added, enabled or changed since, or not yet in effect). Check the rule with \`aws s3api get-bucket-replication --bucket ${bucket}\`; once a later canary arrives, this one is removed`
         : `Bucket ${bucket}: replication is stalled: canary ${c.key} written at ${c.writtenAt.toISOString()} has not arrived in ${destination} after ${age} minutes (threshold ${options.stalledAfterMinutes})`,
     );
   }

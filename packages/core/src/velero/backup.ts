@@ -3,6 +3,7 @@ import type { JobLogger } from "../logger.ts";
 import {
   VeleroBackupFailedError,
   VeleroBackupStuckError,
+  VeleroBackupUnknownError,
   VeleroConflictError,
   VeleroPreflightError,
 } from "./errors.ts";
@@ -15,7 +16,8 @@ import {
   OURS_SELECTOR,
   windowStamp,
 } from "./naming.ts";
-import { FAILED_PHASES, newestFirst, type PhaseReport, phaseReport, RUNNING_PHASES } from "./status.ts";
+import { BACKUP_PHASES, newestFirst, type PhaseReport, phaseReport } from "./status.ts";
+import { judgePrevious, type Verdict } from "./verdict.ts";
 
 /**
  * The scheduled Velero backup: preflight, this window's `Backup` (idempotent by name), and a verdict
@@ -171,48 +173,7 @@ export function buildBackup(
   };
 }
 
-export type Verdict =
-  | { readonly kind: "none" }
-  | { readonly kind: "good"; readonly report: PhaseReport; readonly ageMinutes: number }
-  | { readonly kind: "running"; readonly report: PhaseReport; readonly ageMinutes: number }
-  | { readonly kind: "failed"; readonly report: PhaseReport; readonly ageMinutes: number }
-  | { readonly kind: "stuck"; readonly report: PhaseReport; readonly ageMinutes: number };
-
-/**
- * The verdict on the newest backup gitpod-dr made before this window's: by its current phase (a backup
- * Velero later flips from Failed to Completed is judged Completed).
- */
-export function judgePrevious(
-  backups: readonly KubeObject[],
-  current: string,
-  now: Date,
-  stuckAfterMinutes: number,
-): Verdict {
-  const previous = newestFirst(backups.filter((b) => b.metadata.name !== current));
-  if (previous.length === 0) return { kind: "none" };
-  const judged = previous.map((b) => {
-    const report = phaseReport(b);
-    const ageMinutes = report.createdAt
-      ? Math.max(0, Math.floor((now.getTime() - report.createdAt.getTime()) / 60_000))
-      : 0;
-    return { report, ageMinutes };
-  });
-  // Every backup since the newest Completed one counts, not just the newest: with a schedule shorter
-  // than a backup's run, the one that fails is never the newest when the next run looks.
-  const lastGood = judged.findIndex((j) => j.report.phase === "Completed");
-  const sinceGood = lastGood < 0 ? judged : judged.slice(0, lastGood);
-  const failed = sinceGood.find((j) => FAILED_PHASES.has(j.report.phase));
-  if (failed) return { kind: "failed", ...failed };
-  // A backup still running past the deadline means Velero is stuck (or down), whichever one it is.
-  const stuck = [...judged]
-    .reverse()
-    .find((j) => RUNNING_PHASES.has(j.report.phase) && j.ageMinutes > stuckAfterMinutes);
-  if (stuck) return { kind: "stuck", ...stuck };
-  const newest = judged[0] as (typeof judged)[number];
-  if (newest.report.phase === "Completed") return { kind: "good", ...newest };
-  // Running within the deadline, Deleting, or a phase this version does not know: reported as it is.
-  return { kind: "running", ...newest };
-}
+export { judgePrevious, type Verdict } from "./verdict.ts";
 
 export interface VeleroBackupSummary {
   readonly cluster: string;
@@ -230,7 +191,10 @@ export interface VeleroBackupInput {
   readonly dryRun: boolean;
 }
 
-function describeFailure(report: PhaseReport, ageMinutes: number): string {
+const describeAge = (ageMinutes: number | undefined) =>
+  ageMinutes === undefined ? "age unknown (no creation time)" : `${ageMinutes} minutes old`;
+
+function describeFailure(report: PhaseReport, ageMinutes: number | undefined): string {
   const parts = [
     `phase ${report.phase}`,
     `${report.errors} error(s), ${report.warnings} warning(s)`,
@@ -238,7 +202,7 @@ function describeFailure(report: PhaseReport, ageMinutes: number): string {
     ...(report.validationErrors.length > 0
       ? [`validation errors: ${report.validationErrors.join("; ")}`]
       : []),
-    `${ageMinutes} minutes old`,
+    describeAge(ageMinutes),
   ];
   return parts.join(", ");
 }
@@ -246,7 +210,9 @@ function describeFailure(report: PhaseReport, ageMinutes: number): string {
 /**
  * One run of the backup job.
  * @throws VeleroPreflightError, VeleroConflictError, VeleroBackupFailedError (previous backup failed;
- *   this window's backup was still created), VeleroBackupStuckError, KubeApiError.
+ *   this window's backup was still created), VeleroBackupStuckError (a previous backup not in a terminal
+ *   phase past the deadline), VeleroBackupUnknownError (a previous backup in a phase Velero does not
+ *   document, or unfinished with no creation time), KubeApiError.
  */
 export async function runVeleroBackupJob(
   input: VeleroBackupInput,
@@ -292,7 +258,7 @@ export async function runVeleroBackupJob(
           previous: {
             name: verdict.report.name,
             phase: verdict.report.phase,
-            ageMinutes: verdict.ageMinutes,
+            ...(verdict.ageMinutes !== undefined ? { ageMinutes: verdict.ageMinutes } : {}),
             errors: verdict.report.errors,
             warnings: verdict.report.warnings,
             ...(verdict.report.failureReason ? { failureReason: verdict.report.failureReason } : {}),
@@ -300,29 +266,60 @@ export async function runVeleroBackupJob(
         }
       : {}),
   };
+  const thisWindow = `This window's backup ${name} was ${created ? "created" : "already there"}.`;
   if (verdict.kind === "failed") {
     throw Object.assign(
       new VeleroBackupFailedError(
-        `The previous Velero backup ${verdict.report.name} on cluster ${app.cluster.name} did not complete: ${describeFailure(verdict.report, verdict.ageMinutes)}. See \`velero backup describe ${verdict.report.name} --details\` and \`velero backup logs ${verdict.report.name}\`. This window's backup ${name} was ${created ? "created" : "already there"}.`,
+        `The previous Velero backup ${verdict.report.name} on cluster ${app.cluster.name} did not complete: ${describeFailure(verdict.report, verdict.ageMinutes)}. See \`velero backup describe ${verdict.report.name} --details\` and \`velero backup logs ${verdict.report.name}\`. ${thisWindow}`,
       ),
       { summary },
     );
   }
   if (verdict.kind === "stuck") {
-    throw Object.assign(
-      new VeleroBackupStuckError(
-        `The previous Velero backup ${verdict.report.name} on cluster ${app.cluster.name} has been ${verdict.report.phase} for ${verdict.ageMinutes} minutes (deadline ${app.stuckAfterMinutes}): check the Velero server's logs (kubectl -n ${namespace} logs deploy/velero). This window's backup ${name} was ${created ? "created" : "already there"}.`,
-      ),
-      { summary },
-    );
+    throw Object.assign(new VeleroBackupStuckError(stuckMessage(verdict, app, thisWindow)), { summary });
+  }
+  if (verdict.kind === "unknown") {
+    throw Object.assign(new VeleroBackupUnknownError(unknownMessage(verdict, app, thisWindow)), { summary });
   }
   return summary;
+}
+
+const knownPhases = () => [...BACKUP_PHASES].join(", ");
+
+function stuckMessage(
+  verdict: Extract<Verdict, { kind: "stuck" }>,
+  app: ApplicationConfig,
+  thisWindow: string,
+) {
+  const { report } = verdict;
+  const why = verdict.phaseSince
+    ? `, counted from its expiry at ${verdict.phaseSince.toISOString()} (Velero's garbage collection deletes an expired backup; a deletion that fails leaves it Deleting: see \`kubectl -n ${app.velero.namespace} get deletebackuprequests\`)`
+    : "";
+  const unknown = BACKUP_PHASES.has(report.phase)
+    ? ""
+    : `; ${report.phase} is a phase gitpod-dr does not know (Velero documents ${knownPhases()}), so it is taken as not finished`;
+  return `The previous Velero backup ${report.name} on cluster ${app.cluster.name} has been ${report.phase} for ${verdict.phaseMinutes} minutes (deadline ${app.stuckAfterMinutes})${why}${unknown}: check the Velero server's logs (kubectl -n ${app.velero.namespace} logs deploy/velero). ${thisWindow}`;
+}
+
+function unknownMessage(
+  verdict: Extract<Verdict, { kind: "unknown" }>,
+  app: ApplicationConfig,
+  thisWindow: string,
+) {
+  const { report } = verdict;
+  const subject = `The previous Velero backup ${report.name} on cluster ${app.cluster.name}`;
+  const describe = `See \`velero backup describe ${report.name} --details\`.`;
+  if (verdict.reason === "no-creation-time") {
+    return `${subject} is ${report.phase} and has no creation time (metadata.creationTimestamp), so gitpod-dr cannot tell how long it has been running or whether it is stuck; the API server sets that field on every object, so see \`kubectl -n ${app.velero.namespace} get backup ${report.name} -o yaml\`. ${describe} ${thisWindow}`;
+  }
+  return `${subject} is in phase "${report.phase}", which Velero does not document (${knownPhases()}): gitpod-dr cannot tell whether it worked. It is ${describeAge(verdict.ageMinutes)}; still not in a terminal phase after ${app.stuckAfterMinutes} minutes, it is reported stuck. A newer Velero than gitpod-dr knows? ${describe} ${thisWindow}`;
 }
 
 export interface BackupListing {
   readonly name: string;
   readonly phase: string;
-  readonly ageMinutes: number;
+  /** Absent when the Backup has no creation time. */
+  readonly ageMinutes?: number;
   readonly errors: number;
   readonly warnings: number;
   readonly failureReason?: string;
@@ -343,7 +340,9 @@ export async function listOurBackups(
     return {
       name: r.name,
       phase: r.phase,
-      ageMinutes: r.createdAt ? Math.max(0, Math.floor((now.getTime() - r.createdAt.getTime()) / 60_000)) : 0,
+      ...(r.createdAt
+        ? { ageMinutes: Math.max(0, Math.floor((now.getTime() - r.createdAt.getTime()) / 60_000)) }
+        : {}),
       errors: r.errors,
       warnings: r.warnings,
       ...(r.failureReason ? { failureReason: r.failureReason } : {}),

@@ -1,6 +1,7 @@
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { AwsCredentialIdentity } from "@smithy/types";
+import { rememberSecret } from "../notify/secrets.ts";
 
 /**
  * The bearer token EKS accepts: `k8s-aws-v1.` + base64url (no padding) of a presigned STS
@@ -56,8 +57,12 @@ export async function eksToken(input: {
     )
     .join("&");
   const url = `https://${hostname}/?${query}`;
+  const token = TOKEN_PREFIX + Buffer.from(url).toString("base64url");
+  // The token, and the presigned URL inside it (its signature is the secret part).
+  rememberSecret(token);
+  rememberSecret(url);
   return {
-    token: TOKEN_PREFIX + Buffer.from(url).toString("base64url"),
+    token,
     refreshAt: new Date(signingDate.getTime() + TOKEN_USE_MS),
   };
 }

@@ -35,6 +35,14 @@ export class VeleroBackupStuckError extends RetryableError {
   override readonly name = "VeleroBackupStuck";
 }
 
+/**
+ * The previous backup made by gitpod-dr cannot be judged: it is in a phase Velero does not document, or
+ * it has no creation time (so whether it is stuck cannot be told).
+ */
+export class VeleroBackupUnknownError extends GitpodDrError {
+  override readonly name = "VeleroBackupUnknown";
+}
+
 /** An object with gitpod-dr's deterministic name exists but was not made by gitpod-dr (or for another backup). */
 export class VeleroConflictError extends GitpodDrError {
   override readonly name = "VeleroConflict";

@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
+import { rememberSecretValues } from "../notify/secrets.ts";
 import { KubeApiError } from "./errors.ts";
 import type { Deployment, KubeObject, KubeOps, ObjectMeta, VeleroPlural, WorkloadPlural } from "./kube.ts";
 
@@ -236,9 +237,12 @@ export class ClientNodeKubeOps implements KubeOps {
       c.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { namespace, name } }),
     )) as { data?: Record<string, string> } | undefined;
     if (!secret) return undefined;
-    return Object.fromEntries(
+    const data = Object.fromEntries(
       Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
     );
+    // The database password, the kotsadm auth string: removed from any message that quotes them.
+    rememberSecretValues(data);
+    return data;
   }
 
   async patchSecretData(namespace: string, name: string, data: Record<string, string>): Promise<void> {

@@ -1,6 +1,32 @@
 import type { KubeObject } from "./kube.ts";
 
-/** Velero's phases (velero.io/v1 Backup and Restore `status.phase`). */
+/**
+ * Every phase Velero documents for a velero.io/v1 Backup: the `+kubebuilder:validation:Enum` of
+ * `BackupPhase` in vmware-tanzu/velero `pkg/apis/velero/v1/backup_types.go` (main, May 2026; `Queued`
+ * and `ReadyToStart` came with 1.17's backup queue). A phase outside this list is one gitpod-dr does
+ * not know.
+ */
+export const BACKUP_PHASES: ReadonlySet<string> = new Set([
+  "New",
+  "Queued",
+  "ReadyToStart",
+  "FailedValidation",
+  "InProgress",
+  "WaitingForPluginOperations",
+  "WaitingForPluginOperationsPartiallyFailed",
+  "Finalizing",
+  "FinalizingPartiallyFailed",
+  "Completed",
+  "PartiallyFailed",
+  "Failed",
+  "Deleting",
+]);
+
+/**
+ * Velero's phases (velero.io/v1 Backup and Restore `status.phase`). Terminal: Velero's controllers never
+ * move a Backup out of these on their own (`Deleting` is not terminal: the object is on its way out, and
+ * stays `Deleting` when the deletion fails).
+ */
 export const TERMINAL_PHASES: ReadonlySet<string> = new Set([
   "Completed",
   "PartiallyFailed",

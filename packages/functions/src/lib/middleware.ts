@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { JobTimeoutError } from "@gitpod-dr/core/errors";
 import { buildFailureNotification, publishNotification } from "@gitpod-dr/core/notify/failure";
-import { redact } from "@gitpod-dr/core/notify/redact";
+import { redactError, redactKnown } from "@gitpod-dr/core/notify/secrets";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
 
@@ -44,15 +44,13 @@ function notifyOnFailure(
     onError: async (request) => {
       const { error, context } = request;
       const { logger } = options;
-      // The runtime logs the re-thrown error to CloudWatch: scrub credentials from it first.
-      if (error instanceof Error) {
-        error.message = redact(error.message);
-        if (error.stack) error.stack = redact(error.stack);
-      }
+      // The runtime logs the re-thrown error to CloudWatch: scrub credentials from it (and its causes)
+      // first, with every secret this invocation's code read.
+      redactError(error);
       logger.error("Job failed", {
         error: {
           name: error?.name,
-          message: redact(error?.message ?? String(error)),
+          message: redactKnown(error?.message ?? String(error)),
           retryable: (error as { retryable?: boolean } | null)?.retryable ?? false,
         },
       });
@@ -79,8 +77,8 @@ function notifyOnFailure(
         logger.error("Unable to publish the failure notification", {
           error: {
             name: (publishError as Error).name,
-            message: redact((publishError as Error).message),
-            cause: redact(String((publishError as Error).cause ?? "")),
+            message: redactKnown((publishError as Error).message),
+            cause: redactKnown(String((publishError as Error).cause ?? "")),
           },
         });
       }

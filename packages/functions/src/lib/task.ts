@@ -1,7 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { JobTimeoutError } from "@gitpod-dr/core/errors";
-import { redact } from "@gitpod-dr/core/notify/redact";
+import { redactError } from "@gitpod-dr/core/notify/secrets";
 import { TransientError } from "@gitpod-dr/core/restore/errors";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
@@ -18,8 +18,9 @@ function taskErrors(logger: Logger): MiddlewareObj<unknown, unknown, Error, Cont
     onError: (request) => {
       const error = request.error;
       if (!(error instanceof Error)) return;
-      error.message = redact(error.message);
-      if (error.stack) error.stack = redact(error.stack);
+      // Its message becomes the Fail state's cause, which the execution history keeps: scrubbed of every
+      // secret this invocation read (Secrets Manager, the EKS token, kotsadm's auth, database passwords).
+      redactError(error);
       const retryable = (error as { retryable?: boolean }).retryable === true;
       logger.error("Task failed", { error: { name: error.name, message: error.message, retryable } });
       if (retryable && error.name !== "Transient") {
