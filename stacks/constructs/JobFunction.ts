@@ -17,7 +17,7 @@ export interface JobFunctionProps {
   readonly description: string;
   /** The handler module's name in packages/functions/src, e.g. `rds-snapshot`. */
   readonly handler: string;
-  readonly timeout: FunctionProps["timeout"];
+  readonly timeout: NonNullable<FunctionProps["timeout"]>;
   readonly memorySize: number;
   readonly logRetention: logs.RetentionDays;
   /** The run-time configuration, passed as GITPOD_DR_CONFIG (the handler validates it at cold start). */
@@ -25,7 +25,7 @@ export interface JobFunctionProps {
   /** The alerts topic, passed as GITPOD_DR_TOPIC_ARN. */
   readonly topic: sns.ITopic;
   /** For a function that must reach a private cluster endpoint (or kotsadm behind an internal address). */
-  readonly vpc?: VpcPlacement;
+  readonly vpc?: VpcPlacement | undefined;
 }
 
 /**

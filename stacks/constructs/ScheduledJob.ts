@@ -29,7 +29,7 @@ export interface ScheduledJobProps {
   /** What the job's role may do for its tier; the grants to report failures are added after these. */
   readonly policy: readonly iam.PolicyStatement[];
   /** For a job that reaches a private cluster endpoint. */
-  readonly vpc?: VpcPlacement;
+  readonly vpc?: VpcPlacement | undefined;
   /** For a job that talks to an EKS cluster of this region: its role is mapped to this Kubernetes group. */
   readonly kubernetes?: { readonly clusterName: string; readonly group: string };
 }

@@ -10,7 +10,7 @@ export type Allow = (
 
 /** An Allow statement whose Sid reads as a sentence. */
 export function statement(...[sid, actions, resources, conditions]: Parameters<Allow>): iam.PolicyStatement {
-  return new iam.PolicyStatement({ sid, actions, resources, conditions });
+  return new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) });
 }
 
 /** A role's statements, written in order with `allow` (the order is the policy document's). */

@@ -10,6 +10,7 @@ import {
   DescribeDBClusterSnapshotsCommand,
   DescribeDBSnapshotsCommand,
   RDSClient,
+  type Tag,
 } from "@aws-sdk/client-rds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RdsJobConfig } from "../../packages/core/src/config.ts";
@@ -40,7 +41,7 @@ interface Seen {
   status: string;
   key: "primary key" | "DR key" | "other";
   tags: Record<string, string>;
-  source?: string;
+  source?: string | undefined;
 }
 
 interface World {
@@ -53,7 +54,7 @@ interface World {
 const byRole = (keys: World["keys"], kmsKeyId: string | undefined): Seen["key"] =>
   kmsKeyId === keys.primary ? "primary key" : kmsKeyId === keys.dr ? "DR key" : "other";
 const neutral = (text: string) => text.replace(/:\d{12}:/g, ":<account>:");
-const tagMap = (tags: { Key?: string; Value?: string }[] | undefined) =>
+const tagMap = (tags: Tag[] | undefined) =>
   Object.fromEntries((tags ?? []).map((t) => [t.Key ?? "", neutral(t.Value ?? "")]));
 
 async function motoWorld(moto: MotoServer, kind: DatabaseKind, clock: () => Date): Promise<World> {
@@ -127,11 +128,11 @@ async function view(world: World, region: "primary" | "dr", kind: DatabaseKind):
 interface Described {
   identifier: string;
   status: string;
-  kmsKeyId?: string;
-  tags?: { Key?: string; Value?: string }[];
-  source?: string;
-  created?: Date;
-  original?: Date;
+  kmsKeyId?: string | undefined;
+  tags?: Tag[] | undefined;
+  source?: string | undefined;
+  created?: Date | undefined;
+  original?: Date | undefined;
 }
 
 async function described(world: World, region: "primary" | "dr", kind: DatabaseKind): Promise<Described[]> {

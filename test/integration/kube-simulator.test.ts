@@ -566,10 +566,8 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     expect((await status("stuck"))?.readyReplicas).toBe(2);
 
     // A new Deployment counts its ready pods up from zero (zero counters omitted).
-    await apps.createNamespacedDeployment({
-      namespace: "gitpod",
-      body: { ...deployment("gitpod", "fresh", 2), status: undefined },
-    });
+    const { status: _status, ...fresh } = deployment("gitpod", "fresh", 2);
+    await apps.createNamespacedDeployment({ namespace: "gitpod", body: fresh });
     expect((await status("fresh"))?.readyReplicas).toBeUndefined();
     api.velero.tick();
     expect((await status("fresh"))?.readyReplicas).toBe(1);

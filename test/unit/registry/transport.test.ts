@@ -71,7 +71,7 @@ const getManifest = (extra: Partial<SendOptions> = {}): SendOptions => ({
 const credentials = (
   extra: Partial<Credentials> = {},
   flags: { preemptive?: boolean } = {},
-): TransportOptions["credentials"] =>
+): NonNullable<TransportOptions["credentials"]> =>
   Object.assign(async () => ({ username: USER, password: PASSWORD, ...extra }), flags);
 
 /** Sends and returns the error it rejects with; fails the test if it resolves. */

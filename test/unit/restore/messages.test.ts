@@ -293,12 +293,13 @@ describe("successMessage", () => {
   });
 
   it("leaves out skipped tiers", () => {
+    const { images: _images, application: _application, ...databaseOnly } = plan;
     const n = successMessage(
       {
         request,
-        plan: { ...plan, images: undefined, application: undefined },
+        plan: databaseOnly,
         tiers: {
-          database: state.tiers.database,
+          database: state.tiers.database as NonNullable<typeof state.tiers.database>,
           images: { skipped: true },
           application: { skipped: true, startedAt: STARTED },
         },

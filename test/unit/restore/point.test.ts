@@ -38,7 +38,12 @@ describe("pointApplication", () => {
   let server: Server;
   let url: string;
   let answer: { status: number; body: string };
-  let received: { method?: string; path?: string; headers: IncomingHttpHeaders; body: string }[];
+  let received: {
+    method?: string | undefined;
+    path?: string | undefined;
+    headers: IncomingHttpHeaders;
+    body: string;
+  }[];
 
   beforeAll(async () => {
     server = createServer((req, res) => {

@@ -17,6 +17,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-rds";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
+import { defined } from "../defined.ts";
 import { DatabaseNotFoundError, DatabaseNotReadyError, UnsupportedDatabaseError } from "./errors.ts";
 import type { Database, DatabaseKind, Snapshot } from "./types.ts";
 
@@ -59,18 +60,21 @@ function regionOfArn(arn: string): string {
 
 function fromDbSnapshot(s: DBSnapshot): Snapshot {
   const arn = s.DBSnapshotArn ?? "";
+  // A field RDS did not report is left out of the snapshot, not set to undefined.
   return {
-    identifier: s.DBSnapshotIdentifier ?? "",
-    arn,
-    region: regionOfArn(arn),
-    databaseIdentifier: s.DBInstanceIdentifier ?? "",
-    status: s.Status ?? "unknown",
-    createdAt: s.OriginalSnapshotCreateTime ?? s.SnapshotCreateTime,
-    tags: fromTagList(s.TagList),
-    encrypted: s.Encrypted ?? false,
-    kmsKeyId: s.KmsKeyId,
-    sourceSnapshotArn: s.SourceDBSnapshotIdentifier,
-    percentProgress: s.PercentProgress,
+    ...defined({
+      identifier: s.DBSnapshotIdentifier ?? "",
+      arn,
+      region: regionOfArn(arn),
+      databaseIdentifier: s.DBInstanceIdentifier ?? "",
+      status: s.Status ?? "unknown",
+      createdAt: s.OriginalSnapshotCreateTime ?? s.SnapshotCreateTime,
+      tags: fromTagList(s.TagList),
+      encrypted: s.Encrypted ?? false,
+      kmsKeyId: s.KmsKeyId,
+      sourceSnapshotArn: s.SourceDBSnapshotIdentifier,
+      percentProgress: s.PercentProgress,
+    }),
     ...(s.Engine ? { engine: s.Engine } : {}),
     ...(s.EngineVersion ? { engineVersion: s.EngineVersion } : {}),
   };
@@ -79,17 +83,19 @@ function fromDbSnapshot(s: DBSnapshot): Snapshot {
 function fromClusterSnapshot(s: DBClusterSnapshot): Snapshot {
   const arn = s.DBClusterSnapshotArn ?? "";
   return {
-    identifier: s.DBClusterSnapshotIdentifier ?? "",
-    arn,
-    region: regionOfArn(arn),
-    databaseIdentifier: s.DBClusterIdentifier ?? "",
-    status: s.Status ?? "unknown",
-    createdAt: s.SnapshotCreateTime,
-    tags: fromTagList(s.TagList),
-    encrypted: s.StorageEncrypted ?? false,
-    kmsKeyId: s.KmsKeyId,
-    sourceSnapshotArn: s.SourceDBClusterSnapshotArn,
-    percentProgress: s.PercentProgress,
+    ...defined({
+      identifier: s.DBClusterSnapshotIdentifier ?? "",
+      arn,
+      region: regionOfArn(arn),
+      databaseIdentifier: s.DBClusterIdentifier ?? "",
+      status: s.Status ?? "unknown",
+      createdAt: s.SnapshotCreateTime,
+      tags: fromTagList(s.TagList),
+      encrypted: s.StorageEncrypted ?? false,
+      kmsKeyId: s.KmsKeyId,
+      sourceSnapshotArn: s.SourceDBClusterSnapshotArn,
+      percentProgress: s.PercentProgress,
+    }),
     ...(s.Engine ? { engine: s.Engine } : {}),
     ...(s.EngineVersion ? { engineVersion: s.EngineVersion } : {}),
   };

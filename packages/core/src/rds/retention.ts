@@ -10,7 +10,7 @@ export interface RetentionSnapshot {
    * In the primary region: the state of this snapshot's copy in the DR region. Left undefined in the
    * DR region, where there is no further copy to wait for.
    */
-  drCopy?: "available" | "in-progress" | "missing" | "failed";
+  drCopy?: "available" | "in-progress" | "missing" | "failed" | undefined;
 }
 
 export interface RetentionPolicy {

@@ -15,7 +15,9 @@ type Ecr = Pick<ECRClient, "send">;
 export interface EcrRepositorySettings {
   readonly tagMutability: "MUTABLE" | "IMMUTABLE";
   readonly scanOnPush: boolean;
-  readonly encryption: { readonly type: "AES256" } | { readonly type: "KMS"; readonly kmsKeyArn?: string };
+  readonly encryption:
+    | { readonly type: "AES256" }
+    | { readonly type: "KMS"; readonly kmsKeyArn?: string | undefined };
 }
 
 export interface TagInfo {

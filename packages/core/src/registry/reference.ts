@@ -40,7 +40,10 @@ const MAX_NAME = 255;
  *
  * @throws InvalidReferenceError naming the part that is wrong.
  */
-export function parseReference(input: string, options: { defaultTag?: string } = { defaultTag: "latest" }) {
+export function parseReference(
+  input: string,
+  options: { defaultTag?: string | undefined } = { defaultTag: "latest" },
+) {
   const text = input.trim();
   const fail = (part: InvalidReferenceError["part"], why: string): never => {
     throw new InvalidReferenceError(`Invalid image reference "${input}": ${why}`, input, part);

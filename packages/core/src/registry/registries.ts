@@ -62,7 +62,7 @@ export function transportPool(options: {
         registry,
         insecure: insecure.has(registry),
         ...(credentials ? { credentials } : {}),
-        ...(options.agents ? { agents: options.agents } : {}),
+        agents: options.agents,
         ...(options.retry ? { retry: options.retry } : {}),
         userAgent: options.userAgent ?? "gitpod-dr",
       });

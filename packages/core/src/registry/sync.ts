@@ -32,20 +32,22 @@ export interface SyncRule {
   readonly source: { readonly registry: string };
   /** Repository names, or prefixes ending in `*` (`gitpod/*`), in the source registry. */
   readonly repositories: readonly string[];
-  readonly tags?: {
-    readonly include?: string;
-    readonly exclude?: string;
-    /** Only the newest N tags by push time (registries that report it: ECR). */
-    readonly newest?: number;
-  };
+  readonly tags?:
+    | {
+        readonly include?: string | undefined;
+        readonly exclude?: string | undefined;
+        /** Only the newest N tags by push time (registries that report it: ECR). */
+        readonly newest?: number | undefined;
+      }
+    | undefined;
   readonly destination: {
     readonly registry: string;
     /** Prepended to the (stripped) source repository name. */
-    readonly repositoryPrefix?: string;
+    readonly repositoryPrefix?: string | undefined;
     /** Removed from the start of the source repository name first. */
-    readonly stripPrefix?: string;
+    readonly stripPrefix?: string | undefined;
   };
-  readonly platforms?: readonly Platform[];
+  readonly platforms?: readonly Platform[] | undefined;
 }
 
 export interface SyncOptions

@@ -33,7 +33,7 @@ export interface TransportOptions {
   readonly insecure?: boolean;
   readonly credentials?: CredentialProvider;
   /** Keep-alive agents; by default the process-wide ones, so connections are reused across transports. */
-  readonly agents?: HttpAgents;
+  readonly agents?: HttpAgents | undefined;
   readonly retry?: RetryPolicy;
   readonly userAgent?: string;
   /** Injected in tests. */

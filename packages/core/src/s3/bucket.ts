@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ReplicationRule } from "@aws-sdk/client-s3";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
+import { defined } from "../defined.ts";
 import { AwsAccessDeniedError } from "../errors.ts";
 import {
   deleteAllVersions,
@@ -85,9 +86,7 @@ async function canaries(
       key,
       writtenAt,
       status: source.status,
-      etag: source.etag,
-      size: source.size,
-      ...(replica ? { replica } : {}),
+      ...defined({ etag: source.etag, size: source.size, replica }),
     });
   }
   const verdict = judgeCanaries(bucket, destination, observations, {

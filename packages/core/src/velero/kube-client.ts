@@ -10,7 +10,15 @@ import {
 } from "@kubernetes/client-node";
 import { rememberSecretValues } from "../notify/secrets.ts";
 import { KubeApiError } from "./errors.ts";
-import type { Deployment, KubeObject, KubeOps, ObjectMeta, VeleroPlural, WorkloadPlural } from "./kube.ts";
+import type {
+  Deployment,
+  KubeObject,
+  KubeOps,
+  NewObjectMeta,
+  ObjectMeta,
+  VeleroPlural,
+  WorkloadPlural,
+} from "./kube.ts";
 
 /**
  * `KubeOps` on `@kubernetes/client-node`: the one file that knows the client library. The KubeConfig
@@ -268,7 +276,7 @@ export class ClientNodeKubeOps implements KubeOps {
 
   async createConfigMap(
     namespace: string,
-    body: { metadata: ObjectMeta; data: Record<string, string> },
+    body: { metadata: NewObjectMeta; data: Record<string, string> },
   ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }> {
     const what = `Create configmap ${namespace}/${body.metadata.name}`;
     try {

@@ -14,6 +14,9 @@ export interface ObjectMeta {
   resourceVersion?: string;
 }
 
+/** The metadata a client sets on an object it creates; the server fills in the rest. */
+export type NewObjectMeta = Pick<ObjectMeta, "name" | "namespace" | "labels" | "annotations">;
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
@@ -73,7 +76,7 @@ export interface KubeOps {
   /** Creates a ConfigMap; on 409 AlreadyExists returns the existing one with `created: false`. */
   createConfigMap(
     namespace: string,
-    body: { metadata: ObjectMeta; data: Record<string, string> },
+    body: { metadata: NewObjectMeta; data: Record<string, string> },
   ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }>;
   /** Pods matching the selector (the restore releases the ones it gated). */
   listPods(namespace: string, labelSelector?: string): Promise<KubeObject[]>;
