@@ -20,6 +20,12 @@ export const MOTO_RDS_GAPS: readonly MotoGap[] = [
     what: "A cross-region copy reports no SourceDBSnapshotIdentifier / SourceDBClusterSnapshotArn.",
     aws: "RDS API Reference, DBSnapshot.SourceDBSnapshotIdentifier: 'The DB snapshot ARN that the DB snapshot was copied from. It only has a value in the case of a cross-account or cross-Region copy.' (DBClusterSnapshot.SourceDBClusterSnapshotArn likewise.)",
   },
+  {
+    field: "KmsKeyId",
+    kinds: ["instance"],
+    what: "A DB instance created with StorageEncrypted and no KmsKeyId (the AWS managed key aws/rds) and its snapshots report KmsKeyId 'default_kms_key_id', which no KMS key answers to.",
+    aws: "RDS API Reference, CreateDBInstance, KmsKeyId: 'If you don't specify a value for the KmsKeyId parameter, then Amazon RDS uses your default KMS key.' DBInstance.KmsKeyId / DBSnapshot.KmsKeyId: 'the Amazon Web Services KMS key identifier' (the key ARN of aws/rds), which DescribeKey answers with KeyManager AWS.",
+  },
 ];
 
 export const MOTO_SNS_GAPS: readonly MotoGap[] = [
@@ -60,5 +66,21 @@ export const MOTO_S3_GAPS: readonly MotoGap[] = [
     field: "GetBucketEncryption",
     what: "A bucket never given an encryption configuration answers ServerSideEncryptionConfigurationNotFoundError.",
     aws: "S3 User Guide, 'Setting default server-side encryption behavior for Amazon S3 buckets': 'All Amazon S3 buckets have encryption configured by default… Amazon S3 applies server-side encryption with Amazon S3 managed keys (SSE-S3) as the base level of encryption for every bucket' (since 5 January 2023); GetBucketEncryption then answers SSEAlgorithm AES256.",
+  },
+];
+
+export const MOTO_KMS_GAPS: readonly MotoGap[] = [
+  {
+    field: "KeyManager",
+    what: "The AWS managed keys moto makes on first use of a reserved alias (alias/aws/rds, …) report KeyManager CUSTOMER.",
+    aws: "KMS API Reference, KeyMetadata.KeyManager: 'The manager of the KMS key. KMS keys in your AWS account are either customer managed or AWS managed.' Valid values CUSTOMER | AWS; KMS Developer Guide, 'AWS managed keys': their aliases are aws/<service>. DefaultKeyCheck (rds/kms.ts) reads it.",
+  },
+];
+
+export const MOTO_STS_GAPS: readonly MotoGap[] = [
+  {
+    field: "presigned GET",
+    what: "moto_server routes a request without an Authorization header by its body or path, not by its Host or its query's X-Amz-Credential: the presigned GetCallerIdentity GET that EKS sends for a token reaches moto's S3 (ListBuckets). moto's STS checks no signature either.",
+    aws: "STS API Reference, GetCallerIdentity, and the Signature Version 4 guide, 'Authenticating requests: using query parameters': a GET to https://sts.<region>.amazonaws.com/ carrying the signature in the query is a GetCallerIdentity call; aws-iam-authenticator (pkg/token/token.go, Verify) sends exactly that for every EKS token.",
   },
 ];
