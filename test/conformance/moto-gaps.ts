@@ -21,8 +21,8 @@ export const MOTO_RDS_GAPS: readonly MotoGap[] = [
     aws: "RDS API Reference, DBSnapshot.SourceDBSnapshotIdentifier: 'The DB snapshot ARN that the DB snapshot was copied from. It only has a value in the case of a cross-account or cross-Region copy.' (DBClusterSnapshot.SourceDBClusterSnapshotArn likewise.)",
   },
   {
+    // No `kinds`: the RDS job's conformance test compares keys by role, not this field (kms-sts.test.ts checks it).
     field: "KmsKeyId",
-    kinds: ["instance"],
     what: "A DB instance created with StorageEncrypted and no KmsKeyId (the AWS managed key aws/rds) and its snapshots report KmsKeyId 'default_kms_key_id', which no KMS key answers to.",
     aws: "RDS API Reference, CreateDBInstance, KmsKeyId: 'If you don't specify a value for the KmsKeyId parameter, then Amazon RDS uses your default KMS key.' DBInstance.KmsKeyId / DBSnapshot.KmsKeyId: 'the Amazon Web Services KMS key identifier' (the key ARN of aws/rds), which DescribeKey answers with KeyManager AWS.",
   },
@@ -82,5 +82,28 @@ export const MOTO_STS_GAPS: readonly MotoGap[] = [
     field: "presigned GET",
     what: "moto_server routes a request without an Authorization header by its body or path, not by its Host or its query's X-Amz-Credential: the presigned GetCallerIdentity GET that EKS sends for a token reaches moto's S3 (ListBuckets). moto's STS checks no signature either.",
     aws: "STS API Reference, GetCallerIdentity, and the Signature Version 4 guide, 'Authenticating requests: using query parameters': a GET to https://sts.<region>.amazonaws.com/ carrying the signature in the query is a GetCallerIdentity call; aws-iam-authenticator (pkg/token/token.go, Verify) sends exactly that for every EKS token.",
+  },
+];
+
+export const MOTO_ECR_GAPS: readonly MotoGap[] = [
+  {
+    field: "imageDigest",
+    what: "PutImage without imageDigest stamps the image with the sha256 of its layers' digests joined, not of the manifest; BatchGetImage and DescribeImages report that.",
+    aws: "ECR API Reference, ImageIdentifier.imageDigest: 'The sha256 digest of the image manifest.' OCI Distribution Spec, 'Pulling manifests': the digest of a manifest is the digest of its bytes, which the engine checks after every copy.",
+  },
+  {
+    field: "/v2/",
+    what: "No registry (OCI distribution / Docker Registry HTTP API V2) endpoint: GET /v2/ answers 404, so no image can be pulled or pushed.",
+    aws: "ECR User Guide, 'Amazon ECR private registry': the registry https://<account>.dkr.ecr.<region>.amazonaws.com serves the Docker Registry HTTP API V2 and OCI distribution; authenticated with GetAuthorizationToken.",
+  },
+  {
+    field: "nextToken",
+    what: "DescribeRepositories and DescribeImages ignore maxResults and never page (every result in one answer); DescribeImages ignores filter.tagStatus.",
+    aws: "ECR API Reference, DescribeRepositories and DescribeImages, maxResults (1-1000) and nextToken; DescribeImagesFilter.tagStatus TAGGED | UNTAGGED | ANY. The unit tests' mock pages (test/unit/registry/sync.test.ts).",
+  },
+  {
+    field: "expiresAt",
+    what: "GetAuthorizationToken answers expiresAt 2015-01-01T00:00:00Z, a time long past.",
+    aws: "ECR API Reference, AuthorizationData.expiresAt: 'The Unix time in seconds and milliseconds when the authorization token expires. Authorization tokens are valid for 12 hours.'",
   },
 ];
