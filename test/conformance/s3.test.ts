@@ -37,6 +37,7 @@ import {
   readReplication,
   readVersioning,
 } from "../../packages/core/src/s3/api.ts";
+import { publishCanaryAges, replicationLag } from "../../packages/core/src/s3/cloudwatch.ts";
 import {
   runStorageCheck,
   type StorageCheckSummary,
@@ -535,5 +536,34 @@ describe("the check's S3 calls (s3/api.ts) answer the same on moto and on the fa
       sseKms: [true, false, false],
       replication: undefined,
     });
+  }, 30_000);
+});
+
+describe("the canary age the check publishes, as the restore reads it back (CloudWatch)", () => {
+  it("reads the newest value per bucket on moto and on the fake, none for a bucket never published", async () => {
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const lags: Record<string, Awaited<ReturnType<typeof replicationLag>>> = {};
+    for (const world of [await motoWorld(moto), fakeWorld()]) {
+      const { cloudwatch } = world.deps;
+      await publishCanaryAges(
+        cloudwatch,
+        [
+          { bucket: SOURCE, seconds: 600 },
+          { bucket: "gitpod-user-a", seconds: 30 },
+        ],
+        minutesAfter(now, -40),
+      );
+      await publishCanaryAges(cloudwatch, [{ bucket: SOURCE, seconds: 60 }], minutesAfter(now, -2));
+      lags[world.name] = await replicationLag(cloudwatch, [SOURCE, "gitpod-user-a", "never"], now);
+    }
+    for (const name of ["moto", "fake"]) {
+      const [source, user, never] = lags[name] ?? [];
+      // The newest value plus the time since its period began: 60 s + 2 to 7 minutes.
+      expect(source?.seconds, name).toBeGreaterThanOrEqual(60 + 120);
+      expect(source?.seconds, name).toBeLessThan(60 + 120 + 300);
+      expect(user?.seconds, name).toBeGreaterThanOrEqual(30 + 40 * 60);
+      expect(user?.seconds, name).toBeLessThan(30 + 40 * 60 + 300);
+      expect(never, name).toEqual({ bucket: "never" });
+    }
   }, 30_000);
 });
