@@ -44,7 +44,7 @@ export const MOTO_S3_GAPS: readonly MotoGap[] = [
   },
   {
     field: "Filter.Prefix",
-    what: "GetBucketReplication answers every rule with Filter {Prefix: ''} whatever the rule put: a prefix (or tag) filter is lost, and a V1 rule's Prefix too.",
+    what: "GetBucketReplication answers every rule with Filter {Prefix: ''} whatever the rule put: a prefix (or tag) filter is lost, and a V1 rule (Prefix, no Filter) comes back as a V2 rule (Filter, Priority 1, DeleteMarkerReplication Disabled) although S3 replicates a V1 rule's delete markers.",
     aws: "S3 API Reference, GetBucketReplication: 'Returns the replication configuration of a bucket' (the one PutBucketReplication stored); ReplicationRule.Filter: 'A filter that identifies the subset of objects to which the replication rule applies.'",
   },
   {

@@ -330,6 +330,17 @@ const judged = (): Bucket[] => [
       replicationRule(DESTINATION, { DeleteMarkerReplication: { Status: "Enabled" } }),
     ),
   },
+  // A V1 rule (Prefix, no Filter): S3 replicates its delete markers.
+  {
+    name: "src-v1",
+    versioning: "Enabled",
+    replication: replicationConfig({
+      ID: "gitpod-dr-v1",
+      Status: "Enabled",
+      Prefix: "",
+      Destination: { Bucket: `arn:aws:s3:::${DESTINATION}` },
+    }),
+  },
   // SSE-KMS, with the rule selecting SSE-KMS objects and a replica key.
   {
     name: "src-kms",
@@ -368,6 +379,7 @@ const judgedConfig = () =>
       SOURCE,
       "src-prefix",
       "src-delete-markers",
+      "src-v1",
       "src-kms",
       "src-unversioned-dest",
       "src-same-region",
@@ -427,6 +439,15 @@ describe("the configuration audit: moto and the fake agree but for what moto dro
     expect(checks(byBucket("src-delete-markers").moto)).toEqual([]);
     expect(gap("DeleteMarkerReplication")).toBeDefined();
 
+    // A V1 rule reads back as a V2 rule with delete markers Disabled on moto.
+    expect(rules.fake?.["src-v1"]?.Rules?.[0]?.Filter).toBeUndefined();
+    expect(rules.moto?.["src-v1"]?.Rules?.[0]).toMatchObject({
+      Filter: { Prefix: "" },
+      DeleteMarkerReplication: { Status: "Disabled" },
+    });
+    expect(checks(byBucket("src-v1").fake)).toEqual(["failure delete-markers"]);
+    expect(checks(byBucket("src-v1").moto)).toEqual([]);
+
     expect(rules.fake?.["src-kms"]?.Rules?.[0]?.SourceSelectionCriteria).toEqual({
       SseKmsEncryptedObjects: { Status: "Enabled" },
     });
@@ -436,18 +457,21 @@ describe("the configuration audit: moto and the fake agree but for what moto dro
     expect(gap("SourceSelectionCriteria")).toBeDefined();
 
     // Everything else of each rule reads back the same (ID, priority, status, destination, role).
-    const kept = (c: ReplicationConfiguration | undefined) => ({
+    // (A V1 rule has no priority; moto gives it Priority 1 with the rest of its V2 form.)
+    const kept = (c: ReplicationConfiguration | undefined, v1: boolean) => ({
       Role: c?.Role,
       Rules: c?.Rules?.map((r) => ({
         ID: r.ID,
-        Priority: r.Priority,
+        ...(v1 ? {} : { Priority: r.Priority }),
         Status: r.Status,
         Destination: r.Destination,
       })),
     });
     for (const name of Object.keys(rules.fake ?? {})) {
-      expect(kept(rules.moto?.[name]), name).toEqual(kept(rules.fake?.[name]));
+      const v1 = rules.fake?.[name]?.Rules?.[0]?.Filter === undefined;
+      expect(kept(rules.moto?.[name], v1), name).toEqual(kept(rules.fake?.[name], v1));
     }
+    expect(rules.moto?.["src-v1"]?.Rules?.[0]?.Priority).toBe(1);
   }, 45_000);
 });
 
