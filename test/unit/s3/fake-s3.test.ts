@@ -38,18 +38,27 @@ describe("the fake S3 world", () => {
 
     const errors = await Promise.all([
       world.s3.send(new GetBucketReplicationCommand({ Bucket: SOURCE })).catch((e: unknown) => e),
-      world.s3.send(new GetBucketEncryptionCommand({ Bucket: SOURCE })).catch((e: unknown) => e),
       world.s3.send(new HeadObjectCommand({ Bucket: SOURCE, Key: "nope" })).catch((e: unknown) => e),
       world.s3.send(new GetBucketLocationCommand({ Bucket: "missing" })).catch((e: unknown) => e),
     ]);
 
     expect(errors.map(awsErrorCode)).toEqual([
       "ReplicationConfigurationNotFoundError",
-      "ServerSideEncryptionConfigurationNotFoundError",
       "NotFound",
       "NoSuchBucket",
     ]);
-    expect((errors[2] as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(404);
+    expect((errors[1] as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(404);
+  });
+
+  it("answers SSE-S3 default encryption for a bucket never configured, as S3 does since January 2023", async () => {
+    const world = FakeS3World.create();
+    world.bucket(SOURCE);
+
+    const out = await world.s3.send(new GetBucketEncryptionCommand({ Bucket: SOURCE }));
+
+    expect(out.ServerSideEncryptionConfiguration?.Rules).toEqual([
+      { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } },
+    ]);
   });
 
   it("answers AccessDenied for a denied bucket, which the check classifies as such", async () => {
