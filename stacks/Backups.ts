@@ -5,7 +5,7 @@ import { Token } from "aws-cdk-lib";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { policy } from "./constructs/iam.ts";
-import { acceptFinding, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
+import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -104,7 +104,7 @@ export function Backups({ stack, app }: StackContext) {
     policy: statements,
   });
   acceptFinding(
-    job.function,
+    policyOf(job.function),
     "AwsSolutions-IAM5",
     `Only snapshots named with the tool's prefix ${prefix}: every snapshot it creates is named so, per schedule window`,
     wildcardFindings(
@@ -113,7 +113,7 @@ export function Backups({ stack, app }: StackContext) {
     ),
   );
   acceptFinding(
-    job.function,
+    policyOf(job.function),
     "AwsSolutions-IAM5",
     "kms:DescribeKey alone on the primary region's keys: a snapshot's key is known only at run time",
     wildcardFindings(

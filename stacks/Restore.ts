@@ -5,7 +5,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
-import { acceptFinding } from "./constructs/nag.ts";
+import { acceptFinding, policyOf } from "./constructs/nag.ts";
 import { stageConfig } from "./context.ts";
 import { restoreExecutionAlerts } from "./restore/alerts.ts";
 import { restoreDefinition } from "./restore/definition.ts";
@@ -62,13 +62,13 @@ export function Restore({ stack, app }: StackContext) {
   });
   restoreExecutionAlerts(stack, { machine, topic: alerts.topic });
   acceptFinding(
-    machine,
+    policyOf(machine),
     "AwsSolutions-IAM5",
     "CDK's LambdaInvoke grants the five task functions with their versions (<function ARN>:*), nothing else",
     [{ regex: "/^Resource::<Restore(Plan|Database|Image|Application|Notify)[0-9A-F]{8}\\.Arn>:\\*$/" }],
   );
   acceptFinding(
-    machine,
+    policyOf(machine),
     "AwsSolutions-IAM5",
     'X-Ray trace writes and CloudWatch Logs delivery setup have no resource-level permissions: Resource "*"',
     ["Resource::*"],

@@ -4,7 +4,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { policy } from "./constructs/iam.ts";
-import { acceptFinding, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
+import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -127,7 +127,7 @@ export function Storage({ stack, app }: StackContext) {
     policy: statements,
   });
   acceptFinding(
-    job.function,
+    policyOf(job.function),
     "AwsSolutions-IAM5",
     "The configured buckets and bucket prefixes (per-user buckets are found by prefix at run time), their objects, writes only under the canary prefix, and (repair) the account's Batch Operations jobs, whose ids are generated",
     wildcardFindings(stack, resourcesOf(statements)),

@@ -2,7 +2,7 @@ import { RemovalPolicy } from "aws-cdk-lib";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { Stack } from "sst/constructs";
-import { acceptFinding, managedPolicy } from "./nag.ts";
+import { acceptFinding, managedPolicy, roleOf } from "./nag.ts";
 
 /**
  * SST creates a custom-resource function in every stack (`CustomResourceHandler`), logging to Lambda's
@@ -20,7 +20,7 @@ export function customResourceHandlerLogs(stack: Stack): void {
   (handler.node.defaultChild as lambda.CfnFunction).loggingConfig = { logGroup: logGroup.logGroupName };
 
   acceptFinding(
-    handler,
+    roleOf(handler),
     "AwsSolutions-IAM4",
     "SST's own role: AWSLambdaBasicExecutionRole grants only logs:CreateLogGroup/CreateLogStream/PutLogEvents",
     [managedPolicy("service-role/AWSLambdaBasicExecutionRole")],

@@ -5,7 +5,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { type FunctionProps, Function as SstFunction, type Stack } from "sst/constructs";
-import { acceptFinding, managedPolicy } from "./nag.ts";
+import { acceptFinding, managedPolicy, policyOf, roleOf } from "./nag.ts";
 
 /** Subnets and security groups by id, so synthesis needs no VPC lookup (no AWS call). */
 export interface VpcPlacement {
@@ -67,7 +67,7 @@ export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): 
     "nodejs22.x: a supported Lambda runtime and the Node the test suite runs the handlers on; moved with the tests",
   );
   acceptFinding(
-    fn,
+    roleOf(fn),
     "AwsSolutions-IAM4",
     "AWS managed policies for Lambda's own needs: logs:CreateLogGroup/CreateLogStream/PutLogEvents, and ENI management in a VPC",
     [
@@ -78,7 +78,7 @@ export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): 
   // A role's statements on "*" are only for actions with no resource-level permissions, each saying so
   // beside it; test/stacks/nag.test.ts pins every role's list of actions on "*".
   acceptFinding(
-    fn,
+    policyOf(fn),
     "AwsSolutions-IAM5",
     'Resource "*" only for actions with no resource-level permissions (X-Ray trace writes; the rest are pinned in nag.test.ts)',
     ["Resource::*"],
