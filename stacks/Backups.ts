@@ -5,6 +5,7 @@ import { Token } from "aws-cdk-lib";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { policy } from "./constructs/iam.ts";
+import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -55,7 +56,10 @@ export function Backups({ stack, app }: StackContext) {
     const snapshots = [rdsArn(primary, f.snapshot, prefix), rdsArn(dr, f.snapshot, prefix)];
     allow(`Describe${f.name}TheDatabase`, [f.describe], [rdsArn(primary, f.database, db)]);
     // Listing every manual snapshot of a region (to page through them and to count copies in
-    // progress, which need not be ours) names no snapshot: it is authorized against "*".
+    // progress, which need not be ours) names no snapshot: it stays on "*". A call that names none is
+    // authorized against the resource type's wildcard (RDS reports DescribeDBInstances on "db:*"), so an
+    // ARN could narrow it at best to every snapshot of the account and region, which is what the list
+    // returns; that cannot be checked offline, and a wrong guess would stop the backups.
     allow(`List${f.name}ManualSnapshots`, [`${f.action("Describe")}s`], ["*"]);
     allow(
       `Create${f.name}Snapshots`,
@@ -79,15 +83,12 @@ export function Backups({ stack, app }: StackContext) {
   allow("LetRdsUseTheKeysForCopies", ["kms:CreateGrant"], keys, {
     Bool: { "kms:GrantIsForAWSResource": "true" },
   });
+  const anyPrimaryKey = `arn:${partition}:kms:${primary}:${account}:key/*`;
   const drKeyAccount = config.dr.kmsKeyArn.split(":")[4];
   if (Token.isUnresolved(account) || drKeyAccount !== account) {
     // Only for a DR key in another account: the job asks KMS whether a snapshot's key is the AWS managed
     // key aws/rds (which cannot be shared across accounts). The snapshot's key is not known at deploy time.
-    allow(
-      "RecogniseTheAwsManagedRdsKey",
-      ["kms:DescribeKey"],
-      [`arn:${partition}:kms:${primary}:${account}:key/*`],
-    );
+    allow("RecogniseTheAwsManagedRdsKey", ["kms:DescribeKey"], [anyPrimaryKey]);
   }
   const job = new ScheduledJob(stack, "RdsSnapshot", {
     description: `RDS snapshot of ${db}, copies to ${dr}, retention`,
@@ -102,5 +103,23 @@ export function Backups({ stack, app }: StackContext) {
     alerts,
     policy: statements,
   });
+  acceptFinding(
+    policyOf(job.function),
+    "AwsSolutions-IAM5",
+    `Only snapshots named with the tool's prefix ${prefix}: every snapshot it creates is named so, per schedule window`,
+    wildcardFindings(
+      stack,
+      resourcesOf(statements).filter((arn) => arn !== anyPrimaryKey),
+    ),
+  );
+  acceptFinding(
+    policyOf(job.function),
+    "AwsSolutions-IAM5",
+    "kms:DescribeKey alone on the primary region's keys: a snapshot's key is known only at run time",
+    wildcardFindings(
+      stack,
+      resourcesOf(statements).filter((arn) => arn === anyPrimaryKey),
+    ),
+  );
   return { rdsSnapshotFunction: job.function };
 }

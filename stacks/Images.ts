@@ -5,6 +5,7 @@ import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { type Allow, policy } from "./constructs/iam.ts";
+import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -119,5 +120,11 @@ export function Images({ stack, app }: StackContext) {
     alerts,
     policy: statements,
   });
+  acceptFinding(
+    policyOf(job.function),
+    "AwsSolutions-IAM5",
+    "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names",
+    wildcardFindings(stack, resourcesOf(statements)),
+  );
   return { imageSyncFunction: job.function };
 }

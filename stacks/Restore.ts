@@ -5,6 +5,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { acceptFinding, policyOf } from "./constructs/nag.ts";
 import { stageConfig } from "./context.ts";
 import { restoreExecutionAlerts } from "./restore/alerts.ts";
 import { restoreDefinition } from "./restore/definition.ts";
@@ -60,6 +61,23 @@ export function Restore({ stack, app }: StackContext) {
     logs: { destination: machineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
   });
   restoreExecutionAlerts(stack, { machine, topic: alerts.topic });
+  acceptFinding(
+    policyOf(machine),
+    "AwsSolutions-IAM5",
+    "CDK's LambdaInvoke grants the five task functions with their versions (<function ARN>:*), nothing else",
+    [{ regex: "/^Resource::<Restore(Plan|Database|Image|Application|Notify)[0-9A-F]{8}\\.Arn>:\\*$/" }],
+  );
+  acceptFinding(
+    policyOf(machine),
+    "AwsSolutions-IAM5",
+    'X-Ray trace writes and CloudWatch Logs delivery setup have no resource-level permissions: Resource "*"',
+    ["Resource::*"],
+  );
+  acceptFinding(
+    machine,
+    "AwsSolutions-SF1",
+    "Logs ERROR events without execution data on purpose: every failure is logged, the execution history holds each state",
+  );
 
   const consoleUrl = `https://${stack.region}.console.aws.amazon.com/states/home?region=${stack.region}#/statemachines/view/${machine.stateMachineArn}`;
   stack.addOutputs({ RestoreStateMachineArn: machine.stateMachineArn, RestoreConsoleUrl: consoleUrl });

@@ -1,8 +1,9 @@
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
-import type { App } from "sst/constructs";
+import { type App, Stack } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { Application } from "./Application.ts";
 import { Backups } from "./Backups.ts";
+import { customResourceHandlerLogs } from "./constructs/CustomResourceHandler.ts";
 import { setStageConfig } from "./context.ts";
 import { stripJsonImportAttributes } from "./esbuild.ts";
 import { Images } from "./Images.ts";
@@ -43,7 +44,10 @@ export function addStacks(app: App, config: StageConfig, kind: "primary" | "stan
   });
   if (kind === "standby") {
     app.stack(Alerts).stack(Restore);
-    return;
+  } else {
+    app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
   }
-  app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
+  for (const stack of app.node.children) {
+    if (stack instanceof Stack) customResourceHandlerLogs(stack);
+  }
 }

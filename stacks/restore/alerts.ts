@@ -1,9 +1,25 @@
 import { NOTIFIED_MARK } from "@gitpod-dr/core/restore/states";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
-import type * as sns from "aws-cdk-lib/aws-sns";
+import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Stack } from "sst/constructs";
+
+/**
+ * The names of the rules that publish to the alerts topic: named, so that the Alerts stack can condition
+ * EventBridge's grants on their ARNs without referring to this stack (which depends on it).
+ */
+export function restoreAlertRuleNames(stage: string): { stopped: string; failed: string } {
+  const names = {
+    stopped: `gitpod-dr-${stage}-restore-stopped`,
+    failed: `gitpod-dr-${stage}-restore-failed`,
+  };
+  for (const name of Object.values(names)) {
+    if (name.length > 64)
+      throw new Error(`The stage name "${stage}" is too long for the rule name ${name} (64)`);
+  }
+  return names;
+}
 
 /**
  * An execution that ends without reaching Notify failure (a crash, a timeout, an abort) still alerts.
@@ -13,8 +29,13 @@ export function restoreExecutionAlerts(
   stack: Stack,
   props: { machine: sfn.IStateMachine; topic: sns.ITopic },
 ): void {
-  const executionEnded = (id: string, detail: Record<string, unknown>) =>
+  const names = restoreAlertRuleNames(stack.stage);
+  // The topic by ARN: the SnsTopic target would otherwise grant events.amazonaws.com publish and key use
+  // with no condition. The Alerts stack grants both, only for these rules (aws:SourceArn).
+  const topic = sns.Topic.fromTopicArn(stack, "AlertsTopicForRules", props.topic.topicArn);
+  const executionEnded = (id: string, ruleName: string, detail: Record<string, unknown>) =>
     new events.Rule(stack, id, {
+      ruleName,
       description: `gitpod-dr ${stack.stage}: restore executions that ended without their own failure message`,
       eventPattern: {
         source: ["aws.states"],
@@ -22,15 +43,15 @@ export function restoreExecutionAlerts(
         detail: { stateMachineArn: [props.machine.stateMachineArn], ...detail },
       },
       targets: [
-        new targets.SnsTopic(props.topic, {
+        new targets.SnsTopic(topic, {
           message: events.RuleTargetInput.fromText(
             `gitpod-dr ${stack.stage}: restore execution ${events.EventField.fromPath("$.detail.name")} ended ${events.EventField.fromPath("$.detail.status")}. Error: ${events.EventField.fromPath("$.detail.error")}. Cause: ${events.EventField.fromPath("$.detail.cause")}. Resume by starting again with the same restoreId. Execution: ${events.EventField.fromPath("$.detail.executionArn")}`,
           ),
         }),
       ],
     });
-  executionEnded("RestoreExecutionTimedOutOrAborted", { status: ["TIMED_OUT", "ABORTED"] });
-  executionEnded("RestoreExecutionFailedUnreported", {
+  executionEnded("RestoreExecutionTimedOutOrAborted", names.stopped, { status: ["TIMED_OUT", "ABORTED"] });
+  executionEnded("RestoreExecutionFailedUnreported", names.failed, {
     status: ["FAILED"],
     // A FAILED event without a cause carries `"cause": null`, which anything-but does not match.
     cause: [null, { "anything-but": { prefix: NOTIFIED_MARK } }],
