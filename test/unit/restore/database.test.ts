@@ -129,6 +129,43 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
     expect(chosen).toMatchObject({ identifier: "before-upgrade", arn: primary.arn(kind, "before-upgrade") });
   });
 
+  it("a named snapshot in upper case: found, as RDS stores identifiers lower-cased and matches any case", async () => {
+    const { primary, dr } = rdsWorld();
+    const made = primary.add(kind, ours("gitpod", ago(1)));
+    dr.add(kind, copyOf(primary, kind, made));
+
+    const chosen = await resolveRestoreSnapshot(api, dr.client, "gitpod", made.identifier.toUpperCase());
+
+    expect(made.identifier).toBe("gitpod-dr-gitpod-2026-11-25-0300");
+    expect(chosen).toMatchObject({ identifier: made.identifier, arn: dr.arn(kind, made.identifier) });
+  });
+
+  it("latest in the DR region: ordered by the window the RDS job recorded, not by when the copy was made", async () => {
+    const { primary, dr } = rdsWorld();
+    const twoDays = primary.add(kind, ours("gitpod", ago(2)));
+    const yesterday = primary.add(kind, ours("gitpod", ago(1)));
+    // The older window's copy was made last (a copy that had failed, made again by a later run): its
+    // SnapshotCreateTime, the copy time for a cluster snapshot copy, is the newest.
+    dr.add(kind, copyOf(primary, kind, yesterday, { copiedAt: ago(1, -1) }));
+    dr.add(kind, copyOf(primary, kind, twoDays, { copiedAt: ago(0, 1) }));
+
+    const chosen = await resolveRestoreSnapshot(api, dr.client, "gitpod", "latest");
+
+    expect(chosen.identifier).toBe(yesterday.identifier);
+  });
+
+  it("latest: a gitpod-dr snapshot without a window tag is ordered by its SnapshotCreateTime", async () => {
+    const { primary } = rdsWorld();
+    const tagged = primary.add(kind, ours("gitpod", ago(2)));
+    const { "gitpod-dr:window": _, ...untaggedTags } = ours("gitpod", ago(1)).tags;
+    const untagged = primary.add(kind, ours("gitpod", ago(1), { tags: untaggedTags }));
+
+    expect((await resolveRestoreSnapshot(api, primary.client, "gitpod", "latest")).identifier).toBe(
+      untagged.identifier,
+    );
+    expect(tagged.tags["gitpod-dr:window"]).toBe(ago(2).toISOString());
+  });
+
   it("a named snapshot that does not exist in the region: RestoreSnapshotNotFound naming it and the region", async () => {
     const { primary, dr } = rdsWorld();
     const only = primary.add(kind, ours("gitpod", ago(1)));
@@ -458,6 +495,35 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
       },
     });
     expect(restoresTo(primary)).toEqual(["RestoreDBClusterFromSnapshotCommand", "CreateDBInstanceCommand"]);
+  });
+
+  it("identifiers in any case: restored by the snapshot's ARN, found again in another case, never restored twice", async () => {
+    const { primary } = rdsWorld();
+    const snapshot = await snapshotIn(primary, "cluster");
+    // RDS takes a snapshot's name or ARN (RestoreDBClusterFromSnapshot, SnapshotIdentifier), in any case.
+    const input = {
+      kind: "cluster" as const,
+      snapshot: {
+        ...snapshot,
+        arn: snapshot.arn.replace(snapshot.identifier, snapshot.identifier.toUpperCase()),
+      },
+      identifier: "GITPOD-DR-GITPOD-R-DRILL-1",
+      restoreId: "drill-1",
+      settings: SETTINGS,
+    };
+
+    const first = await startDatabaseRestore(primary.client, input);
+    const again = await startDatabaseRestore(primary.client, {
+      ...input,
+      identifier: "gitpod-dr-gitpod-r-drill-1",
+    });
+
+    expect(first).toEqual({ identifier: input.identifier, created: true });
+    expect(again).toEqual({ identifier: "gitpod-dr-gitpod-r-drill-1", created: false });
+    expect(restoresTo(primary)).toEqual(["RestoreDBClusterFromSnapshotCommand"]);
+    expect(primary.database("cluster", "gitpod-dr-gitpod-r-drill-1")?.identifier).toBe(
+      "gitpod-dr-gitpod-r-drill-1",
+    );
   });
 
   it("without a configured key: no KmsKeyId, the cluster keeps the snapshot's key", async () => {
