@@ -226,6 +226,24 @@ describe("validateRestore", () => {
     expectOnlyReads(w.primary, w.dr);
   });
 
+  it("auto with another database's snapshot named: InvalidInput naming dbSnapshot, not a restore of it", async () => {
+    const w = world("cluster");
+    w.primary.add("cluster", foreign("reporting-final", "reporting", ago(3)));
+
+    const error = await invalid(
+      validateRestore(
+        event({ tiers: ["database"], dbSnapshot: "reporting-final" }),
+        config({ kind: "auto" }),
+        w.deps,
+      ),
+    );
+
+    expect(error.issues).toEqual([
+      "dbSnapshot: snapshot reporting-final is of DB cluster reporting, not of gitpod (database.identifier): name a snapshot of gitpod",
+    ]);
+    expectOnlyReads(w.primary, w.dr);
+  });
+
   it("auto with no snapshot of either kind: one dbSnapshot problem", async () => {
     const w = rdsWorld();
     w.primary.subnetGroups.add(PRIMARY_SUBNETS);
