@@ -171,6 +171,7 @@ function request(fields: Partial<RestoreRequest> = {}): RestoreRequest {
       snapshot: {
         identifier: "gitpod-dr-gitpod-2026-11-26-0300",
         arn: `arn:aws:rds:${region}:${ACCOUNT}:snapshot:gitpod-dr-gitpod-2026-11-26-0300`,
+        window: "2026-11-26T03:00:00.000Z",
         encrypted: true,
       },
       identifier: "gitpod-dr-gitpod-r-drill-1",
@@ -326,6 +327,7 @@ describe("buildPlan", () => {
         `security groups ${SG_PRIMARY.join(", ")} exist in ${PRIMARY}`,
         `security groups are in VPC ${FAKE_VPC} of DB subnet group gitpod-db`,
         "snapshot gitpod-dr-gitpod-2026-11-26-0300 is available; DB subnet group gitpod-db exists",
+        "latest is snapshot gitpod-dr-gitpod-2026-11-26-0300, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window 2026-11-26T03:00:00.000Z)",
         "Velero storage location default in gitpod is Available",
         "Velero backup gitpod-dr-2026-11-26-0200 is Completed",
       ],
@@ -670,8 +672,33 @@ describe("buildPlan: the database target's settings are checked before anything 
       `DB cluster parameter group gitpod-cluster (aurora-mysql8.0) exists in ${DR}`,
       `KMS key ${DR_KEY} is enabled in ${DR}`,
       "snapshot gitpod-dr-gitpod-2026-11-26-0300 is available; DB subnet group gitpod-db-dr exists",
+      "latest is snapshot gitpod-dr-gitpod-2026-11-26-0300, the newest by its SnapshotCreateTime (not reported): it has no gitpod-dr:window tag, and for a copy that time is when it was copied, not when its data was taken",
       "cluster gitpod-dr answers; Secret gitpod/database is readable",
     ]);
+  });
+
+  it("latest: says whether the snapshot was chosen by its gitpod-dr:window tag or, without one, by its SnapshotCreateTime", async () => {
+    const d = deps({ "gitpod-dr": drCluster() });
+    const tagged = { ...AURORA, snapshot: { ...AURORA.snapshot, window: "2026-11-26T03:00:00.000Z" } };
+    const untagged = { ...AURORA, snapshot: { ...AURORA.snapshot, createdAt: "2026-11-26T04:12:00.000Z" } };
+
+    const byWindow = await buildPlan(
+      request({ target: "dr", tiers: ["database"], database: tagged }),
+      config(),
+      d.plan,
+    );
+    const byCreateTime = await buildPlan(
+      request({ target: "dr", tiers: ["database"], database: untagged }),
+      config(),
+      d.plan,
+    );
+
+    expect(byWindow.checked).toContain(
+      `latest is snapshot ${AURORA.snapshot.identifier}, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window 2026-11-26T03:00:00.000Z)`,
+    );
+    expect(byCreateTime.checked).toContain(
+      `latest is snapshot ${AURORA.snapshot.identifier}, the newest by its SnapshotCreateTime (2026-11-26T04:12:00.000Z): it has no gitpod-dr:window tag, and for a copy that time is when it was copied, not when its data was taken`,
+    );
   });
 
   it("a parameter group or cluster parameter group missing in the region: PreconditionFailed naming each setting", async () => {

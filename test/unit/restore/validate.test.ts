@@ -150,6 +150,8 @@ describe("validateRestore", () => {
           identifier: w.newest.identifier,
           arn: w.primary.arn("instance", w.newest.identifier),
           createdAt: w.newest.createdAt.toISOString(),
+          // The recovery time the RDS job recorded (gitpod-dr:window), which "latest" orders by.
+          window: w.newest.tags["gitpod-dr:window"],
           engine: "postgres",
           encrypted: true,
         },

@@ -15,7 +15,7 @@ import { resolveBackup } from "../velero/restore.ts";
 import { phaseReport } from "../velero/status.ts";
 import { checkDatabaseTarget, type TargetCheckDeps } from "./database-target.ts";
 import { PreconditionFailedError } from "./errors.ts";
-import type { ImageItem, RestorePlan, RestoreRequest } from "./types.ts";
+import type { ImageItem, RestorePlan, RestoreRequest, SnapshotRef } from "./types.ts";
 
 /**
  * The "Build plan" state: resolves what Validate left (the Velero backup, the images, the endpoints)
@@ -43,6 +43,13 @@ export function targetCluster(config: RestoreJobConfig, target: "primary" | "dr"
 /** The name of the resource modifier ConfigMap a restore creates (≤ 253 characters). */
 export function modifierName(restoreId: string): string {
   return `${restoreName(restoreId).slice(0, 240)}-hold`;
+}
+
+/** What "latest" was ordered by for the chosen snapshot (resolveRestoreSnapshot: the window tag, else SnapshotCreateTime). */
+function latestBasis(snapshot: SnapshotRef): string {
+  return snapshot.window
+    ? `latest is snapshot ${snapshot.identifier}, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window ${snapshot.window})`
+    : `latest is snapshot ${snapshot.identifier}, the newest by its SnapshotCreateTime (${snapshot.createdAt ?? "not reported"}): it has no gitpod-dr:window tag, and for a copy that time is when it was copied, not when its data was taken`;
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -85,6 +92,7 @@ export async function buildPlan(
     checked.push(
       `snapshot ${request.database.snapshot.identifier} is available; DB subnet group ${settings.subnetGroupName} exists`,
     );
+    if (request.dbSnapshot === "latest") checked.push(latestBasis(request.database.snapshot));
     database = { ...request.database, settings };
   }
 
