@@ -22,7 +22,9 @@ import {
   CreateDBSubnetGroupCommand,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
   RDSClient,
+  RestoreDBInstanceFromDBSnapshotCommand,
 } from "@aws-sdk/client-rds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RestoreJobConfig, restoreJobConfigSchema } from "../../packages/core/src/config.ts";
@@ -33,6 +35,7 @@ import { PreconditionFailedError } from "../../packages/core/src/restore/errors.
 import type { RestoreRequest } from "../../packages/core/src/restore/types.ts";
 import { validateRestore } from "../../packages/core/src/restore/validate.ts";
 import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { FakeAws } from "../fixtures/rds/fake-rds.ts";
 
 const DR = "eu-central-1";
 const PRIMARY = "eu-west-1";
@@ -362,5 +365,81 @@ describe("Validate and Build plan on moto (Aurora only)", () => {
     expect((absent as PreconditionFailedError).problems).toEqual([
       `restore.targets.dr.database.kmsKeyArn: KMS key ${missing} does not exist in ${DR}`,
     ]);
+  }, 30_000);
+});
+
+describe("the fake RDS and moto agree on what the restore relies on", () => {
+  /** The same calls on one RDS; what each answered (identifiers as stored, or the error's name). */
+  async function probe(rds: RDSClient, prepare: (rds: RDSClient) => Promise<void>) {
+    await prepare(rds);
+    const answer = async (call: () => Promise<unknown>) => {
+      try {
+        return await call();
+      } catch (error) {
+        return (error as Error).name;
+      }
+    };
+    return {
+      instance: await answer(
+        async () =>
+          (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: "GITPOD" })))
+            .DBInstances?.[0]?.DBInstanceIdentifier,
+      ),
+      snapshotByUpper: await answer(
+        async () =>
+          (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: "GITPOD-DR-X" })))
+            .DBSnapshots?.[0]?.DBSnapshotIdentifier,
+      ),
+      snapshotByLower: await answer(
+        async () =>
+          (await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: "gitpod-dr-x" })))
+            .DBSnapshots?.[0]?.DBSnapshotIdentifier,
+      ),
+      restoreWithMissingParameterGroup: await answer(async () =>
+        rds.send(
+          new RestoreDBInstanceFromDBSnapshotCommand({
+            DBInstanceIdentifier: "restored",
+            DBSnapshotIdentifier: "Gitpod-Dr-X",
+            DBInstanceClass: "db.t3.micro",
+            DBParameterGroupName: "no-such-group",
+          }),
+        ),
+      ),
+    };
+  }
+
+  it("identifiers are stored lower-cased and match any case; a restore naming a missing parameter group is refused", async () => {
+    await moto.reset();
+    const prepare = async (rds: RDSClient) => {
+      await rds.send(
+        new CreateDBInstanceCommand({
+          DBInstanceIdentifier: "Gitpod",
+          Engine: "mysql",
+          DBInstanceClass: "db.t3.micro",
+          AllocatedStorage: 20,
+          MasterUsername: "admin",
+          MasterUserPassword: "not-a-secret-1",
+        }),
+      );
+      await rds.send(
+        new CreateDBSnapshotCommand({ DBInstanceIdentifier: "gitpod", DBSnapshotIdentifier: "GITPOD-DR-X" }),
+      );
+    };
+    const fake = new FakeAws(() => new Date()).region(DR);
+
+    const onMoto = await probe(new RDSClient(moto.clientConfig(DR)), prepare);
+    const onFake = await probe(fake.client, async (rds) => {
+      await prepare(rds);
+      // The fake's snapshots start `creating`; RDS finishes them in minutes.
+      for (const s of fake.snapshots.instance) s.status = "available";
+    });
+
+    expect(onMoto).toEqual({
+      instance: "gitpod",
+      snapshotByUpper: "gitpod-dr-x",
+      snapshotByLower: "gitpod-dr-x",
+      restoreWithMissingParameterGroup: "DBParameterGroupNotFoundFault",
+    });
+    expect(onFake).toEqual(onMoto);
   }, 30_000);
 });
