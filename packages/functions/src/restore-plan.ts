@@ -4,6 +4,7 @@ import { logger } from "./lib/logger.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";
 import { restoreConfig } from "./lib/restore-deps.ts";
 import { ec2Client } from "./lib/restore-ec2.ts";
+import { kmsClient } from "./lib/restore-kms.ts";
 import { rdsClient } from "./lib/restore-rds.ts";
 import { taskHandler } from "./lib/task.ts";
 
@@ -20,7 +21,12 @@ export const handler = taskHandler(logger, async (raw) => {
     });
     return { request };
   }
-  const plan = await buildPlan(e.request, config, { ec2: ec2Client, kube: clusterAccess });
+  const plan = await buildPlan(e.request, config, {
+    rds: rdsClient,
+    ec2: ec2Client,
+    kms: kmsClient,
+    kube: clusterAccess,
+  });
   logger.info("Restore plan built", { restoreId: plan.restoreId, checked: plan.checked });
   return plan;
 });

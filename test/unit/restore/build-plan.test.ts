@@ -1,4 +1,5 @@
 import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeKeyCommand, KMSClient, NotFoundException } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RestoreJobConfig, restoreJobConfigSchema } from "../../../packages/core/src/config.ts";
@@ -16,6 +17,7 @@ import type {
   WorkloadPlural,
 } from "../../../packages/core/src/velero/kube.ts";
 import { restoreAttemptName, restoreName } from "../../../packages/core/src/velero/naming.ts";
+import { commandsSent, FAKE_VPC, FakeAws } from "../../fixtures/rds/fake-rds.ts";
 
 const ACCOUNT = "123456789012";
 const PRIMARY = "eu-west-1";
@@ -169,6 +171,7 @@ function request(fields: Partial<RestoreRequest> = {}): RestoreRequest {
       snapshot: {
         identifier: "gitpod-dr-gitpod-2026-11-26-0300",
         arn: `arn:aws:rds:${region}:${ACCOUNT}:snapshot:gitpod-dr-gitpod-2026-11-26-0300`,
+        window: "2026-11-26T03:00:00.000Z",
         encrypted: true,
       },
       identifier: "gitpod-dr-gitpod-r-drill-1",
@@ -198,15 +201,45 @@ function cluster(): FakeKube {
 }
 
 const ec2Mocks: ReturnType<typeof mockClient>[] = [];
+const kmsMocks: ReturnType<typeof mockClient>[] = [];
 afterEach(() => {
-  for (const m of ec2Mocks.splice(0)) m.restore();
+  for (const m of [...ec2Mocks.splice(0), ...kmsMocks.splice(0)]) m.restore();
 });
 
-/** EC2 per region, knowing the given security groups; and the cluster per name. */
+/** The KMS keys of the DR region (a KMSClient per region answering DescribeKey from this map). */
+const DR_KEY = `arn:aws:kms:${DR}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`;
+
+/**
+ * EC2 per region, knowing the given security groups (in FAKE_VPC unless `vpcs` says otherwise); RDS per
+ * region (the fake, with the configured subnet groups); KMS per region; and the cluster per name.
+ */
 function deps(
   kubes: Record<string, FakeKube>,
   groups: Record<string, string[]> = { [PRIMARY]: SG_PRIMARY, [DR]: SG_DR },
+  vpcs: Record<string, string> = {},
+  keys: Record<string, { KeyState: string; KeySpec?: string; KeyUsage?: string }> = {
+    [DR_KEY]: { KeyState: "Enabled" },
+  },
 ) {
+  const aws = new FakeAws(() => new Date());
+  aws.region(PRIMARY).subnetGroups.add("gitpod-db");
+  aws.region(DR).subnetGroups.add("gitpod-db-dr");
+  const kms: Record<string, KMSClient> = {};
+  for (const region of [PRIMARY, DR]) {
+    const client = new KMSClient({
+      region,
+      credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "fake" },
+    });
+    const mock = mockClient(client);
+    mock.on(DescribeKeyCommand).callsFake((input) => {
+      const key = input.KeyId?.split(":")[3] === region ? keys[input.KeyId] : undefined;
+      if (!key)
+        throw new NotFoundException({ message: `Key '${input.KeyId}' does not exist`, $metadata: {} });
+      return { KeyMetadata: { KeyId: input.KeyId, Arn: input.KeyId, ...key } };
+    });
+    kmsMocks.push(mock);
+    kms[region] = client;
+  }
   const ec2: Record<string, EC2Client> = {};
   const askedKube: string[] = [];
   for (const region of [PRIMARY, DR]) {
@@ -220,7 +253,7 @@ function deps(
       return {
         SecurityGroups: ids
           .filter((id: string) => groups[region]?.includes(id))
-          .map((id: string) => ({ GroupId: id })),
+          .map((id: string) => ({ GroupId: id, VpcId: vpcs[id] ?? FAKE_VPC })),
       };
     });
     ec2Mocks.push(mock);
@@ -229,7 +262,10 @@ function deps(
   return {
     askedKube,
     ec2Calls: () => ec2Mocks.flatMap((m) => m.calls().map((c) => c.args[0].constructor.name)),
+    aws,
     plan: {
+      rds: (region: string) => aws.region(region).client,
+      kms: (region: string) => kms[region] as KMSClient,
       ec2: (region: string) => ec2[region] as EC2Client,
       kube: async (name: string, region: string) => {
         askedKube.push(`${name}@${region}`);
@@ -289,7 +325,9 @@ describe("buildPlan", () => {
       endpoints: {},
       checked: [
         `security groups ${SG_PRIMARY.join(", ")} exist in ${PRIMARY}`,
+        `security groups are in VPC ${FAKE_VPC} of DB subnet group gitpod-db`,
         "snapshot gitpod-dr-gitpod-2026-11-26-0300 is available; DB subnet group gitpod-db exists",
+        "latest is snapshot gitpod-dr-gitpod-2026-11-26-0300, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window 2026-11-26T03:00:00.000Z)",
         "Velero storage location default in gitpod is Available",
         "Velero backup gitpod-dr-2026-11-26-0200 is Completed",
       ],
@@ -559,5 +597,174 @@ describe("buildPlan", () => {
     ]);
     expect(targetCluster(config({ drCluster: false }), "dr")).toBeUndefined();
     expect(targetCluster(config({ drCluster: false }), "primary")).toBe("gitpod");
+  });
+});
+
+describe("buildPlan: the database target's settings are checked before anything is created", () => {
+  const AURORA = {
+    kind: "cluster" as const,
+    snapshot: {
+      identifier: "gitpod-dr-gitpod-2026-11-26-0300",
+      arn: `arn:aws:rds:${DR}:${ACCOUNT}:cluster-snapshot:gitpod-dr-gitpod-2026-11-26-0300`,
+      engine: "aurora-mysql",
+      engineVersion: "8.0.mysql_aurora.3.05.2",
+      encrypted: true,
+    },
+    identifier: "gitpod-dr-gitpod-r-drill-1",
+    adopt: false,
+  };
+  const FIELD = "restore.targets.dr.database";
+  const auroraRequest = () => request({ target: "dr", tiers: ["database"], database: AURORA });
+
+  /** The stage configuration with the DR target's database settings replaced by `database`'s. */
+  function drConfig(database: Record<string, string>): RestoreJobConfig {
+    const c = config();
+    const dr = c.restore.targets.dr as NonNullable<RestoreJobConfig["restore"]["targets"]["dr"]>;
+    return {
+      ...c,
+      restore: {
+        ...c.restore,
+        targets: { ...c.restore.targets, dr: { ...dr, database: { ...dr.database, ...database } } },
+      },
+    };
+  }
+
+  function drCluster(): FakeKube {
+    const kube = cluster();
+    kube.secrets.set("gitpod/database", { host: "old.db", port: "3306" });
+    return kube;
+  }
+
+  /** PreconditionFailed with `problems`; RDS received only Describe* calls, the cluster no write. */
+  async function refused(
+    d: ReturnType<typeof deps>,
+    kube: FakeKube,
+    cfg: RestoreJobConfig,
+    problems: string[],
+  ) {
+    const error = (await rejection(buildPlan(auroraRequest(), cfg, d.plan))) as PreconditionFailedError;
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error.name).toBe("PreconditionFailed");
+    expect(error.problems).toEqual(problems);
+    expect(error.message).toMatch(/Nothing was created$/);
+    for (const region of [PRIMARY, DR]) {
+      expect(commandsSent(d.aws.region(region)).filter((c) => !c.startsWith("Describe"))).toEqual([]);
+    }
+    expect(kube.writes()).toEqual([]);
+  }
+
+  it("all usable: the plan, with what was checked", async () => {
+    const kube = drCluster();
+    const d = deps({ "gitpod-dr": kube });
+    d.aws.region(DR).parameterGroups.set("gitpod-writer", "aurora-mysql8.0");
+    d.aws.region(DR).clusterParameterGroups.set("gitpod-cluster", "aurora-mysql8.0");
+
+    const plan = await buildPlan(
+      auroraRequest(),
+      drConfig({ parameterGroupName: "gitpod-writer", clusterParameterGroupName: "gitpod-cluster" }),
+      d.plan,
+    );
+
+    expect(plan.checked).toEqual([
+      `security groups ${SG_DR.join(", ")} exist in ${DR}`,
+      `security groups are in VPC ${FAKE_VPC} of DB subnet group gitpod-db-dr`,
+      `DB parameter group gitpod-writer (aurora-mysql8.0) exists in ${DR}`,
+      `DB cluster parameter group gitpod-cluster (aurora-mysql8.0) exists in ${DR}`,
+      `KMS key ${DR_KEY} is enabled in ${DR}`,
+      "snapshot gitpod-dr-gitpod-2026-11-26-0300 is available; DB subnet group gitpod-db-dr exists",
+      "latest is snapshot gitpod-dr-gitpod-2026-11-26-0300, the newest by its SnapshotCreateTime (not reported): it has no gitpod-dr:window tag, and for a copy that time is when it was copied, not when its data was taken",
+      "cluster gitpod-dr answers; Secret gitpod/database is readable",
+    ]);
+  });
+
+  it("latest: says whether the snapshot was chosen by its gitpod-dr:window tag or, without one, by its SnapshotCreateTime", async () => {
+    const d = deps({ "gitpod-dr": drCluster() });
+    const tagged = { ...AURORA, snapshot: { ...AURORA.snapshot, window: "2026-11-26T03:00:00.000Z" } };
+    const untagged = { ...AURORA, snapshot: { ...AURORA.snapshot, createdAt: "2026-11-26T04:12:00.000Z" } };
+
+    const byWindow = await buildPlan(
+      request({ target: "dr", tiers: ["database"], database: tagged }),
+      config(),
+      d.plan,
+    );
+    const byCreateTime = await buildPlan(
+      request({ target: "dr", tiers: ["database"], database: untagged }),
+      config(),
+      d.plan,
+    );
+
+    expect(byWindow.checked).toContain(
+      `latest is snapshot ${AURORA.snapshot.identifier}, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window 2026-11-26T03:00:00.000Z)`,
+    );
+    expect(byCreateTime.checked).toContain(
+      `latest is snapshot ${AURORA.snapshot.identifier}, the newest by its SnapshotCreateTime (2026-11-26T04:12:00.000Z): it has no gitpod-dr:window tag, and for a copy that time is when it was copied, not when its data was taken`,
+    );
+  });
+
+  it("a parameter group or cluster parameter group missing in the region: PreconditionFailed naming each setting", async () => {
+    const kube = drCluster();
+    const d = deps({ "gitpod-dr": kube });
+    // They exist in the primary region only.
+    d.aws.region(PRIMARY).parameterGroups.set("gitpod-writer", "aurora-mysql8.0");
+    d.aws.region(PRIMARY).clusterParameterGroups.set("gitpod-cluster", "aurora-mysql8.0");
+
+    await refused(
+      d,
+      kube,
+      drConfig({ parameterGroupName: "gitpod-writer", clusterParameterGroupName: "gitpod-cluster" }),
+      [
+        `${FIELD}.parameterGroupName: DB parameter group gitpod-writer does not exist in ${DR}: create it there or fix the setting`,
+        `${FIELD}.clusterParameterGroupName: DB cluster parameter group gitpod-cluster does not exist in ${DR}: create it there or fix the setting`,
+      ],
+    );
+  });
+
+  it("a parameter group of another engine family than the snapshot's: PreconditionFailed naming both", async () => {
+    const kube = drCluster();
+    const d = deps({ "gitpod-dr": kube });
+    d.aws.region(DR).parameterGroups.set("gitpod-writer", "mysql8.0");
+    d.aws.region(DR).clusterParameterGroups.set("gitpod-cluster", "aurora-mysql5.7");
+
+    await refused(
+      d,
+      kube,
+      drConfig({ parameterGroupName: "gitpod-writer", clusterParameterGroupName: "gitpod-cluster" }),
+      [
+        `${FIELD}.parameterGroupName: DB parameter group gitpod-writer is of family mysql8.0, but snapshot ${AURORA.snapshot.identifier} is aurora-mysql 8.0.mysql_aurora.3.05.2: use a group of the snapshot's engine family`,
+        `${FIELD}.clusterParameterGroupName: DB cluster parameter group gitpod-cluster is of family aurora-mysql5.7, but snapshot ${AURORA.snapshot.identifier} is aurora-mysql 8.0.mysql_aurora.3.05.2: use a group of the snapshot's engine family`,
+      ],
+    );
+  });
+
+  it.each([
+    ["missing", {}, `KMS key ${DR_KEY} does not exist in ${DR}`],
+    [
+      "disabled",
+      { [DR_KEY]: { KeyState: "Disabled" } },
+      `KMS key ${DR_KEY} is Disabled, not Enabled: RDS cannot encrypt with it`,
+    ],
+    [
+      "pending deletion",
+      { [DR_KEY]: { KeyState: "PendingDeletion" } },
+      `KMS key ${DR_KEY} is PendingDeletion, not Enabled: RDS cannot encrypt with it`,
+    ],
+    [
+      "asymmetric",
+      { [DR_KEY]: { KeyState: "Enabled", KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" } },
+      `KMS key ${DR_KEY} is a RSA_2048 key for SIGN_VERIFY: RDS encrypts only with symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)`,
+    ],
+  ])("the cluster's KMS key %s: PreconditionFailed naming kmsKeyArn", async (_, keys, problem) => {
+    const kube = drCluster();
+    const d = deps({ "gitpod-dr": kube }, undefined, {}, keys);
+    await refused(d, kube, config(), [`${FIELD}.kmsKeyArn: ${problem}`]);
+  });
+
+  it("a security group in another VPC than the DB subnet group's: PreconditionFailed naming it and both VPCs", async () => {
+    const kube = drCluster();
+    const d = deps({ "gitpod-dr": kube }, undefined, { [SG_DR[0] as string]: "vpc-0other" });
+
+    await refused(d, kube, config(), [
+      `${FIELD}.securityGroupIds: security group ${SG_DR[0]} is in VPC vpc-0other, but DB subnet group gitpod-db-dr is in VPC ${FAKE_VPC}: RDS accepts only security groups of the subnet group's VPC`,
+    ]);
   });
 });

@@ -204,6 +204,33 @@ describe.each(["instance", "cluster"] as const)("planDatabase (%s)", (kind) => {
     expectNothingCreated(primary, dr);
   });
 
+  it("a named snapshot of another database: a dbSnapshot problem naming both, no plan", async () => {
+    const { primary, dr } = drWorld(kind);
+    dr.add(kind, foreign("staging-before-upgrade", "gitpod-staging", ago(5)));
+    dr.add(kind, ours("gitpod-staging", ago(1)));
+    const staging = ours("gitpod-staging", ago(1)).identifier;
+
+    const foreignOne = await planDatabase(
+      dr.client,
+      api,
+      input(kind, { dbSnapshot: "staging-before-upgrade" }),
+    );
+    const oursOfOther = await planDatabase(dr.client, api, input(kind, { dbSnapshot: staging }));
+
+    const what = kind === "instance" ? "DB instance" : "DB cluster";
+    expect(foreignOne).toEqual({
+      problems: [
+        `dbSnapshot: snapshot staging-before-upgrade is of ${what} gitpod-staging, not of gitpod (database.identifier): name a snapshot of gitpod`,
+      ],
+    });
+    expect(oursOfOther).toEqual({
+      problems: [
+        `dbSnapshot: snapshot ${staging} is of ${what} gitpod-staging, not of gitpod (database.identifier): name a snapshot of gitpod`,
+      ],
+    });
+    expectNothingCreated(primary, dr);
+  });
+
   it("a database of the other family with the target identifier is no obstacle", async () => {
     const { primary, dr, yesterday } = drWorld(kind);
     dr.databases.push(existingDb(kind === "instance" ? "cluster" : "instance", DEFAULT_TARGET));
@@ -317,6 +344,54 @@ describe.each(["instance", "cluster"] as const)("planDatabase (%s)", (kind) => {
       ],
     });
     expect(result.plan).toBeUndefined();
+    expectNothingCreated(primary, dr);
+  });
+});
+
+describe("planDatabase (cluster): the writer instance", () => {
+  const api = snapshotApi("cluster");
+  const WRITER = `${DEFAULT_TARGET}-writer`;
+
+  it("the writer's identifier is taken by an instance of another cluster, or of none: a targetDbIdentifier problem, nothing created", async () => {
+    const inOther = drWorld("cluster");
+    inOther.dr.databases.push({ ...existingDb("instance", WRITER), clusterIdentifier: "reporting" });
+    const alone = drWorld("cluster");
+    alone.dr.databases.push(existingDb("instance", WRITER.toUpperCase()));
+
+    const other = await planDatabase(inOther.dr.client, api, input("cluster"));
+    const none = await planDatabase(alone.dr.client, api, input("cluster"));
+
+    expect(other).toEqual({
+      problems: [
+        `targetDbIdentifier: the writer instance of cluster ${DEFAULT_TARGET} would be ${WRITER}, which exists as an instance of cluster reporting: choose another targetDbIdentifier`,
+      ],
+    });
+    expect(none).toEqual({
+      problems: [
+        `targetDbIdentifier: the writer instance of cluster ${DEFAULT_TARGET} would be ${WRITER}, which exists as an instance in no cluster: choose another targetDbIdentifier`,
+      ],
+    });
+    expectNothingCreated(inOther.primary, inOther.dr, alone.primary, alone.dr);
+  });
+
+  it("the writer an earlier attempt of this restore id created in its cluster: adopted with the cluster", async () => {
+    const { primary, dr, yesterday } = drWorld("cluster");
+    const mine = { "gitpod-dr:created-by": "gitpod-dr", [TAG_RESTORE_ID]: RESTORE_ID };
+    dr.databases.push(existingDb("cluster", DEFAULT_TARGET, mine), {
+      ...existingDb("instance", WRITER, mine),
+      clusterIdentifier: DEFAULT_TARGET,
+    });
+
+    const result = await planDatabase(dr.client, api, input("cluster"));
+
+    expect(result).toEqual({
+      plan: {
+        snapshot: await read(dr, "cluster", yesterday.identifier),
+        identifier: DEFAULT_TARGET,
+        adopt: true,
+      },
+      problems: [],
+    });
     expectNothingCreated(primary, dr);
   });
 });

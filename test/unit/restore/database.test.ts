@@ -42,6 +42,16 @@ const SETTINGS: RestoreTargetSettings = {
   clusterParameterGroupName: "gitpod-cluster-params",
 };
 
+/** The fake regions, each with the parameter groups SETTINGS names (RDS refuses a restore naming one it lacks). */
+function rdsWorldWithGroups() {
+  const w = rdsWorld();
+  for (const region of [w.primary, w.dr]) {
+    region.parameterGroups.set("gitpod-params", "mysql8.0");
+    region.clusterParameterGroups.set("gitpod-cluster-params", "aurora-mysql8.0");
+  }
+  return w;
+}
+
 /** What a restore with `restoreId` from `snapshot` tags the database with. */
 const restoreTags = (restoreId: string, snapshotArn: string) => ({
   "gitpod-dr:created-by": "gitpod-dr",
@@ -72,7 +82,7 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
   const api = snapshotApi(kind);
 
   it("latest: the newest available snapshot gitpod-dr made of this database in the client's region", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const twoDays = primary.add(kind, ours("gitpod", ago(2)));
     const yesterday = primary.add(kind, ours("gitpod", ago(1)));
     primary.add(kind, ours("gitpod", ago(3)));
@@ -99,7 +109,7 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
   });
 
   it("latest in the DR region: the newest available DR copy, never a copy still in progress", async () => {
-    const { primary, dr } = rdsWorld();
+    const { primary, dr } = rdsWorldWithGroups();
     const threeDays = primary.add(kind, ours("gitpod", ago(3)));
     const yesterday = primary.add(kind, ours("gitpod", ago(1)));
     const today = primary.add(kind, ours("gitpod", ago(0, 1)));
@@ -120,7 +130,7 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
   });
 
   it("a named snapshot: that one, even one gitpod-dr did not make", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     primary.add(kind, ours("gitpod", ago(1)));
     primary.add(kind, foreign("before-upgrade", "gitpod", ago(5)));
 
@@ -129,8 +139,45 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
     expect(chosen).toMatchObject({ identifier: "before-upgrade", arn: primary.arn(kind, "before-upgrade") });
   });
 
+  it("a named snapshot in upper case: found, as RDS stores identifiers lower-cased and matches any case", async () => {
+    const { primary, dr } = rdsWorldWithGroups();
+    const made = primary.add(kind, ours("gitpod", ago(1)));
+    dr.add(kind, copyOf(primary, kind, made));
+
+    const chosen = await resolveRestoreSnapshot(api, dr.client, "gitpod", made.identifier.toUpperCase());
+
+    expect(made.identifier).toBe("gitpod-dr-gitpod-2026-11-25-0300");
+    expect(chosen).toMatchObject({ identifier: made.identifier, arn: dr.arn(kind, made.identifier) });
+  });
+
+  it("latest in the DR region: ordered by the window the RDS job recorded, not by when the copy was made", async () => {
+    const { primary, dr } = rdsWorldWithGroups();
+    const twoDays = primary.add(kind, ours("gitpod", ago(2)));
+    const yesterday = primary.add(kind, ours("gitpod", ago(1)));
+    // The older window's copy was made last (a copy that had failed, made again by a later run): its
+    // SnapshotCreateTime, the copy time for a cluster snapshot copy, is the newest.
+    dr.add(kind, copyOf(primary, kind, yesterday, { copiedAt: ago(1, -1) }));
+    dr.add(kind, copyOf(primary, kind, twoDays, { copiedAt: ago(0, 1) }));
+
+    const chosen = await resolveRestoreSnapshot(api, dr.client, "gitpod", "latest");
+
+    expect(chosen.identifier).toBe(yesterday.identifier);
+  });
+
+  it("latest: a gitpod-dr snapshot without a window tag is ordered by its SnapshotCreateTime", async () => {
+    const { primary } = rdsWorldWithGroups();
+    const tagged = primary.add(kind, ours("gitpod", ago(2)));
+    const { "gitpod-dr:window": _, ...untaggedTags } = ours("gitpod", ago(1)).tags;
+    const untagged = primary.add(kind, ours("gitpod", ago(1), { tags: untaggedTags }));
+
+    expect((await resolveRestoreSnapshot(api, primary.client, "gitpod", "latest")).identifier).toBe(
+      untagged.identifier,
+    );
+    expect(tagged.tags["gitpod-dr:window"]).toBe(ago(2).toISOString());
+  });
+
   it("a named snapshot that does not exist in the region: RestoreSnapshotNotFound naming it and the region", async () => {
-    const { primary, dr } = rdsWorld();
+    const { primary, dr } = rdsWorldWithGroups();
     const only = primary.add(kind, ours("gitpod", ago(1)));
 
     const missing = await rejection(
@@ -149,7 +196,7 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
   it.each(["creating", "failed", "copying"])(
     "a named snapshot that is %s: RestoreSnapshotNotFound naming it, the region and its status",
     async (status) => {
-      const { primary } = rdsWorld();
+      const { primary } = rdsWorldWithGroups();
       const snapshot = primary.add(kind, ours("gitpod", ago(1), { status }));
 
       const error = await rejection(
@@ -164,7 +211,7 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
   );
 
   it("latest with no usable snapshot: RestoreSnapshotNotFound saying to name one", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     primary.add(kind, ours("gitpod", TIME, { status: "creating" }));
     primary.add(kind, foreign("before-upgrade", "gitpod", ago(1)));
     primary.add(kind, ours("gitpod-staging", ago(1)));
@@ -178,7 +225,7 @@ describe.each(["instance", "cluster"] as const)("resolveRestoreSnapshot (%s snap
   });
 
   it("latest in an empty region: RestoreSnapshotNotFound naming the region", async () => {
-    const { dr } = rdsWorld();
+    const { dr } = rdsWorldWithGroups();
 
     const error = await rejection(resolveRestoreSnapshot(api, dr.client, "gitpod", "latest"));
 
@@ -220,7 +267,7 @@ describe("restoredIdentifier", () => {
 
 describe("startDatabaseRestore of a DB instance", () => {
   it("restores the snapshot with the target settings, private and protected, tagged with the restore", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     primary.databases.push(gitpodInstance());
     const snapshot = await snapshotIn(primary, "instance");
     const identifier = restoredIdentifier("gitpod", "drill-1");
@@ -258,8 +305,28 @@ describe("startDatabaseRestore of a DB instance", () => {
     expect(primary.database("instance", "gitpod")).toEqual(gitpodInstance());
   });
 
+  it("a parameter group the region lacks: RDS refuses the restore and nothing is created (as moto and RDS do)", async () => {
+    const { primary } = rdsWorld();
+    const snapshot = await snapshotIn(primary, "instance");
+
+    const error = await rejection(
+      startDatabaseRestore(primary.client, {
+        kind: "instance",
+        snapshot,
+        identifier: "gitpod-restored",
+        restoreId: "drill-1",
+        settings: SETTINGS,
+      }),
+    );
+
+    expect(error.message).toContain(
+      "DBParameterGroupNotFoundFault: DB Parameter Group gitpod-params not found.",
+    );
+    expect(primary.databases).toEqual([]);
+  });
+
   it("restores a DR copy in the DR region, leaving out a parameter group that is not configured", async () => {
-    const { primary, dr } = rdsWorld();
+    const { primary, dr } = rdsWorldWithGroups();
     const source = primary.add("instance", ours("gitpod", ago(1), { engine: "mysql" }));
     dr.add("instance", copyOf(primary, "instance", source));
     const snapshot = await resolveRestoreSnapshot(snapshotApi("instance"), dr.client, "gitpod", "latest");
@@ -282,7 +349,7 @@ describe("startDatabaseRestore of a DB instance", () => {
   });
 
   it("adopts the instance an earlier attempt of the same restore id created", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "instance");
     const input = {
       kind: "instance" as const,
@@ -309,7 +376,7 @@ describe("startDatabaseRestore of a DB instance", () => {
     ["an instance without tags", undefined],
     ["an instance of somebody else", { team: "platform" }],
   ])("refuses an identifier taken by %s: RestoreTargetTaken, nothing restored", async (_, tags) => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     primary.databases.push({
       kind: "instance",
       identifier: "gitpod-restored",
@@ -339,7 +406,7 @@ describe("startDatabaseRestore of a DB instance", () => {
   });
 
   it("refuses to restore over the live database named as the target", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     primary.databases.push(gitpodInstance());
     const snapshot = await snapshotIn(primary, "instance");
 
@@ -359,7 +426,7 @@ describe("startDatabaseRestore of a DB instance", () => {
   });
 
   it("two restore ids that clean up to the same identifier: the second is refused, never adopts the first's", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "instance");
     const identifier = restoredIdentifier("gitpod", "Drill_1");
     expect(restoredIdentifier("gitpod", "drill-1")).toBe(identifier);
@@ -404,7 +471,7 @@ async function restoreClusterThroughCheck(
 
 describe("startDatabaseRestore of an Aurora cluster", () => {
   it("restores the cluster with the snapshot's engine and the configured key, then creates its writer", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster", "aurora-postgresql");
     const identifier = restoredIdentifier("gitpod", "drill-1");
 
@@ -460,8 +527,37 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
     expect(restoresTo(primary)).toEqual(["RestoreDBClusterFromSnapshotCommand", "CreateDBInstanceCommand"]);
   });
 
+  it("identifiers in any case: restored by the snapshot's ARN, found again in another case, never restored twice", async () => {
+    const { primary } = rdsWorldWithGroups();
+    const snapshot = await snapshotIn(primary, "cluster");
+    // RDS takes a snapshot's name or ARN (RestoreDBClusterFromSnapshot, SnapshotIdentifier), in any case.
+    const input = {
+      kind: "cluster" as const,
+      snapshot: {
+        ...snapshot,
+        arn: snapshot.arn.replace(snapshot.identifier, snapshot.identifier.toUpperCase()),
+      },
+      identifier: "GITPOD-DR-GITPOD-R-DRILL-1",
+      restoreId: "drill-1",
+      settings: SETTINGS,
+    };
+
+    const first = await startDatabaseRestore(primary.client, input);
+    const again = await startDatabaseRestore(primary.client, {
+      ...input,
+      identifier: "gitpod-dr-gitpod-r-drill-1",
+    });
+
+    expect(first).toEqual({ identifier: input.identifier, created: true });
+    expect(again).toEqual({ identifier: "gitpod-dr-gitpod-r-drill-1", created: false });
+    expect(restoresTo(primary)).toEqual(["RestoreDBClusterFromSnapshotCommand"]);
+    expect(primary.database("cluster", "gitpod-dr-gitpod-r-drill-1")?.identifier).toBe(
+      "gitpod-dr-gitpod-r-drill-1",
+    );
+  });
+
   it("without a configured key: no KmsKeyId, the cluster keeps the snapshot's key", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster", "aurora-mysql");
     const { clusterParameterGroupName: _, ...settings } = SETTINGS;
 
@@ -490,7 +586,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   });
 
   it("restores a cluster at the snapshot's engine version, not the region's default", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const made = primary.add(
       "cluster",
       ours("gitpod", ago(1), { engine: "aurora-mysql", engineVersion: "8.0.mysql_aurora.3.05.2" }),
@@ -519,7 +615,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   });
 
   it("an instance with the writer's name that is in no cluster is not taken for the writer", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster", "aurora-mysql");
     primary.databases.push(
       {
@@ -548,7 +644,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   });
 
   it("adopting an available cluster whose writer is missing: the check creates the writer", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster");
     const tags = restoreTags("drill-1", snapshot.arn);
     // An earlier attempt restored the cluster, then failed before creating the writer.
@@ -580,7 +676,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   });
 
   it("starting the same restore again sends nothing", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster");
     const input = {
       kind: "cluster" as const,
@@ -600,7 +696,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   });
 
   it("never takes over an unrelated instance that has the writer's name", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster");
     primary.databases.push({
       kind: "instance",
@@ -629,7 +725,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   });
 
   it("refuses a cluster identifier taken by another restore: RestoreTargetTaken, nothing created", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     primary.databases.push({
       kind: "cluster",
       identifier: "gitpod-restored",
@@ -662,7 +758,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   it.each([55, 56, 57, 61, 62, 63])(
     "creates a writer with a valid identifier for a %i-character cluster identifier",
     async (length) => {
-      const { primary } = rdsWorld();
+      const { primary } = rdsWorldWithGroups();
       const snapshot = await snapshotIn(primary, "cluster");
       const identifier = `gitpod-restored-${"x".repeat(length - 16)}`;
       expect(identifier).toHaveLength(length);
@@ -684,7 +780,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
   );
 
   it("restores a cluster for a 13-character database under the console's default execution name", async () => {
-    const { primary } = rdsWorld();
+    const { primary } = rdsWorldWithGroups();
     const snapshot = await snapshotIn(primary, "cluster");
     const identifier = restoredIdentifier("gitpod-aurora", "b9c3e0a4-6f1d-4c8e-9a57-2f0d3c1e7b42");
     expect(identifier).toHaveLength(62);
@@ -703,7 +799,7 @@ describe("startDatabaseRestore of an Aurora cluster", () => {
 
 describe("checkDatabaseRestore", () => {
   async function restoredInstance() {
-    const world = rdsWorld();
+    const world = rdsWorldWithGroups();
     const snapshot = await snapshotIn(world.primary, "instance");
     await startDatabaseRestore(world.primary.client, {
       kind: "instance",
@@ -717,7 +813,7 @@ describe("checkDatabaseRestore", () => {
 
   /** A restored cluster whose writer the first check after the cluster became available created. */
   async function restoredCluster() {
-    const world = rdsWorld();
+    const world = rdsWorldWithGroups();
     const snapshot = await snapshotIn(world.primary, "cluster", "aurora-postgresql");
     await restoreClusterThroughCheck(world.primary, {
       kind: "cluster",
@@ -753,7 +849,7 @@ describe("checkDatabaseRestore", () => {
   });
 
   it("a cluster still creating: not done, and no writer yet", async () => {
-    const world = rdsWorld();
+    const world = rdsWorldWithGroups();
     const primary = world.primary;
     const snapshot = await snapshotIn(primary, "cluster", "aurora-postgresql");
     const input = {

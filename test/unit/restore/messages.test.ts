@@ -180,7 +180,10 @@ describe("successMessage", () => {
         db_host: "gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com",
         store_s3_bucket: "gitpod-workspaces-replica",
       },
-      replicationLag: [{ bucket: "gitpod-workspace-backups", seconds: 125 }, { bucket: "gitpod-user-x" }],
+      replicationLag: [
+        { bucket: "gitpod-workspace-backups", seconds: 125, precisionSeconds: 60 },
+        { bucket: "gitpod-user-x" },
+      ],
       startedAt: "2026-11-26T10:32:00.000Z",
     },
     pointed: { startedAt: "2026-11-26T10:32:00.000Z", finishedAt: "2026-11-26T10:33:30.000Z" },
@@ -260,7 +263,7 @@ describe("successMessage", () => {
       "Pointed through the KOTS config (KOTS redeployed). Values set: db_host=gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com, store_s3_bucket=gitpod-workspaces-replica",
     );
     expect(n.message).toContain(
-      "gitpod-workspace-backups: the last canary known to have replicated was written 2m 05s ago",
+      "gitpod-workspace-backups: the last canary known to have replicated was written at most 2m 05s ago (between 1m 05s and 2m 05s: CloudWatch keeps the S3 check's measurement to the minute)",
     );
     expect(n.message).toContain("gitpod-user-x: no replication measurement on record");
     expect(lines).toContain(

@@ -150,7 +150,12 @@ describe("pointApplication", () => {
       databaseHost: DB_HOST,
       databasePort: 5432,
       replicationLag: [
-        { bucket: "gitpod-workspace-backups", seconds: 630, measuredAt: minutesLater(-10).toISOString() },
+        {
+          bucket: "gitpod-workspace-backups",
+          seconds: 630,
+          precisionSeconds: 60,
+          measuredAt: minutesLater(-10).toISOString(),
+        },
       ],
       startedAt: START.toISOString(),
     });

@@ -161,6 +161,8 @@ describe("validateRestore", () => {
           identifier: w.newest.identifier,
           arn: w.primary.arn("instance", w.newest.identifier),
           createdAt: w.newest.createdAt.toISOString(),
+          // The recovery time the RDS job recorded (gitpod-dr:window), which "latest" orders by.
+          window: w.newest.tags["gitpod-dr:window"],
           engine: "postgres",
           encrypted: true,
         },
@@ -234,6 +236,24 @@ describe("validateRestore", () => {
       identifier: "gitpod-dr-gitpod-r-exec-1",
       adopt: false,
     });
+    expectOnlyReads(w.primary, w.dr);
+  });
+
+  it("auto with another database's snapshot named: InvalidInput naming dbSnapshot, not a restore of it", async () => {
+    const w = world("cluster");
+    w.primary.add("cluster", foreign("reporting-final", "reporting", ago(3)));
+
+    const error = await invalid(
+      validateRestore(
+        event({ tiers: ["database"], dbSnapshot: "reporting-final" }),
+        config({ kind: "auto" }),
+        w.deps,
+      ),
+    );
+
+    expect(error.issues).toEqual([
+      "dbSnapshot: snapshot reporting-final is of DB cluster reporting, not of gitpod (database.identifier): name a snapshot of gitpod",
+    ]);
     expectOnlyReads(w.primary, w.dr);
   });
 

@@ -54,6 +54,10 @@ const toTagList = (tags: Record<string, string>): Tag[] =>
 const fromTagList = (tags: Tag[] | undefined): Record<string, string> =>
   Object.fromEntries((tags ?? []).filter((t) => t.Key).map((t) => [t.Key as string, t.Value ?? ""]));
 
+/** RDS identifiers are case-insensitive: RDS keeps them lower-cased and matches any case. */
+export const sameIdentifier = (a: string | undefined, b: string): boolean =>
+  a !== undefined && a.toLowerCase() === b.toLowerCase();
+
 function regionOfArn(arn: string): string {
   return arn.split(":")[3] ?? "";
 }
@@ -120,7 +124,8 @@ const instanceApi: SnapshotApi = {
   async describeSnapshot(rds, identifier) {
     try {
       const out = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: identifier }));
-      const found = out.DBSnapshots?.find((s) => s.DBSnapshotIdentifier === identifier);
+      // RDS stores identifiers lower-cased and matches them in any case: so does the answer's check.
+      const found = out.DBSnapshots?.find((s) => sameIdentifier(s.DBSnapshotIdentifier, identifier));
       return found ? fromDbSnapshot(found) : undefined;
     } catch (err) {
       if (awsErrorCode(err) === "DBSnapshotNotFoundFault") return undefined;
@@ -201,7 +206,9 @@ const clusterApi: SnapshotApi = {
       const out = await rds.send(
         new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: identifier }),
       );
-      const found = out.DBClusterSnapshots?.find((s) => s.DBClusterSnapshotIdentifier === identifier);
+      const found = out.DBClusterSnapshots?.find((s) =>
+        sameIdentifier(s.DBClusterSnapshotIdentifier, identifier),
+      );
       return found ? fromClusterSnapshot(found) : undefined;
     } catch (err) {
       if (awsErrorCode(err) === "DBClusterSnapshotNotFoundFault") return undefined;

@@ -1,5 +1,3 @@
-import { DescribeSecurityGroupsCommand, type EC2Client } from "@aws-sdk/client-ec2";
-import { wrapAwsError } from "../aws/errors.ts";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { storageLocationProblem } from "../velero/backup.ts";
@@ -15,21 +13,21 @@ import {
 } from "../velero/naming.ts";
 import { resolveBackup } from "../velero/restore.ts";
 import { phaseReport } from "../velero/status.ts";
+import { checkDatabaseTarget, type TargetCheckDeps } from "./database-target.ts";
 import { PreconditionFailedError } from "./errors.ts";
-import type { ImageItem, RestorePlan, RestoreRequest } from "./types.ts";
+import type { ImageItem, RestorePlan, RestoreRequest, SnapshotRef } from "./types.ts";
 
 /**
  * The "Build plan" state: resolves what Validate left (the Velero backup, the images, the endpoints)
  * and checks every precondition in the target region — the cluster answers, Velero is installed with
- * an Available storage location, the security groups exist. Every problem is collected; nothing is
- * created. The plan is the state's output (and, with dryRun, the message).
+ * an Available storage location, the database target's security groups, parameter groups and KMS key
+ * are usable (database-target.ts). Every problem is collected; nothing is created. The plan is the state's output (and, with dryRun, the message).
  */
 
 /** Velero Restores one restore id may make (a new one after each that failed). */
 const MAX_ATTEMPTS = 10;
 
-export interface PlanDeps {
-  readonly ec2: (region: string) => Pick<EC2Client, "send">;
+export interface PlanDeps extends TargetCheckDeps {
   /** Cluster access (EKS DescribeCluster, then the Kubernetes API) by cluster name and region. */
   readonly kube: (cluster: string, region: string) => Promise<KubeOps>;
 }
@@ -47,20 +45,11 @@ export function modifierName(restoreId: string): string {
   return `${restoreName(restoreId).slice(0, 240)}-hold`;
 }
 
-async function missingSecurityGroups(
-  ec2: Pick<EC2Client, "send">,
-  ids: readonly string[],
-): Promise<string[]> {
-  try {
-    // A filter (not GroupIds) so that a missing id is left out of the answer instead of failing the call.
-    const out = await ec2.send(
-      new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: [...ids] }] }),
-    );
-    const found = new Set((out.SecurityGroups ?? []).map((g) => g.GroupId));
-    return ids.filter((id) => !found.has(id));
-  } catch (error) {
-    throw wrapAwsError("Unable to describe the restore's security groups", error);
-  }
+/** What "latest" was ordered by for the chosen snapshot (resolveRestoreSnapshot: the window tag, else SnapshotCreateTime). */
+function latestBasis(snapshot: SnapshotRef): string {
+  return snapshot.window
+    ? `latest is snapshot ${snapshot.identifier}, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window ${snapshot.window})`
+    : `latest is snapshot ${snapshot.identifier}, the newest by its SnapshotCreateTime (${snapshot.createdAt ?? "not reported"}): it has no gitpod-dr:window tag, and for a copy that time is when it was copied, not when its data was taken`;
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -91,17 +80,19 @@ export async function buildPlan(
         : {}),
       ...(target.database.kmsKeyArn ? { kmsKeyArn: target.database.kmsKeyArn } : {}),
     };
-    const missing = await missingSecurityGroups(deps.ec2(request.region), settings.securityGroupIds);
-    if (missing.length > 0) {
-      problems.push(
-        `security group${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of restore.targets.${request.target}.database do not exist in ${request.region}`,
-      );
-    } else {
-      checked.push(`security groups ${settings.securityGroupIds.join(", ")} exist in ${request.region}`);
-    }
+    const targetCheck = await checkDatabaseTarget(deps, {
+      kind: request.database.kind,
+      region: request.region,
+      snapshot: request.database.snapshot,
+      settings,
+      field: `restore.targets.${request.target}.database`,
+    });
+    problems.push(...targetCheck.problems);
+    checked.push(...targetCheck.checked);
     checked.push(
       `snapshot ${request.database.snapshot.identifier} is available; DB subnet group ${settings.subnetGroupName} exists`,
     );
+    if (request.dbSnapshot === "latest") checked.push(latestBasis(request.database.snapshot));
     database = { ...request.database, settings };
   }
 

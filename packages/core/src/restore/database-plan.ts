@@ -5,9 +5,16 @@ import {
   type RDSClient,
 } from "@aws-sdk/client-rds";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
-import type { SnapshotApi } from "../rds/api.ts";
+import { type SnapshotApi, sameIdentifier } from "../rds/api.ts";
+import { TAG_SOURCE } from "../rds/naming.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
-import { resolveRestoreSnapshot, restoredIdentifier, TAG_RESTORE_ID, TAG_RESTORED_FROM } from "./database.ts";
+import {
+  resolveRestoreSnapshot,
+  restoredIdentifier,
+  TAG_RESTORE_ID,
+  TAG_RESTORED_FROM,
+  writerIdentifier,
+} from "./database.ts";
 import { RestoreSnapshotNotFoundError, RestoreTargetTakenError } from "./errors.ts";
 
 /**
@@ -66,8 +73,51 @@ async function targetOwner(
 }
 
 /**
- * Resolves and checks the database restore: the snapshot exists and is available in the target
- * region; the target identifier is free or this restore id's own; the DB subnet group exists.
+ * The problem with an Aurora cluster's writer identifier (`<cluster>-writer`), if any: an instance with it
+ * that is not this restore's own writer would make the writer fail after the cluster was created (with
+ * deletion protection), leaving the cluster behind.
+ */
+async function writerProblem(
+  rds: RDSClient,
+  cluster: string,
+  restoreId: string,
+): Promise<string | undefined> {
+  const writer = writerIdentifier(cluster);
+  let found: { DBClusterIdentifier?: string; TagList?: { Key?: string; Value?: string }[] } | undefined;
+  try {
+    found = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: writer })))
+      .DBInstances?.[0];
+  } catch (error) {
+    if (awsErrorCode(error) === "DBInstanceNotFoundFault") return undefined;
+    throw wrapAwsError(`Unable to describe DB instance ${writer}`, error);
+  }
+  if (!found) return undefined;
+  const inCluster = found.DBClusterIdentifier;
+  const ours = found.TagList?.some((t) => t.Key === TAG_RESTORE_ID && t.Value === restoreId.slice(0, 256));
+  if (inCluster && sameIdentifier(inCluster, cluster) && ours) return undefined;
+  return `targetDbIdentifier: the writer instance of cluster ${cluster} would be ${writer}, which exists as an instance ${inCluster ? `of cluster ${inCluster}` : "in no cluster"}${inCluster && sameIdentifier(inCluster, cluster) ? ` and was not created by restore ${restoreId}` : ""}: choose another targetDbIdentifier`;
+}
+
+/**
+ * The problem with a snapshot that is not of the configured database (today's `kind: auto` would restore
+ * another database's): a gitpod-dr snapshot says its source in its tag, any other its DB identifier.
+ */
+function ownerProblem(snapshot: Snapshot, kind: DatabaseKind, database: string): string | undefined {
+  const source = snapshot.tags[TAG_SOURCE];
+  if (
+    source !== undefined
+      ? sameIdentifier(source, database)
+      : sameIdentifier(snapshot.databaseIdentifier, database)
+  )
+    return undefined;
+  const of = source ?? snapshot.databaseIdentifier;
+  return `dbSnapshot: snapshot ${snapshot.identifier} is of ${kind === "instance" ? "DB instance" : "DB cluster"} ${of}, not of ${database} (database.identifier): name a snapshot of ${database}`;
+}
+
+/**
+ * Resolves and checks the database restore: the snapshot exists, is available in the target region and
+ * is of the configured database; the target identifier (and for a cluster, its writer's) is free or
+ * this restore id's own; the DB subnet group exists.
  * @returns the plan, or the problems found (every one).
  */
 export async function planDatabase(
@@ -82,6 +132,11 @@ export async function planDatabase(
   } catch (error) {
     if (!(error instanceof RestoreSnapshotNotFoundError)) throw error;
     problems.push(`dbSnapshot: ${error.message}`);
+  }
+  const notOurs = snapshot && ownerProblem(snapshot, input.kind, input.database);
+  if (notOurs) {
+    problems.push(notOurs);
+    snapshot = undefined;
   }
   const identifier = input.targetDbIdentifier ?? restoredIdentifier(input.database, input.restoreId);
   if (identifier.toLowerCase() === input.database.toLowerCase()) {
@@ -111,6 +166,8 @@ export async function planDatabase(
         : `dbSnapshot: restore ${input.restoreId} restored ${identifier} from snapshot ${earlier}, not ${snapshot.identifier}: give "dbSnapshot": "${earlier}" to resume it, or use another restoreId`,
     );
   }
+  const writer = input.kind === "cluster" ? await writerProblem(rds, identifier, input.restoreId) : undefined;
+  if (writer) problems.push(writer);
   if (!(await subnetGroupExists(rds, input.subnetGroupName))) {
     problems.push(
       `DB subnet group ${input.subnetGroupName} does not exist in ${await rds.config.region()}: create it or fix the restore configuration`,

@@ -27,6 +27,14 @@ const span = (t: Timed | undefined): number | undefined => {
   return Date.parse(t.finishedAt) - Date.parse(t.startedAt);
 };
 
+/** The lag as measured: an upper bound, then the range its precision leaves. */
+function lagText(seconds: number, precision: number | undefined): string {
+  const most = formatDuration(seconds * 1000);
+  if (!precision) return `${most} ago`;
+  const least = formatDuration(Math.max(0, seconds - precision) * 1000);
+  return `at most ${most} ago (between ${least} and ${most}: CloudWatch keeps the S3 check's measurement to the minute)`;
+}
+
 function lagLines(lag: readonly ReplicationLag[] | undefined): string[] {
   if (!lag || lag.length === 0) return [];
   return [
@@ -36,7 +44,7 @@ function lagLines(lag: readonly ReplicationLag[] | undefined): string[] {
         ? `  - ${l.bucket}: the replication measurement could not be read (${l.error}); the replica may lack an unknown amount of recent workspace data`
         : l.seconds === undefined
           ? `  - ${l.bucket}: no replication measurement on record; the replica may lack an unknown amount of recent workspace data`
-          : `  - ${l.bucket}: the last canary known to have replicated was written ${formatDuration(l.seconds * 1000)} ago; workspace data written after that may be missing from the replica`,
+          : `  - ${l.bucket}: the last canary known to have replicated was written ${lagText(l.seconds, l.precisionSeconds)}; workspace data written after that may be missing from the replica`,
     ),
   ];
 }

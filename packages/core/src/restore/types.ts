@@ -9,7 +9,10 @@ import type { Tier } from "./input.ts";
 export interface SnapshotRef {
   readonly identifier: string;
   readonly arn: string;
+  /** SnapshotCreateTime (for an instance snapshot copy, the original's; for a cluster snapshot copy, the copy's). */
   readonly createdAt?: string;
+  /** The recovery time the RDS job recorded (its gitpod-dr:window tag); absent on a snapshot without it. */
+  readonly window?: string;
   readonly engine?: string;
   readonly engineVersion?: string;
   readonly encrypted: boolean;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { snapshotApi } from "../rds/api.ts";
+import { TAG_WINDOW } from "../rds/naming.ts";
 import type { DatabaseKind } from "../rds/types.ts";
 import { resolveRestoreSnapshot } from "./database.ts";
 import { planDatabase } from "./database-plan.ts";
@@ -127,6 +128,7 @@ export async function validateRestore(
           identifier: s.identifier,
           arn: s.arn,
           ...(s.createdAt ? { createdAt: s.createdAt.toISOString() } : {}),
+          ...(s.tags[TAG_WINDOW] ? { window: s.tags[TAG_WINDOW] } : {}),
           ...(s.engine ? { engine: s.engine } : {}),
           ...(s.engineVersion ? { engineVersion: s.engineVersion } : {}),
           encrypted: s.encrypted,

@@ -77,17 +77,33 @@ export async function publishCanaryAges(
 
 export interface ReplicationLag {
   readonly bucket: string;
-  /** Seconds between the last canary known to have replicated and now; undefined when none is on record. */
+  /**
+   * Seconds between the last canary known to have replicated and now, at most (never less than the
+   * truth, by less than `precisionSeconds`); undefined when none is on record.
+   */
   readonly seconds?: number;
+  /** How much `seconds` may exceed the truth: CloudWatch keeps the measurement's time to the minute. */
+  readonly precisionSeconds?: number;
+  /** The start of the minute in which the S3 check measured it. */
   readonly measuredAt?: string;
   /** Why the measurement could not be read (the lag is then unknown). */
   readonly error?: string;
 }
 
 /**
- * The object-storage tier's latest verdict: how long ago the last canary replicated, per bucket (the
- * S3 check's `SecondsSinceReplicatedCanary` metric plus the time since it was recorded). Never throws:
- * the lag is information for the operator, and not knowing it must not stop a restore.
+ * CloudWatch's smallest period for a standard-resolution metric: it keeps each datapoint to the minute,
+ * and stamps an aggregate with the start of its period.
+ */
+const LAG_PERIOD_SECONDS = 60;
+
+/**
+ * The object-storage tier's latest verdict: how long ago the last canary replicated, per bucket. The S3
+ * check's `SecondsSinceReplicatedCanary` value v, measured at time t, says the newest replicated canary was
+ * written at t − v; the lag now is v + (now − t). CloudWatch answers t only as the start s of the period
+ * holding it (t in [s, s + period)), so the lag is taken as v + (now − s): never less than the truth, and
+ * over it by less than one period. The period is CloudWatch's smallest for the metric (60 s; a 300 s one
+ * overstated by up to 300 s), and the statistic the Minimum, the freshest of several checks in a minute.
+ * Never throws: the lag is information for the operator, and not knowing it must not stop a restore.
  */
 export async function replicationLag(
   cloudwatch: Pick<CloudWatchClient, "send">,
@@ -109,8 +125,8 @@ export async function replicationLag(
               MetricName: "SecondsSinceReplicatedCanary",
               Dimensions: [{ Name: "Bucket", Value: bucket }],
             },
-            Period: 300,
-            Stat: "Maximum",
+            Period: LAG_PERIOD_SECONDS,
+            Stat: "Minimum",
           },
         })),
       }),
@@ -125,7 +141,8 @@ export async function replicationLag(
       if (!at || value === undefined) return { bucket };
       return {
         bucket,
-        seconds: Math.round(value + (now.getTime() - at.getTime()) / 1000),
+        seconds: Math.ceil(value + (now.getTime() - at.getTime()) / 1000),
+        precisionSeconds: LAG_PERIOD_SECONDS,
         measuredAt: at.toISOString(),
       };
     });
