@@ -173,6 +173,32 @@ function grantRestorePermissions(stack: Stack, functions: RestoreFunctions, prop
   plan("DescribeSubnetGroups", ["rds:DescribeDBSubnetGroups"], subnetGroups);
   // EC2 Describe* actions support no resource-level permissions.
   plan("DescribeSecurityGroups", ["ec2:DescribeSecurityGroups"], ["*"]);
+  // Build plan checks, before anything is created, that the configured parameter groups exist (and fit
+  // the snapshot's engine) and that a configured target key is usable (core restore/database-target.ts).
+  const configured = (["primary", "dr"] as const).flatMap((t) => {
+    const target = restore.targets[t];
+    return target
+      ? [{ region: t === "primary" ? config.regions.primary : config.regions.dr, db: target.database }]
+      : [];
+  });
+  const instanceGroups = configured.flatMap(({ region, db }) =>
+    db.parameterGroupName ? [rdsArn(region, "pg", db.parameterGroupName)] : [],
+  );
+  const clusterGroups = configured.flatMap(({ region, db }) =>
+    db.clusterParameterGroupName ? [rdsArn(region, "cluster-pg", db.clusterParameterGroupName)] : [],
+  );
+  if (instanceGroups.length > 0) {
+    plan("DescribeTheConfiguredParameterGroups", ["rds:DescribeDBParameterGroups"], instanceGroups);
+  }
+  if (clusterGroups.length > 0) {
+    plan(
+      "DescribeTheConfiguredClusterParameterGroups",
+      ["rds:DescribeDBClusterParameterGroups"],
+      clusterGroups,
+    );
+  }
+  const targetKeys = configured.flatMap(({ db }) => (db.kmsKeyArn ? [db.kmsKeyArn] : []));
+  if (targetKeys.length > 0) plan("DescribeTheTargetKeys", ["kms:DescribeKey"], [...new Set(targetKeys)]);
 
   // Restore: only into new databases tagged as the tool's (the request must carry the tag).
   const ownTag = { StringEquals: { [`aws:RequestTag/${TAG_CREATED_BY}`]: TAG_CREATED_BY_VALUE } };

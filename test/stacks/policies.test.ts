@@ -37,10 +37,10 @@ const sourceArns = (s: PolicyStatement) =>
     .map(arn)
     .sort();
 
-function restoreDatabaseStatements(template: Template): Statement[] {
+function roleStatements(template: Template, handler: string): Statement[] {
   const fn = Object.values(
     template.findResources("AWS::Lambda::Function", {
-      Properties: { Handler: "packages/functions/src/restore-database.handler" },
+      Properties: { Handler: `packages/functions/src/${handler}.handler` },
     }),
   )[0] as Resource;
   const role = (fn.Properties.Role["Fn::GetAtt"] as string[])[0];
@@ -48,6 +48,8 @@ function restoreDatabaseStatements(template: Template): Statement[] {
     template.findResources("AWS::IAM::Policy", { Properties: { Roles: [{ Ref: role }] } }),
   ).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
+
+const restoreDatabaseStatements = (template: Template) => roleStatements(template, "restore-database");
 
 const groupResources = (statements: Statement[]) =>
   statements
@@ -156,6 +158,28 @@ describe("the RestoreDatabase role", () => {
       ].sort(),
     );
     expect(statements.flatMap((s) => asList(s.Action)).filter((a) => a.includes("*"))).toEqual([]);
+  }, 300_000);
+});
+
+describe("the RestorePlan role", () => {
+  it("may describe what Build plan checks before creating: the configured parameter groups, the target keys", async () => {
+    const config = structuredClone(exampleConfig) as StageConfigInput;
+    const targets = (config.restore as NonNullable<StageConfigInput["restore"]>).targets;
+    Object.assign(targets.primary.database, { parameterGroupName: "gitpod-mysql80" });
+    Object.assign(targets.dr?.database ?? {}, { clusterParameterGroupName: "gitpod-aurora" });
+    const template = await synth(Restore, { stage: "policies-plan", config });
+    const statements = roleStatements(template, "restore-plan");
+    const resourcesOf = (action: string) =>
+      statements.filter((s) => asList(s.Action).includes(action)).flatMap((s) => asList(s.Resource).map(arn));
+    expect(resourcesOf("rds:DescribeDBParameterGroups")).toEqual([
+      "arn:aws:rds:eu-west-1:123456789012:pg:gitpod-mysql80",
+    ]);
+    expect(resourcesOf("rds:DescribeDBClusterParameterGroups")).toEqual([
+      "arn:aws:rds:eu-central-1:123456789012:cluster-pg:gitpod-aurora",
+    ]);
+    expect(resourcesOf("kms:DescribeKey")).toEqual([
+      "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+    ]);
   }, 300_000);
 });
 

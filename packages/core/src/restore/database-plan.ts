@@ -1,4 +1,5 @@
 import {
+  type DBInstance,
   DescribeDBClustersCommand,
   DescribeDBInstancesCommand,
   DescribeDBSubnetGroupsCommand,
@@ -83,7 +84,7 @@ async function writerProblem(
   restoreId: string,
 ): Promise<string | undefined> {
   const writer = writerIdentifier(cluster);
-  let found: { DBClusterIdentifier?: string; TagList?: { Key?: string; Value?: string }[] } | undefined;
+  let found: Pick<DBInstance, "DBClusterIdentifier" | "TagList"> | undefined;
   try {
     found = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: writer })))
       .DBInstances?.[0];

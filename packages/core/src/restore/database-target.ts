@@ -1,5 +1,5 @@
-import { DescribeSecurityGroupsCommand, type EC2Client } from "@aws-sdk/client-ec2";
-import { DescribeKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import { DescribeSecurityGroupsCommand, type EC2Client, type SecurityGroup } from "@aws-sdk/client-ec2";
+import { DescribeKeyCommand, type KeyMetadata, type KMSClient } from "@aws-sdk/client-kms";
 import {
   DescribeDBClusterParameterGroupsCommand,
   DescribeDBParameterGroupsCommand,
@@ -60,7 +60,7 @@ async function subnetGroupVpc(rds: Pick<RDSClient, "send">, name: string): Promi
 /** The security groups' problems: missing in the region, or in another VPC than the subnet group's. */
 async function securityGroupProblems(deps: TargetCheckDeps, t: TargetCheck, checked: string[]) {
   const ids = t.settings.securityGroupIds;
-  let found: { GroupId?: string; VpcId?: string }[];
+  let found: Pick<SecurityGroup, "GroupId" | "VpcId">[];
   try {
     // A filter (not GroupIds) so that a missing id is left out of the answer instead of failing the call.
     const out = await deps
@@ -160,7 +160,7 @@ async function kmsKeyProblems(deps: TargetCheckDeps, t: TargetCheck, checked: st
   // Only RestoreDBClusterFromSnapshot takes a key; a DB instance keeps its snapshot's.
   if (!arn || t.kind !== "cluster") return [];
   const setting = `${t.field}.kmsKeyArn`;
-  let key: { KeyState?: string; KeyUsage?: string; KeySpec?: string } | undefined;
+  let key: Pick<KeyMetadata, "KeyState" | "KeyUsage" | "KeySpec"> | undefined;
   try {
     key = (await deps.kms(t.region).send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata;
   } catch (error) {
