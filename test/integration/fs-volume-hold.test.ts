@@ -5,28 +5,51 @@
  * for real ("Build plan", "Restore application", "Check application restore", "Point application",
  * "Redeploy") through `ClientNodeKubeOps` as the restore identity.
  */
+import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { HOLD_GATE, holdModifier } from "../../packages/core/src/restore/hold.ts";
+import {
+  type ApplicationDeps,
+  checkApplicationRestore,
+  startApplicationRestore,
+} from "../../packages/core/src/restore/application.ts";
+import { buildPlan } from "../../packages/core/src/restore/build-plan.ts";
+import { PreconditionFailedError } from "../../packages/core/src/restore/errors.ts";
+import {
+  HELD_ANNOTATION,
+  HELD_DATABASE_HOST,
+  HOLD_GATE,
+  holdModifier,
+} from "../../packages/core/src/restore/hold.ts";
+import { pointApplication } from "../../packages/core/src/restore/point.ts";
+import { redeploy } from "../../packages/core/src/restore/rollout.ts";
+import type { RestoreRequest } from "../../packages/core/src/restore/types.ts";
+import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { PodVolumeRestores, pod, RESTORE_WAIT, seedPodVolumeBackup } from "../fixtures/kube/pod-volumes.ts";
 import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
 import {
   backupContentsOf,
   RESTORE_USER,
+  rejection,
+  secretData,
   seedBackup,
   seedGitpod,
   seedSecret,
   seedVelero,
 } from "../fixtures/kube/velero-cluster.ts";
+import { config } from "../fixtures/restore/application.ts";
 
 const TOKEN = "restore-role-token";
 const NOW = "2026-11-27T09:00:00Z";
 const BACKUP = "gitpod-dr-2026-11-26-0200";
 const OLD_HOST = "gitpod-db.old.eu-west-1.rds.amazonaws.com";
+const NEW_HOST = "gitpod-dr-gitpod-r-fs-1.c0ffee.eu-west-1.rds.amazonaws.com";
 const MINUTE = 60_000;
 
 let api: KubeApi;
 let volumes: PodVolumeRestores;
+let ec2Mock: ReturnType<typeof mockClient>;
 
 beforeEach(async () => {
   api = await startKubeApi({
@@ -40,6 +63,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  ec2Mock?.restore();
   await api.stop();
 });
 
@@ -131,5 +155,118 @@ describe("the simulator: Velero's pod volume restore", () => {
     api.velero.tick();
     expect(restoreObject("r-free")?.status?.phase).toBe("Completed");
     expect(volumes.restored).toEqual(["gitpod/server-6d8f9c-x2x7q/workspace-data"]);
+  });
+});
+
+/** The restore's plan deps: EC2 knows the security group; the cluster is the simulator. */
+function planDeps() {
+  const ec2 = new EC2Client({
+    region: "eu-west-1",
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "fake" },
+  });
+  ec2Mock = mockClient(ec2);
+  ec2Mock.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: "sg-01234567" }] });
+  const kube = new ClientNodeKubeOps(
+    { name: "gitpod", server: api.url, caData: api.caData },
+    async () => TOKEN,
+  );
+  return { ec2: () => ec2, kube: async () => kube };
+}
+
+function appDeps(): ApplicationDeps {
+  const kube = new ClientNodeKubeOps(
+    { name: "gitpod", server: api.url, caData: api.caData },
+    async () => TOKEN,
+  );
+  return {
+    kube: async () => kube,
+    cloudwatch: () => {
+      throw new Error("no CloudWatch in this test");
+    },
+    fetch: globalThis.fetch,
+    now: () => api.store.now(),
+  };
+}
+
+const request = (tiers: RestoreRequest["tiers"] = ["database", "application"]): RestoreRequest => ({
+  restoreId: "fs-1",
+  target: "primary",
+  region: "eu-west-1",
+  tiers,
+  dryRun: false,
+  allowPartialRestore: false,
+  dbSnapshot: "latest",
+  veleroBackup: "latest",
+  executionStartedAt: NOW,
+  ...(tiers.includes("database")
+    ? {
+        database: {
+          kind: "instance" as const,
+          identifier: "gitpod-dr-gitpod-r-fs-1",
+          adopt: false,
+          snapshot: {
+            identifier: "gitpod-dr-gitpod-2026-11-26-0300",
+            arn: "arn:aws:rds:eu-west-1:123456789012:snapshot:gitpod-dr-gitpod-2026-11-26-0300",
+            encrypted: true,
+          },
+        },
+      }
+    : {}),
+});
+
+describe("the restore of a backup with file-system volumes", () => {
+  beforeEach(backUpWithFsVolume);
+
+  it("completes: the pods start and their volumes are restored, while the database Secret names a host that cannot resolve until Point application", async () => {
+    const cfg = config();
+    const plan = await buildPlan(request(), cfg, planDeps());
+    const deps = appDeps();
+    const started = await startApplicationRestore(request(), plan, cfg, deps);
+
+    // Polled as the state machine does, past restoreDeadlineMinutes (60): with the pods gated, the
+    // Restore stays InProgress and the check ends RestoreDeadlineExceeded.
+    let status = await checkApplicationRestore(request(), plan, started, cfg, deps);
+    for (let i = 0; i < 8 && !status.done; i++) {
+      api.store.advance(10 * MINUTE);
+      api.velero.tick();
+      status = await checkApplicationRestore(request(), plan, started, cfg, deps);
+    }
+    expect(status).toMatchObject({ done: true, phase: "Completed", partial: false });
+    expect(plan.application?.hold).toEqual({
+      mode: "database-secret",
+      fileSystemVolumes: ["server-6d8f9c-x2x7q/workspace-data"],
+    });
+    expect(volumes.restored).toEqual(["gitpod/server-6d8f9c-x2x7q/workspace-data"]);
+    // Held by the Secret, not a gate: no container can reach the old (or any) database.
+    expect(secretData(api.store, "gitpod", "database")).toEqual({ host: HELD_DATABASE_HOST, port: "5432" });
+    expect(podObject("server-6d8f9c-x2x7q")?.spec).not.toHaveProperty("schedulingGates");
+    const server = api.store.get("apps/v1", "Deployment", "gitpod", "server");
+    expect(server?.metadata.annotations).toEqual({ [HELD_ANNOTATION]: "fs-1" });
+
+    // Point application writes the restored host; Redeploy releases and restarts every workload.
+    await pointApplication(plan, { endpoint: NEW_HOST, port: 5432 }, cfg, deps);
+    expect(secretData(api.store, "gitpod", "database")?.host).toBe(NEW_HOST);
+    const redeployed = await redeploy(request(), plan, cfg, deps);
+    expect(redeployed.released).toEqual(["deployment/proxy", "deployment/server"]);
+    expect(redeployed.restarted).toEqual(["deployment/proxy", "deployment/server"]);
+  });
+
+  it("refuses a restore without the database tier: nothing would replace the held host", async () => {
+    const error = await rejection(buildPlan(request(["application"]), config(), planDeps()));
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error.message).toContain(
+      `backup ${BACKUP} holds file-system volumes of pods in gitpod (server-6d8f9c-x2x7q/workspace-data)`,
+    );
+    expect(error.message).toContain("restore the database tier too");
+    expect(error.message).toContain("defaultVolumesToFsBackup false");
+    expect(api.store.list("velero.io/v1", "Restore", "velero")).toEqual([]);
+  });
+
+  it("refuses when the database Secret already exists in the cluster: Velero would not overwrite it", async () => {
+    seedSecret(api.store, "gitpod", "database", { host: OLD_HOST, port: "5432" });
+    const error = await rejection(buildPlan(request(), config(), planDeps()));
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error.message).toContain("that Secret already exists in the cluster");
+    expect(error.message).toContain("delete Secret gitpod/database (or the namespace) before restoring");
   });
 });

@@ -292,6 +292,7 @@ describe("buildPlan", () => {
         "snapshot gitpod-dr-gitpod-2026-11-26-0300 is available; DB subnet group gitpod-db exists",
         "Velero storage location default in gitpod is Available",
         "Velero backup gitpod-dr-2026-11-26-0200 is Completed",
+        "backup gitpod-dr-2026-11-26-0200 has no file-system volumes in gitpod: held by a scheduling gate",
       ],
     });
     expect(modifierName(RESTORE_ID)).toBe("gitpod-dr-restore-drill-1-hold");

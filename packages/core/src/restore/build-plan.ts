@@ -16,6 +16,7 @@ import {
 import { resolveBackup } from "../velero/restore.ts";
 import { phaseReport } from "../velero/status.ts";
 import { PreconditionFailedError } from "./errors.ts";
+import { decideHold } from "./fs-volume-hold.ts";
 import type { ImageItem, RestorePlan, RestoreRequest } from "./types.ts";
 
 /**
@@ -224,6 +225,11 @@ export async function buildPlan(
               );
             }
           }
+          const decision = backupName
+            ? await decideHold(kube, app.veleroNamespace, backupName, request, config)
+            : {};
+          if (decision.problem) problems.push(decision.problem);
+          if (decision.checked) checked.push(decision.checked);
           if (backupName) {
             application = {
               cluster,
@@ -232,6 +238,7 @@ export async function buildPlan(
               restoreName: name,
               modifierName: modifierName(request.restoreId),
               adopt,
+              ...(decision.hold ? { hold: decision.hold } : {}),
             };
           }
         }

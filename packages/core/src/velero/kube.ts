@@ -43,7 +43,7 @@ export interface Deployment extends KubeObject {
 export type WorkloadPlural = "deployments" | "statefulsets";
 
 /** Velero's resources, all `velero.io/v1`. */
-export type VeleroPlural = "backups" | "restores" | "backupstoragelocations";
+export type VeleroPlural = "backups" | "restores" | "backupstoragelocations" | "podvolumebackups";
 
 export interface KubeOps {
   /** Whether the API server serves `velero.io/v1` (discovery). */
