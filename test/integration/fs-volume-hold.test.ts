@@ -158,6 +158,26 @@ describe("the simulator: Velero's pod volume restore", () => {
   });
 });
 
+describe("the simulator: a hold rule that fails", () => {
+  beforeEach(backUpWithFsVolume);
+
+  it("restores the item unpatched, so unheld (a selector Velero cannot build fails every rule)", async () => {
+    await createRestore("r-bad", holdModifier("gitpod", { app: "gitpod dr" }, "bad"));
+    api.velero.tick();
+    api.velero.tick();
+    api.velero.tick(); // the pod, not gated, runs restore-wait
+    expect(restoreObject("r-bad")?.status?.phase).toBe("PartiallyFailed");
+    const server = api.store.get("apps/v1", "Deployment", "gitpod", "server");
+    expect(server?.metadata.annotations).toBeUndefined();
+    expect(server?.spec?.template).not.toHaveProperty("spec.schedulingGates");
+    expect(api.velero.restoreResult("velero", "r-bad")?.errors).toContainEqual(
+      expect.stringContaining(
+        'deployments.apps gitpod/server: error in creating label selector values[0][app]: Invalid value: "gitpod dr"',
+      ),
+    );
+  });
+});
+
 /** The restore's plan deps: EC2 knows the security group; the cluster is the simulator. */
 function planDeps() {
   const ec2 = new EC2Client({

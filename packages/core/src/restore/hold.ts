@@ -1,4 +1,3 @@
-import { stringify } from "yaml";
 import type { Deployment } from "../velero/kube.ts";
 import { labelValue } from "../velero/naming.ts";
 
@@ -87,7 +86,9 @@ export function holdModifier(
       mergePatches: [{ patchData: JSON.stringify({ metadata: mark, data: { [heldSecret.hostKey]: host } }) }],
     });
   }
-  return stringify({ version: "v1", resourceModifierRules: rules });
+  // JSON (a YAML subset): every key and string quoted, so Velero's YAML 1.1 decoder (sigs.k8s.io/yaml)
+  // cannot read a selector label such as `Y` or `on` as a boolean, and no anchors for the shared selector.
+  return `${JSON.stringify({ version: "v1", resourceModifierRules: rules }, null, 2)}\n`;
 }
 
 /** Whether a workload is still held by a restore: marked, or its pod template gated. */
