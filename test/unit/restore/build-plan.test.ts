@@ -71,6 +71,10 @@ class FakeKube implements KubeOps {
     this.calls.push("getDeployment");
     return undefined;
   }
+  async getStatefulSet(): Promise<Deployment | undefined> {
+    this.calls.push("getStatefulSet");
+    return undefined;
+  }
   async listWorkloads(plural: WorkloadPlural): Promise<Deployment[]> {
     this.calls.push(`listWorkloads ${plural}`);
     return [];

@@ -57,6 +57,7 @@ export interface KubeOps {
     body: KubeObject,
   ): Promise<{ created: boolean; object: KubeObject }>;
   getDeployment(namespace: string, name: string): Promise<Deployment | undefined>;
+  getStatefulSet(namespace: string, name: string): Promise<Deployment | undefined>;
   /** List Deployments or StatefulSets (both have `spec.replicas` and the rollout status fields). */
   listWorkloads(plural: WorkloadPlural, namespace: string, labelSelector?: string): Promise<Deployment[]>;
   /** JSON merge patch of one Deployment or StatefulSet. */
