@@ -61,6 +61,11 @@ describe("pointApplication", () => {
   beforeEach(() => {
     received = [];
     answer = { status: 200, body: "{}" };
+    // kotsadm runs in the point namespace (a version that reads `current: true`).
+    kube.workloads.deployments.push({
+      metadata: { name: "kotsadm", namespace: "kots" },
+      spec: { template: { spec: { containers: [{ name: "kotsadm", image: "kotsadm/kotsadm:v1.124.0" }] } } },
+    });
   });
 
   const kots = (extra: Json = {}) =>
@@ -148,6 +153,7 @@ describe("pointApplication", () => {
         { bucket: "gitpod-workspace-backups", seconds: 630, measuredAt: minutesLater(-10).toISOString() },
       ],
       startedAt: START.toISOString(),
+      kotsadm: "Deployment kots/kotsadm v1.124.0",
     });
     expect(received).toHaveLength(1);
     const call = received[0];

@@ -1,4 +1,5 @@
 import type { ApplicationConfig } from "../config.ts";
+import { findKotsadm } from "../kots/kotsadm.ts";
 import type { JobLogger } from "../logger.ts";
 import {
   VeleroBackupFailedError,
@@ -119,7 +120,7 @@ export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<
       "version",
     );
   }
-  const kots = app.kots === "off" ? undefined : await findKotsadm(kube, v.includedNamespaces);
+  const kots = app.kots === "off" ? undefined : await findKotsadmImage(kube, v.includedNamespaces);
   if (app.kots === "on" && !kots) {
     throw new VeleroPreflightError(
       `application.kots is on, but no kotsadm Deployment or StatefulSet runs in ${v.includedNamespaces.join(", ")}: a backup without kots.io/kotsadm-image is one KOTS's restore accepts and does nothing with. Back up the namespace kotsadm runs in, or set application.kots to auto or off`,
@@ -130,28 +131,23 @@ export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<
 }
 
 /**
- * kotsadm as KOTS installs it: a Deployment (with MinIO) or a StatefulSet (without), in one of the
- * backed-up namespaces; its image from the container named `kotsadm`, as KOTS's own snapshot code
- * finds it (replicatedhq/kots `pkg/kotsadmsnapshot`), never from the first container.
+ * kotsadm in the backed-up namespaces (`kots/kotsadm.ts`).
  * @throws VeleroPreflightError when kotsadm is there without a `kotsadm` container: KOTS mode would be
  *   half on (KOTS's restore needs kots.io/kotsadm-image).
  */
-async function findKotsadm(kube: KubeOps, namespaces: readonly string[]): Promise<PreflightResult["kots"]> {
-  for (const namespace of namespaces) {
-    const deployment = await kube.getDeployment(namespace, "kotsadm");
-    const workload = deployment ?? (await kube.getStatefulSet(namespace, "kotsadm"));
-    if (!workload) continue;
-    const found = deployment ? ("Deployment" as const) : ("StatefulSet" as const);
-    const image = workload.spec?.template?.spec?.containers?.find((c) => c.name === "kotsadm")?.image;
-    if (!image) {
-      throw new VeleroPreflightError(
-        `${found} ${namespace}/kotsadm has no container named kotsadm with an image: a KOTS snapshot needs its image (kots.io/kotsadm-image) for KOTS to restore it. Fix the kotsadm install, or set application.kots to off`,
-        "kots",
-      );
-    }
-    return { namespace, kind: found, image };
+async function findKotsadmImage(
+  kube: KubeOps,
+  namespaces: readonly string[],
+): Promise<PreflightResult["kots"]> {
+  const found = await findKotsadm(kube, namespaces);
+  if (!found) return undefined;
+  if (!found.image) {
+    throw new VeleroPreflightError(
+      `${found.kind} ${found.namespace}/kotsadm has no container named kotsadm with an image: a KOTS snapshot needs its image (kots.io/kotsadm-image) for KOTS to restore it. Fix the kotsadm install, or set application.kots to off`,
+      "kots",
+    );
   }
-  return undefined;
+  return { namespace: found.namespace, kind: found.kind, image: found.image };
 }
 
 /** The annotations KOTS puts on an instance snapshot, so the Admin Console lists ours. */
