@@ -755,7 +755,11 @@ describe("fake kotsadm", () => {
 
   it("deploys only after deployAfterTicks ticks", async () => {
     await kots.stop();
-    kots = await startFakeKotsadm({ store: api.store, deployAfterTicks: 2 });
+    kots = await startFakeKotsadm({
+      store: api.store,
+      apps: { gitpod: { values: { db_host: OLD_DB.host, db_port: "5432" } } },
+      deployAfterTicks: 2,
+    });
     const answer = await setConfig(KOTSADM_AUTHSTRING, {
       configValues: configValues({ db_host: "h2", db_port: "6543" }),
       merge: true,

@@ -93,7 +93,9 @@ export async function setConfigValues(fetcher: typeof fetch, request: SetConfigV
       ? "kotsadm refused its own auth string"
       : response.status === 404 || kotsError === "failed to get app from app slug"
         ? `kotsadm has no app with slug ${appSlug}: check restore.application.point.appSlug`
-        : "the config values were refused";
+        : kotsError === "failed to create new config"
+          ? `kotsadm merges only items the app's current config values already hold: set each of ${Object.keys(values).join(", ")} once in the Admin Console (or map the endpoint to another item in restore.application.point.keys)`
+          : "the config values were refused";
   throw new KotsApiError(
     `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail}` : ""}`,
     response.status,
