@@ -32,7 +32,7 @@ afterEach(async () => {
 
 /** kotsadm's workload with a sidecar first and the `kotsadm` container second (containers[0] is not it). */
 function withSidecar(obj: KubeObject): KubeObject {
-  const spec = (obj.spec?.template as { spec: { containers: unknown[] } }).spec;
+  const spec = (obj.spec as { template: { spec: { containers: unknown[] } } }).template.spec;
   spec.containers = [{ name: "rqlite-proxy", image: "example.com/proxy:1.0.0" }, ...spec.containers];
   return obj;
 }
