@@ -118,3 +118,35 @@ describe("kotsadm's answers", () => {
     expect((error as PointApplicationFailedError).retryable).toBe(false);
   });
 });
+
+describe("pointing twice (a retry after a timeout)", () => {
+  const primary = { ...plan, endpoints: {} };
+
+  it("the database Secret already renders the target host: no second app version is created", async () => {
+    kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
+    kube.secrets.set("gitpod/database", { host: DB_HOST, port: "5432" });
+    const { calls, fetcher } = answering(200, { success: true });
+    const result = await pointApplication(
+      primary,
+      { endpoint: DB_HOST, port: 5432 },
+      kots(),
+      deps({ fetch: fetcher }),
+    );
+    expect(calls).toEqual([]);
+    expect(result).toMatchObject({ mode: "kots", values: { db_host: DB_HOST }, alreadySet: true });
+  });
+
+  it("the Secret names another host: posted", async () => {
+    kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
+    kube.secrets.set("gitpod/database", { host: "old-db.internal", port: "5432" });
+    const { calls, fetcher } = answering(200, { success: true });
+    const result = await pointApplication(
+      primary,
+      { endpoint: DB_HOST, port: 5432 },
+      kots(),
+      deps({ fetch: fetcher }),
+    );
+    expect(calls).toHaveLength(1);
+    expect(result).not.toHaveProperty("alreadySet");
+  });
+});

@@ -26,6 +26,8 @@ export interface PointResult extends Timed {
   readonly notSet?: readonly string[];
   /** KOTS mode: the kotsadm that took the values, `StatefulSet gitpod/kotsadm v1.124.0`. */
   readonly kotsadm?: string;
+  /** KOTS mode: the deployed config already held these values (a retry); nothing was posted. */
+  readonly alreadySet?: boolean;
   /** What the operator should know (kotsadm's version could not be read). */
   readonly warnings?: readonly string[];
 }
@@ -95,6 +97,19 @@ export async function pointApplication(
   }
   if (plan.endpoints.registry) values[point.keys.registry] = plan.endpoints.registry;
   const checked = await checkKotsadm(kube, point.namespace);
+  // Idempotent: a retry after a timed-out call (kotsadm may still have created and deployed the
+  // version) must not create another app version. When only the database is set and the Secret KOTS
+  // renders from it already names the target, a version with these values was deployed: nothing to do.
+  // (The bucket and registry leave no such trace in the cluster: a DR restore posts again.)
+  if (host && !plan.endpoints.bucket && !plan.endpoints.registry) {
+    const rendered = await kube.getSecretData(settings.namespace, settings.databaseSecret.name);
+    const portKey = point.keys.dbPort;
+    const portSet =
+      !portKey || !values[portKey] || rendered?.[settings.databaseSecret.portKey] === values[portKey];
+    if (rendered?.[settings.databaseSecret.hostKey] === host && portSet) {
+      return { mode: "kots", values, startedAt, alreadySet: true, ...dbPart, ...lagPart, ...checked };
+    }
+  }
   const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
   if (!auth) {
     throw new PointApplicationFailedError(
