@@ -252,6 +252,7 @@ describe("kube API simulator with @kubernetes/client-node", () => {
       ["restores", "Restore", true],
       ["backupstoragelocations", "BackupStorageLocation", true],
       ["schedules", "Schedule", true],
+      ["podvolumebackups", "PodVolumeBackup", true],
     ]);
     const appsResources = await drApps.getAPIResources();
     expect(appsResources.resources.map((r) => r.name)).toEqual(["deployments", "statefulsets"]);

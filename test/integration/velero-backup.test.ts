@@ -312,17 +312,7 @@ describe("KOTS snapshot annotations", () => {
     expect(backupsIn(sim.store)[0]?.metadata.annotations).toBeUndefined();
     expect(sim.requests.some((r) => r.path.endsWith("/deployments/kotsadm"))).toBe(false);
   });
-
-  it("on without kotsadm: the instance and trigger annotations", async () => {
-    const sim = await cluster({ kotsadm: false });
-    const summary = await runJob(sim, appConfig({ kots: "on" }));
-    expect(summary.kots).toBe(true);
-    expect(backupsIn(sim.store)[0]?.metadata.annotations).toEqual({
-      "kots.io/instance": "true",
-      "kots.io/snapshot-trigger": "schedule",
-      "kots.io/snapshot-requested": "2026-11-26T02:00:05Z",
-    });
-  });
+  // on without kotsadm: refused (test/integration/velero-backup-kots.test.ts).
 });
 
 describe("verdict on the previous backup", () => {
@@ -594,6 +584,7 @@ describe("dry run", () => {
       backup: { name: NAME, created: false, alreadyExisted: false },
       veleroVersion: "v1.16.2",
       kots: true,
+      kotsadm: `Deployment gitpod/kotsadm (${KOTSADM_IMAGE})`,
     });
     expect(backupsIn(sim.store)).toEqual([]);
     expect(noWrites(sim)).toEqual([]);

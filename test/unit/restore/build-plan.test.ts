@@ -73,6 +73,10 @@ class FakeKube implements KubeOps {
     this.calls.push("getDeployment");
     return undefined;
   }
+  async getStatefulSet(): Promise<Deployment | undefined> {
+    this.calls.push("getStatefulSet");
+    return undefined;
+  }
   async listWorkloads(plural: WorkloadPlural): Promise<Deployment[]> {
     this.calls.push(`listWorkloads ${plural}`);
     return [];
@@ -330,6 +334,7 @@ describe("buildPlan", () => {
         "latest is snapshot gitpod-dr-gitpod-2026-11-26-0300, the newest by the recovery time gitpod-dr recorded on it (gitpod-dr:window 2026-11-26T03:00:00.000Z)",
         "Velero storage location default in gitpod is Available",
         "Velero backup gitpod-dr-2026-11-26-0200 is Completed",
+        "backup gitpod-dr-2026-11-26-0200 has no file-system volumes in gitpod: held by a scheduling gate",
       ],
     });
     expect(modifierName(RESTORE_ID)).toBe("gitpod-dr-restore-drill-1-hold");

@@ -193,6 +193,23 @@ describe("the restore section of the stage configuration", () => {
     expect(found[0]).toMatch(/^restore\.application\.holdSelector: must name at least one label/);
   });
 
+  it("names a hold selector or Secret key Velero could not use (a failing modifier rule restores unheld)", () => {
+    const found = issues(
+      withRestore({
+        targets: { primary: PRIMARY_TARGET },
+        application: {
+          holdSelector: { app: "gitpod dr", "-bad/key": "x" },
+          databaseSecret: { hostKey: "db host" },
+        },
+      }),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/^restore\.application\.holdSelector\.app: must be a Kubernetes label value/),
+      expect.stringMatching(/^restore\.application\.holdSelector\.-bad\/key: must be a Kubernetes label key/),
+      expect.stringMatching(/^restore\.application\.databaseSecret\.hostKey: must be a Secret data key/),
+    ]);
+  });
+
   it("names targets.dr.cluster when the application tier is configured and the dr target has no cluster", () => {
     const found = issues(withRestore({ targets: { primary: PRIMARY_TARGET, dr: PRIMARY_TARGET } }));
     expect(found).toEqual([

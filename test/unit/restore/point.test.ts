@@ -66,6 +66,11 @@ describe("pointApplication", () => {
   beforeEach(() => {
     received = [];
     answer = { status: 200, body: "{}" };
+    // kotsadm runs in the point namespace (a version that reads `current: true`).
+    kube.workloads.deployments.push({
+      metadata: { name: "kotsadm", namespace: "kots" },
+      spec: { template: { spec: { containers: [{ name: "kotsadm", image: "kotsadm/kotsadm:v1.124.0" }] } } },
+    });
   });
 
   const kots = (extra: Json = {}) =>
@@ -158,6 +163,7 @@ describe("pointApplication", () => {
         },
       ],
       startedAt: START.toISOString(),
+      kotsadm: "Deployment kots/kotsadm v1.124.0",
     });
     expect(received).toHaveLength(1);
     const call = received[0];

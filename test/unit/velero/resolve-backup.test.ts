@@ -27,6 +27,7 @@ function kubeWith(backups: KubeObject[]): KubeOps {
     listVelero: async () => backups,
     createVelero: unused,
     getDeployment: unused,
+    getStatefulSet: unused,
     listWorkloads: unused,
     patchWorkload: unused,
     getSecretData: unused,

@@ -66,6 +66,39 @@ export const namespaceName = z
     /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
     "must be a Kubernetes namespace name (lower-case RFC 1123 label)",
   );
+// Label selectors as apimachinery validates them (a selector Velero cannot build fails every rule).
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const isLabelKey = (key: string) => {
+  const slash = key.indexOf("/");
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  return LABEL_NAME.test(name) && (slash < 0 || DNS_SUBDOMAIN.test(key.slice(0, slash)));
+};
+/** `matchLabels`: each key a label key and each value a label value, every problem named by its key. */
+export const matchLabels = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const [key, value] of Object.entries(labels)) {
+    if (!isLabelKey(key)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message:
+          "must be a Kubernetes label key ([prefix/]name: a DNS subdomain, then up to 63 of A-Z a-z 0-9 - _ . starting and ending alphanumeric)",
+      });
+    } else if (value !== "" && !LABEL_NAME.test(value)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message:
+          "must be a Kubernetes label value (empty, or up to 63 of A-Z a-z 0-9 - _ . starting and ending alphanumeric)",
+      });
+    }
+  }
+});
+/** A key of a Secret's `data`. */
+export const secretDataKey = z
+  .string()
+  .regex(/^[-._a-zA-Z0-9]{1,253}$/, "must be a Secret data key (up to 253 of A-Z a-z 0-9 - _ .)");
+
 export const k8sName = z
   .string()
   .regex(

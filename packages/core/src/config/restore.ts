@@ -10,11 +10,13 @@ import {
   eksClusterName,
   k8sName,
   kmsKeyArnText,
+  matchLabels,
   namespaceName,
   type Regions,
   rdsIdentifier,
   regionsSchema,
   registryHost,
+  secretDataKey,
   securityGroupId,
 } from "./patterns.ts";
 import type { RdsStageConfig } from "./rds.ts";
@@ -104,13 +106,13 @@ export const restoreConfigSchema = z
         /** The application's namespace (Deployments, the database Secret). */
         namespace: namespaceName.default("gitpod"),
         /** The workloads held back (pods gated, Jobs and CronJobs suspended) while restored; kotsadm must not match: it applies the config. */
-        holdSelector: z.record(z.string().min(1), z.string()).default({ app: "gitpod" }),
+        holdSelector: matchLabels.default({ app: "gitpod" }),
         /** The Secret the application reads its database from (KOTS renders it from db_host). */
         databaseSecret: z
           .strictObject({
             name: k8sName.default("database"),
-            hostKey: z.string().min(1).default("host"),
-            portKey: z.string().min(1).default("port"),
+            hostKey: secretDataKey.default("host"),
+            portKey: secretDataKey.default("port"),
           })
           .prefault({}),
         point: pointSchema.optional(),

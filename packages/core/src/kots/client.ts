@@ -19,6 +19,24 @@ export interface SetConfigValues {
 }
 
 /**
+ * kotsadm's `validationErrors` (400: groups of items, each with messages) as `item: message` lines.
+ */
+function validationMessages(groups: unknown): string[] {
+  if (!Array.isArray(groups)) return [];
+  const lines: string[] = [];
+  for (const group of groups as { name?: unknown; items?: unknown; validationErrors?: unknown }[]) {
+    const items = Array.isArray(group?.items) ? group.items : [group];
+    for (const item of items as { name?: unknown; validationErrors?: unknown }[]) {
+      const errors = Array.isArray(item?.validationErrors) ? item.validationErrors : [];
+      for (const e of errors as { message?: unknown }[]) {
+        lines.push(`${String(item?.name ?? group?.name ?? "?")}: ${String(e?.message ?? JSON.stringify(e))}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/**
  * Merges `values` into the app's config and deploys the new version.
  * @throws KotsApiError: unreachable (retryable, `status` undefined) or refused (retryable only for a 5xx
  *   that is not kotsadm's own refusal). Its message never holds the auth string.
@@ -45,7 +63,7 @@ export async function setConfigValues(fetcher: typeof fetch, request: SetConfigV
         deploy: true,
         skipPreflights: true,
         // Base the new version on the one deployed, never on a downloaded-but-undeployed update (kotsadm
-        // ≥ 1.109 reads `current`); older kotsadm bases it on `sequence`, -1 meaning the latest.
+        // ≥ v1.108.0 reads `current`; pointApplication refuses older ones); -1 is the latest for others.
         current: true,
         sequence: -1,
       }),
@@ -66,17 +84,23 @@ export async function setConfigValues(fetcher: typeof fetch, request: SetConfigV
   // part of it can survive a cut.
   const body = redact(await response.text().catch(() => ""), secrets);
   let kotsError: string | undefined;
+  let validation: string[] = [];
   try {
-    const parsed = JSON.parse(body) as { error?: unknown };
+    const parsed = JSON.parse(body) as { error?: unknown; validationErrors?: unknown };
     if (typeof parsed?.error === "string" && parsed.error !== "") kotsError = parsed.error;
+    validation = validationMessages(parsed?.validationErrors);
   } catch {}
+  if (kotsError && validation.length > 0) kotsError = `${kotsError}: ${validation.join("; ")}`;
   const detail = (kotsError ?? body).slice(0, 500);
+  // kotsadm answers 500 (not 404) for an unknown slug (pkg/handlers/config.go).
   const hint =
     response.status === 401
       ? "kotsadm refused its own auth string"
-      : response.status === 404
-        ? `no app with slug ${appSlug}`
-        : "the config values were refused";
+      : response.status === 404 || kotsError === "failed to get app from app slug"
+        ? `kotsadm has no app with slug ${appSlug}: check restore.application.point.appSlug`
+        : kotsError === "failed to create new config"
+          ? `kotsadm merges only items the app's current config values already hold: set each of ${Object.keys(values).join(", ")} once in the Admin Console (or map the endpoint to another item in restore.application.point.keys)`
+          : "the config values were refused";
   throw new KotsApiError(
     `kotsadm answered ${response.status} to setting ${Object.keys(values).join(", ")} (${hint})${detail ? `: ${detail}` : ""}`,
     response.status,

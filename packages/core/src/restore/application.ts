@@ -49,7 +49,13 @@ export async function startApplicationRestore(
     [LABEL_CREATED_BY]: LABEL_CREATED_BY_VALUE,
     [LABEL_RESTORE_ID]: labelValue(request.restoreId),
   };
-  const data = { "hold.yaml": holdModifier(hold.namespace, hold.holdSelector, request.restoreId) };
+  // A backup with file-system volumes is held by its database Secret, not a gate (fs-volume-hold.ts).
+  const heldSecret = app.hold
+    ? { name: hold.databaseSecret.name, hostKey: hold.databaseSecret.hostKey }
+    : undefined;
+  const data = {
+    "hold.yaml": holdModifier(hold.namespace, hold.holdSelector, request.restoreId, heldSecret),
+  };
   const modifier = await kube.createConfigMap(app.veleroNamespace, {
     metadata: { name: app.modifierName, namespace: app.veleroNamespace, labels },
     data,

@@ -15,6 +15,7 @@ import { resolveBackup } from "../velero/restore.ts";
 import { phaseReport } from "../velero/status.ts";
 import { checkDatabaseTarget, type TargetCheckDeps } from "./database-target.ts";
 import { PreconditionFailedError } from "./errors.ts";
+import { decideHold } from "./fs-volume-hold.ts";
 import type { ImageItem, RestorePlan, RestoreRequest, SnapshotRef } from "./types.ts";
 
 /**
@@ -215,6 +216,11 @@ export async function buildPlan(
               );
             }
           }
+          const decision = backupName
+            ? await decideHold(kube, app.veleroNamespace, backupName, request, config)
+            : {};
+          if (decision.problem) problems.push(decision.problem);
+          if (decision.checked) checked.push(decision.checked);
           if (backupName) {
             application = {
               cluster,
@@ -223,6 +229,7 @@ export async function buildPlan(
               restoreName: name,
               modifierName: modifierName(request.restoreId),
               adopt,
+              ...(decision.hold ? { hold: decision.hold } : {}),
             };
           }
         }

@@ -1,7 +1,9 @@
 import type { RestoreJobConfig } from "../config.ts";
 import { setConfigValues } from "../kots/client.ts";
 import { KotsApiError } from "../kots/errors.ts";
+import { CURRENT_SINCE, findKotsadm, kotsadmVersion, olderThan } from "../kots/kotsadm.ts";
 import { type ReplicationLag, replicationLag } from "../s3/cloudwatch.ts";
+import type { KubeOps } from "../velero/kube.ts";
 import type { ApplicationDeps } from "./application.ts";
 import { checkDeadline, PointApplicationFailedError } from "./errors.ts";
 import type { RestorePlan, Timed } from "./types.ts";
@@ -22,6 +24,12 @@ export interface PointResult extends Timed {
   readonly replicationLag?: readonly ReplicationLag[];
   /** Endpoints this restore should point at but the configured way cannot set (for the operator). */
   readonly notSet?: readonly string[];
+  /** KOTS mode: the kotsadm that took the values, `StatefulSet gitpod/kotsadm v1.124.0`. */
+  readonly kotsadm?: string;
+  /** KOTS mode: the deployed config already held these values (a retry); nothing was posted. */
+  readonly alreadySet?: boolean;
+  /** What the operator should know (kotsadm's version could not be read). */
+  readonly warnings?: readonly string[];
 }
 
 export interface DatabaseOutcome {
@@ -88,6 +96,20 @@ export async function pointApplication(
     values[point.keys.bucketRegion] = plan.endpoints.bucket.region;
   }
   if (plan.endpoints.registry) values[point.keys.registry] = plan.endpoints.registry;
+  const checked = await checkKotsadm(kube, point.namespace);
+  // Idempotent: a retry after a timed-out call (kotsadm may still have created and deployed the
+  // version) must not create another app version. When only the database is set and the Secret KOTS
+  // renders from it already names the target, a version with these values was deployed: nothing to do.
+  // (The bucket and registry leave no such trace in the cluster: a DR restore posts again.)
+  if (host && !plan.endpoints.bucket && !plan.endpoints.registry) {
+    const rendered = await kube.getSecretData(settings.namespace, settings.databaseSecret.name);
+    const portKey = point.keys.dbPort;
+    const portSet =
+      !portKey || !values[portKey] || rendered?.[settings.databaseSecret.portKey] === values[portKey];
+    if (rendered?.[settings.databaseSecret.hostKey] === host && portSet) {
+      return { mode: "kots", values, startedAt, alreadySet: true, ...dbPart, ...lagPart, ...checked };
+    }
+  }
   const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
   if (!auth) {
     throw new PointApplicationFailedError(
@@ -105,7 +127,41 @@ export async function pointApplication(
       retryable: error.retryable,
     });
   }
-  return { mode: "kots", values, startedAt, ...dbPart, ...lagPart };
+  return { mode: "kots", values, startedAt, ...dbPart, ...lagPart, ...checked };
+}
+
+/**
+ * The kotsadm that will take the values: it must run in `namespace`, and read `current: true` (v1.108.0
+ * and later); older ones base the new version on the latest sequence, which may be a downloaded but
+ * undeployed update, so they are refused. A version the image does not tell is a warning.
+ * @throws PointApplicationFailedError, KubeApiError
+ */
+async function checkKotsadm(
+  kube: KubeOps,
+  namespace: string,
+): Promise<{ kotsadm: string; warnings?: string[] }> {
+  const found = await findKotsadm(kube, [namespace]);
+  if (!found) {
+    throw new PointApplicationFailedError(
+      `There is no kotsadm Deployment or StatefulSet in ${namespace}: set restore.application.point.namespace to where kotsadm runs, or use point.kind "secret"`,
+    );
+  }
+  const where = `${found.kind} ${namespace}/kotsadm`;
+  const version = kotsadmVersion(found.image);
+  if (!version) {
+    return {
+      kotsadm: where,
+      warnings: [
+        `kotsadm's version is unknown (image ${found.image ?? "none"}): kotsadm older than ${CURRENT_SINCE.text} ignores current: true and bases the new config on the latest sequence, which may be an undeployed update; check the deployed version in the Admin Console`,
+      ],
+    };
+  }
+  if (olderThan(version, CURRENT_SINCE)) {
+    throw new PointApplicationFailedError(
+      `kotsadm ${version.text} (${where}) is older than ${CURRENT_SINCE.text}, the first that reads current: true: it would base the new config on the latest sequence, which may be a downloaded but undeployed update. Upgrade kotsadm, or point the application by hand (kubectl kots set config --deploy after checking the latest sequence is the deployed one)`,
+    );
+  }
+  return { kotsadm: `${where} ${version.text}` };
 }
 
 export interface ConfigStatus extends Timed {

@@ -74,6 +74,15 @@ export interface RestorePlan {
     readonly modifierName: string;
     /** A Restore of this restore id exists already (an earlier attempt): it is adopted. */
     readonly adopt: boolean;
+    /**
+     * Set when the backup has file-system volumes in the application namespace: held by the database
+     * Secret, not a scheduling gate (`fs-volume-hold.ts`). Absent: the scheduling gate.
+     */
+    readonly hold?: {
+      readonly mode: "database-secret";
+      /** `pod/volume` of each file-system volume Velero restores. */
+      readonly fileSystemVolumes: readonly string[];
+    };
   };
   /** The cluster the application runs in for this restore (pointed, redeployed, verified). */
   readonly cluster?: string;

@@ -1,4 +1,5 @@
 import type { ApplicationConfig } from "../config.ts";
+import { findKotsadm } from "../kots/kotsadm.ts";
 import type { JobLogger } from "../logger.ts";
 import {
   VeleroBackupFailedError,
@@ -64,8 +65,12 @@ export function veleroImage(deployment: Deployment): string | undefined {
 export interface PreflightResult {
   /** Undefined when Velero's image carries no version tag (digest-pinned, `latest`). */
   readonly version: VeleroVersion | undefined;
-  /** Where kotsadm runs, when it was found in an application namespace. */
-  readonly kots?: { readonly namespace: string; readonly image?: string };
+  /** Where kotsadm runs, when it was found in an application namespace (kind: how KOTS installed it). */
+  readonly kots?: {
+    readonly namespace: string;
+    readonly kind: "Deployment" | "StatefulSet";
+    readonly image: string;
+  };
 }
 
 /**
@@ -117,22 +122,41 @@ export async function preflight(kube: KubeOps, app: ApplicationConfig): Promise<
       "version",
     );
   }
-  let kots: PreflightResult["kots"];
-  if (app.kots !== "off") {
-    for (const namespace of v.includedNamespaces) {
-      const kotsadm = await kube.getDeployment(namespace, "kotsadm");
-      if (kotsadm) {
-        const kotsImage = kotsadm.spec?.template?.spec?.containers?.[0]?.image;
-        kots = { namespace, ...(kotsImage ? { image: kotsImage } : {}) };
-        break;
-      }
-    }
+  const kots = app.kots === "off" ? undefined : await findKotsadmImage(kube, v.includedNamespaces);
+  if (app.kots === "on" && !kots) {
+    throw new VeleroPreflightError(
+      `application.kots is on, but no kotsadm Deployment or StatefulSet runs in ${v.includedNamespaces.join(", ")}: a backup without kots.io/kotsadm-image is one KOTS's restore accepts and does nothing with. Back up the namespace kotsadm runs in, or set application.kots to auto or off`,
+      "kots",
+    );
   }
   return { version, ...(kots ? { kots } : {}) };
 }
 
+/**
+ * kotsadm in the backed-up namespaces (`kots/kotsadm.ts`).
+ * @throws VeleroPreflightError when kotsadm is there without a `kotsadm` container: KOTS mode would be
+ *   half on (KOTS's restore needs kots.io/kotsadm-image).
+ */
+async function findKotsadmImage(
+  kube: KubeOps,
+  namespaces: readonly string[],
+): Promise<PreflightResult["kots"]> {
+  const found = await findKotsadm(kube, namespaces);
+  if (!found) return undefined;
+  if (!found.image) {
+    throw new VeleroPreflightError(
+      `${found.kind} ${found.namespace}/kotsadm has no container named kotsadm with an image: a KOTS snapshot needs its image (kots.io/kotsadm-image) for KOTS to restore it. Fix the kotsadm install, or set application.kots to off`,
+      "kots",
+    );
+  }
+  return { namespace: found.namespace, kind: found.kind, image: found.image };
+}
+
 /** The annotations KOTS puts on an instance snapshot, so the Admin Console lists ours. */
-export function kotsAnnotations(kots: PreflightResult["kots"], requestedAt: Date): Record<string, string> {
+export function kotsAnnotations(
+  kots: { readonly namespace: string; readonly image?: string } | undefined,
+  requestedAt: Date,
+): Record<string, string> {
   return {
     "kots.io/instance": "true",
     "kots.io/snapshot-trigger": "schedule",
@@ -182,6 +206,10 @@ export interface VeleroBackupSummary {
   readonly backup: { readonly name: string; readonly created: boolean; readonly alreadyExisted: boolean };
   readonly veleroVersion: string;
   readonly kots: boolean;
+  /** Where KOTS mode found kotsadm: `StatefulSet gitpod/kotsadm (image)`. */
+  readonly kotsadm?: string;
+  /** Why KOTS will not list this backup, when it will not. */
+  readonly kotsWarning?: string;
   /** The previous backup made by gitpod-dr, as judged before this one. */
   readonly previous?: Omit<BackupListing, "expires">;
 }
@@ -223,6 +251,15 @@ export async function runVeleroBackupJob(
   const now = options.now ?? (() => new Date());
   const checks = await preflight(kube, app);
   const withKots = app.kots === "on" || (app.kots === "auto" && checks.kots !== undefined);
+  // KOTS lists instance snapshots only from a storage location named `default` (its kotsadmsnapshot
+  // code looks that one up): say so, the backup itself is still good for gitpod-dr's restore.
+  const kotsWarning =
+    withKots &&
+    app.velero.storageLocation !== "default" &&
+    !(await kube.getVelero("backupstoragelocations", app.velero.namespace, "default"))
+      ? `KOTS lists snapshots only from a Velero storage location named default, and ${app.velero.namespace} has none (this backup goes to ${app.velero.storageLocation}): the Admin Console will not show it`
+      : undefined;
+  if (kotsWarning) options.logger?.warn(kotsWarning);
   const desired = buildBackup(app, input.time, withKots ? kotsAnnotations(checks.kots, now()) : undefined);
   const name = desired.metadata.name;
   const namespace = app.velero.namespace;
@@ -253,6 +290,10 @@ export async function runVeleroBackupJob(
     backup: { name, created, alreadyExisted },
     veleroVersion: checks.version?.text ?? "unknown",
     kots: withKots,
+    ...(withKots && checks.kots
+      ? { kotsadm: `${checks.kots.kind} ${checks.kots.namespace}/kotsadm (${checks.kots.image})` }
+      : {}),
+    ...(kotsWarning ? { kotsWarning } : {}),
     ...(verdict.kind !== "none"
       ? {
           previous: {

@@ -18,7 +18,7 @@ export class VeleroPreflightError extends GitpodDrError {
   override readonly name = "VeleroPreflightFailed";
   constructor(
     message: string,
-    /** Which check failed: `velero-api`, `namespace`, `storage-location`, `version`, `cluster`. */
+    /** Which check failed: `velero-api`, `namespace`, `storage-location`, `version`, `cluster`, `kots`. */
     readonly check: string,
   ) {
     super(message);

@@ -212,6 +212,12 @@ export class ClientNodeKubeOps implements KubeOps {
     ) as Promise<Deployment | undefined>;
   }
 
+  getStatefulSet(namespace: string, name: string): Promise<Deployment | undefined> {
+    return this.orUndefined(`Get statefulset ${namespace}/${name}`, (c) =>
+      c.apps.readNamespacedStatefulSet({ namespace, name }),
+    ) as Promise<Deployment | undefined>;
+  }
+
   async listWorkloads(
     plural: WorkloadPlural,
     namespace: string,

@@ -46,7 +46,7 @@ export interface Deployment extends KubeObject {
 export type WorkloadPlural = "deployments" | "statefulsets";
 
 /** Velero's resources, all `velero.io/v1`. */
-export type VeleroPlural = "backups" | "restores" | "backupstoragelocations";
+export type VeleroPlural = "backups" | "restores" | "backupstoragelocations" | "podvolumebackups";
 
 export interface KubeOps {
   /** Whether the API server serves `velero.io/v1` (discovery). */
@@ -60,6 +60,7 @@ export interface KubeOps {
     body: KubeObject,
   ): Promise<{ created: boolean; object: KubeObject }>;
   getDeployment(namespace: string, name: string): Promise<Deployment | undefined>;
+  getStatefulSet(namespace: string, name: string): Promise<Deployment | undefined>;
   /** List Deployments or StatefulSets (both have `spec.replicas` and the rollout status fields). */
   listWorkloads(plural: WorkloadPlural, namespace: string, labelSelector?: string): Promise<Deployment[]>;
   /** JSON merge patch of one Deployment or StatefulSet. */
