@@ -262,7 +262,8 @@ describe("deploy/rbac.yaml", () => {
       {
         namespace: "gitpod",
         apiGroups: ["apps"],
-        resources: ["deployments"],
+        // kotsadm runs as a Deployment, or as a StatefulSet when installed without MinIO.
+        resources: ["deployments", "statefulsets"],
         verbs: ["get"],
         resourceNames: ["kotsadm"],
       },
