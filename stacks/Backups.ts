@@ -5,7 +5,7 @@ import { Token } from "aws-cdk-lib";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { policy } from "./constructs/iam.ts";
-import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
+import { resourcesOf } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -102,24 +102,17 @@ export function Backups({ stack, app }: StackContext) {
     retryAttempts: 1,
     alerts,
     policy: statements,
+    wildcards: [
+      {
+        because: `Only snapshots named with the tool's prefix ${prefix}: every snapshot it creates is named so, per schedule window`,
+        resources: resourcesOf(statements).filter((arn) => arn !== anyPrimaryKey),
+      },
+      {
+        because:
+          "kms:DescribeKey alone on the primary region's keys: a snapshot's key is known only at run time",
+        resources: resourcesOf(statements).filter((arn) => arn === anyPrimaryKey),
+      },
+    ],
   });
-  acceptFinding(
-    policyOf(job.function),
-    "AwsSolutions-IAM5",
-    `Only snapshots named with the tool's prefix ${prefix}: every snapshot it creates is named so, per schedule window`,
-    wildcardFindings(
-      stack,
-      resourcesOf(statements).filter((arn) => arn !== anyPrimaryKey),
-    ),
-  );
-  acceptFinding(
-    policyOf(job.function),
-    "AwsSolutions-IAM5",
-    "kms:DescribeKey alone on the primary region's keys: a snapshot's key is known only at run time",
-    wildcardFindings(
-      stack,
-      resourcesOf(statements).filter((arn) => arn === anyPrimaryKey),
-    ),
-  );
   return { rdsSnapshotFunction: job.function };
 }

@@ -5,7 +5,6 @@ import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { type Allow, policy } from "./constructs/iam.ts";
-import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -119,12 +118,12 @@ export function Images({ stack, app }: StackContext) {
     retryAttempts: 0,
     alerts,
     policy: statements,
+    wildcards: [
+      {
+        because:
+          "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names",
+      },
+    ],
   });
-  acceptFinding(
-    policyOf(job.function),
-    "AwsSolutions-IAM5",
-    "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names",
-    wildcardFindings(stack, resourcesOf(statements)),
-  );
   return { imageSyncFunction: job.function };
 }

@@ -4,7 +4,6 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { policy } from "./constructs/iam.ts";
-import { acceptFinding, policyOf, resourcesOf, wildcardFindings } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
 
@@ -125,12 +124,12 @@ export function Storage({ stack, app }: StackContext) {
     retryAttempts: 1,
     alerts,
     policy: statements,
+    wildcards: [
+      {
+        because:
+          "The configured buckets and bucket prefixes (per-user buckets are found by prefix at run time), their objects, writes only under the canary prefix, and (repair) the account's Batch Operations jobs, whose ids are generated",
+      },
+    ],
   });
-  acceptFinding(
-    policyOf(job.function),
-    "AwsSolutions-IAM5",
-    "The configured buckets and bucket prefixes (per-user buckets are found by prefix at run time), their objects, writes only under the canary prefix, and (repair) the account's Batch Operations jobs, whose ids are generated",
-    wildcardFindings(stack, resourcesOf(statements)),
-  );
   return { s3CheckFunction: job.function };
 }

@@ -8,6 +8,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Function as SstFunction, Stack } from "sst/constructs";
 import { statement } from "./iam.ts";
 import { type JobFunctionProps, jobFunction, kubernetesAccess, type VpcPlacement } from "./JobFunction.ts";
+import { acceptWildcards, resourcesOf } from "./nag.ts";
 
 export interface ScheduledJobProps {
   /** What the job does; the function's description after `gitpod-dr <stage>: `. */
@@ -28,6 +29,11 @@ export interface ScheduledJobProps {
   readonly alerts: { readonly topic: sns.ITopic; readonly key: kms.IKey };
   /** What the job's role may do for its tier; the grants to report failures are added after these. */
   readonly policy: readonly iam.PolicyStatement[];
+  /**
+   * Why the wildcard ARNs of `policy` are acceptable (cdk-nag AwsSolutions-IAM5), each for the ARNs it
+   * names (default: every ARN of the policy).
+   */
+  readonly wildcards?: readonly { readonly because: string; readonly resources?: readonly string[] }[];
   /** For a job that reaches a private cluster endpoint. */
   readonly vpc?: VpcPlacement | undefined;
   /** For a job that talks to an EKS cluster of this region: its role is mapped to this Kubernetes group. */
@@ -91,6 +97,9 @@ export class ScheduledJob {
       schedule: events.Schedule.expression(props.schedule),
     });
     this.rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+    for (const w of props.wildcards ?? []) {
+      acceptWildcards(stack, fn, w.because, w.resources ?? resourcesOf(props.policy));
+    }
     stack.addOutputs({ [`${id}Function`]: fn.functionName });
     this.function = fn;
   }

@@ -47,6 +47,19 @@ export function wildcardFindings(stack: Stack, resources: readonly string[]): st
   return [...new Set(findings)];
 }
 
+/**
+ * Accepts the AwsSolutions-IAM5 findings of the wildcard ARNs among `resources` on the default policy of
+ * `owner`'s role, with the reason a reviewer checks.
+ */
+export function acceptWildcards(
+  stack: Stack,
+  owner: { readonly role?: iam.IRole | undefined },
+  reason: string,
+  resources: readonly string[],
+): void {
+  acceptFinding(policyOf(owner), "AwsSolutions-IAM5", reason, wildcardFindings(stack, resources));
+}
+
 /** Every resource the statements name. */
 export const resourcesOf = (statements: readonly iam.PolicyStatement[]) =>
   statements.flatMap((s) => s.resources);

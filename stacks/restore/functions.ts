@@ -9,7 +9,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Function as SstFunction, Stack } from "sst/constructs";
 import { type Allow, statement } from "../constructs/iam.ts";
 import { jobFunction, kubernetesAccess } from "../constructs/JobFunction.ts";
-import { acceptFinding, policyOf, wildcardFindings } from "../constructs/nag.ts";
+import { acceptWildcards } from "../constructs/nag.ts";
 
 /** The Kubernetes group deploy/rbac-restore.yaml grants; the restore functions' roles map to it. */
 export const RESTORE_KUBERNETES_GROUP = "gitpod-dr-restore";
@@ -305,29 +305,24 @@ function grantRestorePermissions(stack: Stack, functions: RestoreFunctions, prop
   const anyDatabase =
     "Any database name of the two regions: the target identifier is chosen at run time (targetDbIdentifier or the restoreId)";
   for (const f of [functions.plan, functions.notify]) {
-    acceptFinding(
-      policyOf(f.fn),
-      "AwsSolutions-IAM5",
-      `${anyDatabase}; describe only`,
-      wildcardFindings(stack, databases),
-    );
+    acceptWildcards(stack, f.fn, `${anyDatabase}; describe only`, databases);
   }
-  acceptFinding(
-    policyOf(functions.database.fn),
-    "AwsSolutions-IAM5",
+  acceptWildcards(
+    stack,
+    functions.database.fn,
     `${anyDatabase}; creating one needs the request to carry the tool's tag`,
-    wildcardFindings(stack, databases),
+    databases,
   );
-  acceptFinding(
-    policyOf(functions.database.fn),
-    "AwsSolutions-IAM5",
+  acceptWildcards(
+    stack,
+    functions.database.fn,
     "Any snapshot of the account may be restored from (the newest good one, or the one the operator names); it is only read",
-    wildcardFindings(stack, snapshots),
+    snapshots,
   );
-  acceptFinding(
-    policyOf(functions.database.fn),
-    "AwsSolutions-IAM5",
+  acceptWildcards(
+    stack,
+    functions.database.fn,
     "RDS's default parameter and option groups (default.<family>, default:<engine>-<version>), the family following the snapshot's engine version",
-    wildcardFindings(stack, parameterGroups),
+    parameterGroups,
   );
 }
