@@ -64,9 +64,19 @@ export function httpRequest(url: URL, request: HttpRequest): Promise<HttpRespons
       method: request.method,
       headers: request.headers,
       agent: secure ? request.agents.https : request.agents.http,
-      ...(request.signal ? { signal: request.signal } : {}),
       timeout: request.idleTimeoutMs ?? 120_000,
     });
+    // The signal stops this exchange only while it is in flight, and without an error of its own: with
+    // Node's `signal` option, or `destroy(abortError)`, the AbortError is also handed to streams that no
+    // longer listen for it (seen as an uncaught exception in test/integration/registry-faults.test.ts,
+    // about 1 run in 30). Destroyed plainly, the request fails as a reset ("socket hang up", or the
+    // body's "aborted"), which the callers report as CopyAborted because their signal is aborted.
+    const signal = request.signal;
+    const onAbort = () => req.destroy();
+    const release = () => signal?.removeEventListener("abort", onAbort);
+    if (signal?.aborted) process.nextTick(onAbort);
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    req.once("close", release);
     let settled = false;
     const fail = (error: unknown) => {
       if (!settled) {
@@ -84,6 +94,8 @@ export function httpRequest(url: URL, request: HttpRequest): Promise<HttpRespons
       settled = true;
       // Once the response has arrived, a later socket failure belongs to the body stream.
       res.on("error", () => undefined);
+      res.once("end", release);
+      res.once("close", release);
       resolve({ statusCode: res.statusCode ?? 0, headers: flatten(res.headers), body: res });
     });
     const body = request.body;
