@@ -18,7 +18,7 @@ import {
   RepositoryAlreadyExistsException,
 } from "@aws-sdk/client-ecr";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { awsErrorCode } from "../../packages/core/src/aws/errors.ts";
 import { ecrCredentials } from "../../packages/core/src/registry/auth.ts";
 import {
@@ -35,7 +35,7 @@ import {
   syncImages,
 } from "../../packages/core/src/registry/sync.ts";
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "../../packages/core/src/tags.ts";
-import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import { MOTO_ECR_GAPS } from "./moto-gaps.ts";
 
 const ACCOUNT = "123456789012";
@@ -89,13 +89,7 @@ const SOURCE: Record<string, string[][]> = {
   "gitpodder/x": [["1"]],
 };
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 /**
  * Seeds moto's ECR in the source region; `spaced`: the images of a repository one second apart (moto

@@ -14,14 +14,14 @@ import { CreateDBInstanceCommand, RDSClient } from "@aws-sdk/client-rds";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { Hash } from "@smithy/hash-node";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RdsJobConfig } from "../../packages/core/src/config.ts";
 import { runRdsSnapshotJob } from "../../packages/core/src/rds/job.ts";
 import { DefaultKeyCheck } from "../../packages/core/src/rds/kms.ts";
 import type { Database, Snapshot } from "../../packages/core/src/rds/types.ts";
 import { eksToken, stsHost } from "../../packages/core/src/velero/eks-token.ts";
 import { CREDENTIALS, verifyEksToken } from "../fixtures/kube/velero-cluster.ts";
-import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import {
   AWS_RDS_KEY,
   DR_KEY_OTHER_ACCOUNT,
@@ -39,13 +39,7 @@ const gap = (list: readonly { field: string }[], field: string) => {
   return true;
 };
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 /** A key's metadata as both worlds are compared: ids by shape, not by their random values. */
 function keyView(meta: KeyMetadata | undefined) {

@@ -12,11 +12,11 @@ import {
   RDSClient,
   type Tag,
 } from "@aws-sdk/client-rds";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RdsJobConfig } from "../../packages/core/src/config.ts";
 import { type RdsJobDeps, type RdsJobSummary, runRdsSnapshotJob } from "../../packages/core/src/rds/job.ts";
 import type { DatabaseKind } from "../../packages/core/src/rds/types.ts";
-import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { type MotoServer, useMoto } from "../fixtures/moto.ts";
 import {
   DR_KEY_SAME_ACCOUNT,
   DR_REGION,
@@ -212,13 +212,7 @@ async function scenario(world: World, clock: { offset: number }) {
   return runs;
 }
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 describe.each(["instance", "cluster"] as const)("the RDS job on a DB %s: moto and the fake agree", (kind) => {
   it("creates, copies, adopts a retried window and expires to keepLast in both regions", async () => {

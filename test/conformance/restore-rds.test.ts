@@ -26,7 +26,7 @@ import {
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
 } from "@aws-sdk/client-rds";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type RestoreJobConfig, restoreJobConfigSchema } from "../../packages/core/src/config.ts";
 import { InvalidInputError } from "../../packages/core/src/errors.ts";
 import { snapshotTags } from "../../packages/core/src/rds/naming.ts";
@@ -34,7 +34,7 @@ import { buildPlan, type PlanDeps } from "../../packages/core/src/restore/build-
 import { PreconditionFailedError } from "../../packages/core/src/restore/errors.ts";
 import type { RestoreRequest } from "../../packages/core/src/restore/types.ts";
 import { validateRestore } from "../../packages/core/src/restore/validate.ts";
-import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import { FakeAws } from "../fixtures/rds/fake-rds.ts";
 
 const DR = "eu-central-1";
@@ -63,13 +63,7 @@ interface MotoRestoreWorld {
   };
 }
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 /**
  * The DR region on moto: a VPC with a subnet group and a security group, a security group in another VPC,

@@ -4,7 +4,7 @@
  * (test/fixtures/s3/fake-s3.ts). Where moto and AWS part (moto-gaps.ts), the fake follows AWS.
  */
 import { DeleteObjectCommand, GetBucketEncryptionCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { awsErrorCode } from "../../packages/core/src/aws/errors.ts";
 import {
   deleteAllVersions,
@@ -19,17 +19,11 @@ import {
   readVersioning,
 } from "../../packages/core/src/s3/api.ts";
 import { publishCanaryAges, replicationLag } from "../../packages/core/src/s3/cloudwatch.ts";
-import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import { CANARY_PREFIX, DR, minutesAfter, SOURCE } from "../fixtures/s3/fake-s3.ts";
 import { fakeWorld, gap, md5, motoWorld, versionCount } from "./s3-worlds.ts";
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 describe("the check's S3 calls (s3/api.ts) answer the same on moto and on the fake", () => {
   it("versions, deletes every version, heads, lists by page and prefix, reads regions and encryption", async () => {

@@ -8,9 +8,9 @@
  */
 
 import type { ReplicationConfiguration } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readRegion, readReplication, readVersioning } from "../../packages/core/src/s3/api.ts";
-import { type MotoServer, startMoto } from "../fixtures/moto.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import {
   CANARY_PREFIX,
   DESTINATION,
@@ -24,13 +24,7 @@ import {
 } from "../fixtures/s3/fake-s3.ts";
 import { type Bucket, fakeWorld, gap, motoWorld, objects, run, type seen, type World } from "./s3-worlds.ts";
 
-let moto: MotoServer;
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 const healthyPair = (rule = {}): Bucket[] => [
   { name: SOURCE, versioning: "Enabled", replication: replicationConfig(replicationRule(DESTINATION, rule)) },
