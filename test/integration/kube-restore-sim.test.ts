@@ -588,10 +588,14 @@ describe("fake kotsadm", () => {
   it("refuses a wrong or missing auth string with 401, never echoing it", async () => {
     const body = { configValues: configValues({ db_host: "x" }), merge: true, deploy: true };
     const wrong = await setConfig("Kots wrong-authstring", body);
-    expect(wrong).toEqual({ status: 401, body: { error: "failed to parse authorization header" } });
+    // pkg/handlers/session.go requireValidSession (types.ErrorResponse: error and success).
+    expect(wrong).toEqual({
+      status: 401,
+      body: { error: "failed to parse authorization header", success: false },
+    });
     expect(await setConfig(undefined, body)).toEqual({
       status: 401,
-      body: { error: "authorization header empty" },
+      body: { error: "missing authorization token", success: false },
     });
     expect(await setConfig(`Bearer ${KOTSADM_AUTHSTRING.split(" ")[1]}`, body)).toMatchObject({
       status: 401,

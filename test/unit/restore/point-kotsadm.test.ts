@@ -33,12 +33,32 @@ function kotsadm(kind: "deployments" | "statefulsets", image: string): void {
   kube.secrets.set("kots/kotsadm-authstring", { "kotsadm-authstring": AUTH });
 }
 
-/** A fetch answering every call with `status` and `body`, recording the calls. */
-function answering(status: number, body: unknown) {
+/** What kotsadm holds: its versions (newest last here) and each one's config values. */
+interface Held {
+  versions: Record<string, unknown>[];
+  configs: Record<number, Record<string, string>>;
+}
+
+/**
+ * A fetch answering the reads with `held` (by default: no version) and every post with `status` and
+ * `body`, recording the posts.
+ */
+function answering(status: number, body: unknown, held: Held = { versions: [], configs: {} }) {
   const calls: { url: string; body: Record<string, unknown> }[] = [];
+  const json = (value: unknown, code = 200) =>
+    new Response(JSON.stringify(value), { status: code, headers: { "Content-Type": "application/json" } });
   const fetcher: typeof fetch = async (input, init) => {
+    const url = new globalThis.URL(String(input));
+    if (init?.method === "GET" && url.pathname.endsWith("/versions")) {
+      return json({ versionHistory: [...held.versions].reverse(), totalCount: held.versions.length });
+    }
+    if (init?.method === "GET") {
+      const values = held.configs[Number(url.pathname.split("/").pop())] ?? {};
+      const items = Object.entries(values).map(([name, value]) => ({ name, type: "text", value }));
+      return json({ success: true, downstreamVersion: null, configGroups: [{ name: "settings", items }] });
+    }
     calls.push({ url: String(input), body: JSON.parse(String(init?.body)) as Record<string, unknown> });
-    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+    return json(body, status);
   };
   return { calls, fetcher };
 }
@@ -103,50 +123,84 @@ describe("kotsadm's answers", () => {
     kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
     const { fetcher } = answering(400, {
       success: false,
-      error: "invalid config values",
+      error: "failed to validate config values",
+      // pkg/kotsadmconfig/types ConfigGroupValidationError, as kotsadm writes it.
       validationErrors: [
         {
           name: "database",
-          items: [{ name: "db_host", validationErrors: [{ message: "must be a host name" }] }],
+          title: "Database",
+          item_errors: [
+            { name: "db_host", type: "text", validation_errors: [{ message: "must be a host name" }] },
+          ],
         },
       ],
     });
     const error = await rejection(
       pointApplication(plan, { endpoint: DB_HOST }, kots(), deps({ fetch: fetcher })),
     );
-    expect(error.message).toContain("invalid config values: db_host: must be a host name");
+    expect(error.message).toContain("failed to validate config values: db_host: must be a host name");
     expect((error as PointApplicationFailedError).retryable).toBe(false);
   });
 });
 
-describe("pointing twice (a retry after a timeout)", () => {
+describe("pointing twice (a retry after a timeout; against the fake kotsadm: kots-point-retry.test.ts)", () => {
   const primary = { ...plan, endpoints: {} };
-
-  it("the database Secret already renders the target host: no second app version is created", async () => {
-    kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
-    kube.secrets.set("gitpod/database", { host: DB_HOST, port: "5432" });
-    const { calls, fetcher } = answering(200, { success: true });
-    const result = await pointApplication(
-      primary,
-      { endpoint: DB_HOST, port: 5432 },
-      kots(),
-      deps({ fetch: fetcher }),
-    );
-    expect(calls).toEqual([]);
-    expect(result).toMatchObject({ mode: "kots", values: { db_host: DB_HOST }, alreadySet: true });
+  const deployed = (sequence: number, status = "deployed", at = "2026-11-26T09:00:00Z") => ({
+    sequence,
+    status,
+    source: sequence === 0 ? "Online Install" : "Config Change",
+    deployedAt: at,
   });
 
-  it("the Secret names another host: posted", async () => {
+  it.each(["deployed", "deploying"])(
+    "the current version holds the target values (%s): nothing posted, the result names it",
+    async (status) => {
+      kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
+      const { calls, fetcher } = answering(
+        200,
+        { success: true },
+        {
+          versions: [deployed(0), deployed(1, status, "2026-11-26T09:59:00Z")],
+          configs: { 0: { db_host: "old-db.internal" }, 1: { db_host: DB_HOST, other: "kept" } },
+        },
+      );
+      const result = await pointApplication(primary, { endpoint: DB_HOST }, kots(), deps({ fetch: fetcher }));
+      expect(calls).toEqual([]);
+      expect(result).toMatchObject({ mode: "kots", kotsAction: status, kotsSequence: 1 });
+    },
+  );
+
+  it("an older deployed version holds them, the current one does not (rolled back): posted", async () => {
     kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
-    kube.secrets.set("gitpod/database", { host: "old-db.internal", port: "5432" });
-    const { calls, fetcher } = answering(200, { success: true });
-    const result = await pointApplication(
-      primary,
-      { endpoint: DB_HOST, port: 5432 },
-      kots(),
-      deps({ fetch: fetcher }),
+    const { calls, fetcher } = answering(
+      200,
+      { success: true },
+      {
+        versions: [
+          deployed(0, "deployed", "2026-11-26T09:59:00Z"),
+          deployed(1, "deployed", "2026-11-26T09:00:00Z"),
+        ],
+        configs: { 0: { db_host: "old-db.internal" }, 1: { db_host: DB_HOST } },
+      },
     );
+    const result = await pointApplication(primary, { endpoint: DB_HOST }, kots(), deps({ fetch: fetcher }));
     expect(calls).toHaveLength(1);
-    expect(result).not.toHaveProperty("alreadySet");
+    expect(result).toMatchObject({ kotsAction: "posted" });
+  });
+
+  it("the versions cannot be read (a bare 500, as for an unknown slug): nothing posted, the slug named", async () => {
+    kotsadm("deployments", "kotsadm/kotsadm:v1.124.0");
+    const posts: string[] = [];
+    const fetcher: typeof fetch = async (input, init) => {
+      if (init?.method === "POST") posts.push(String(input));
+      return new Response("", { status: 500 });
+    };
+    const error = await rejection(
+      pointApplication(primary, { endpoint: DB_HOST }, kots(), deps({ fetch: fetcher })),
+    );
+    expect(error).toBeInstanceOf(PointApplicationFailedError);
+    expect(error.message).toContain("kotsadm answered 500 to reading the app versions");
+    expect(error.message).toContain("check restore.application.point.appSlug (gitpod)");
+    expect(posts).toEqual([]);
   });
 });

@@ -52,8 +52,14 @@ describe("pointApplication", () => {
         body += chunk.toString("utf8");
       });
       req.on("end", () => {
+        res.writeHead(req.method === "GET" ? 200 : answer.status, { "Content-Type": "application/json" });
+        // Reading what kotsadm holds first: an app with no deployed version holds nothing (see
+        // point-kotsadm.test.ts and the fake kotsadm for what it does with the answers).
+        if (req.method === "GET") {
+          res.end(JSON.stringify({ versionHistory: [], totalCount: 0 }));
+          return;
+        }
         received.push({ method: req.method, path: req.url, headers: req.headers, body });
-        res.writeHead(answer.status, { "Content-Type": "application/json" });
         res.end(answer.body);
       });
     });
@@ -164,6 +170,7 @@ describe("pointApplication", () => {
       ],
       startedAt: START.toISOString(),
       kotsadm: "Deployment kots/kotsadm v1.124.0",
+      kotsAction: "posted",
     });
     expect(received).toHaveLength(1);
     const call = received[0];

@@ -2,6 +2,7 @@ import type { RestoreJobConfig } from "../config.ts";
 import { setConfigValues } from "../kots/client.ts";
 import { KotsApiError } from "../kots/errors.ts";
 import { CURRENT_SINCE, findKotsadm, kotsadmVersion, olderThan } from "../kots/kotsadm.ts";
+import { findHeldVersion } from "../kots/versions.ts";
 import { type ReplicationLag, replicationLag } from "../s3/cloudwatch.ts";
 import type { KubeOps } from "../velero/kube.ts";
 import type { ApplicationDeps } from "./application.ts";
@@ -26,8 +27,15 @@ export interface PointResult extends Timed {
   readonly notSet?: readonly string[];
   /** KOTS mode: the kotsadm that took the values, `StatefulSet gitpod/kotsadm v1.124.0`. */
   readonly kotsadm?: string;
-  /** KOTS mode: the deployed config already held these values (a retry); nothing was posted. */
-  readonly alreadySet?: boolean;
+  /**
+   * KOTS mode: what pointing did. `posted`: a new app version with the values was created and deployed.
+   * Otherwise an earlier attempt's version already held them (a retry) and nothing was posted: it is the
+   * current version, `deployed` or `deploying`, or it is `awaitingPreflights` (kotsadm deploys it when its
+   * strict preflights pass).
+   */
+  readonly kotsAction?: "posted" | "deployed" | "deploying" | "awaitingPreflights";
+  /** KOTS mode, nothing posted: the app version that holds the values. */
+  readonly kotsSequence?: number;
   /** What the operator should know (kotsadm's version could not be read). */
   readonly warnings?: readonly string[];
 }
@@ -97,27 +105,37 @@ export async function pointApplication(
   }
   if (plan.endpoints.registry) values[point.keys.registry] = plan.endpoints.registry;
   const checked = await checkKotsadm(kube, point.namespace);
-  // Idempotent: a retry after a timed-out call (kotsadm may still have created and deployed the
-  // version) must not create another app version. When only the database is set and the Secret KOTS
-  // renders from it already names the target, a version with these values was deployed: nothing to do.
-  // (The bucket and registry leave no such trace in the cluster: a DR restore posts again.)
-  if (host && !plan.endpoints.bucket && !plan.endpoints.registry) {
-    const rendered = await kube.getSecretData(settings.namespace, settings.databaseSecret.name);
-    const portKey = point.keys.dbPort;
-    const portSet =
-      !portKey || !values[portKey] || rendered?.[settings.databaseSecret.portKey] === values[portKey];
-    if (rendered?.[settings.databaseSecret.hostKey] === host && portSet) {
-      return { mode: "kots", values, startedAt, alreadySet: true, ...dbPart, ...lagPart, ...checked };
-    }
-  }
   const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
   if (!auth) {
     throw new PointApplicationFailedError(
       `Secret ${point.namespace}/kotsadm-authstring has no kotsadm-authstring key: is kotsadm running in ${point.namespace}?`,
     );
   }
+  const connection = { url: point.url, appSlug: point.appSlug, auth };
+  const done = { mode: "kots" as const, values, startedAt, ...dbPart, ...lagPart, ...checked };
+  // Idempotent: every post is a new app version, and a retry after a timed-out call (kotsadm goes on
+  // with it, e.g. waiting up to 15 minutes for strict preflights) must not create another one.
+  const held = await kotsadmCall(() => findHeldVersion(deps.fetch, connection, values));
+  if (held?.kind === "failedPreflights") {
+    throw new PointApplicationFailedError(
+      `kotsadm's app version ${held.sequence} (a config change with these values, made by an earlier attempt) failed its strict preflights: see its preflight results in the Admin Console, fix what they report and deploy version ${held.sequence} there. Posting again would only create another version that fails them too`,
+    );
+  }
+  if (held) {
+    const kotsAction = held.kind === "current" ? held.status : held.kind;
+    return { ...done, kotsAction, kotsSequence: held.sequence };
+  }
+  await kotsadmCall(() => setConfigValues(deps.fetch, { ...connection, values }));
+  return { ...done, kotsAction: "posted" };
+}
+
+/**
+ * Runs a kotsadm call, reporting its refusal as PointApplicationFailed (retryable as kotsadm's answer is).
+ * @throws PointApplicationFailedError
+ */
+async function kotsadmCall<T>(call: () => Promise<T>): Promise<T> {
   try {
-    await setConfigValues(deps.fetch, { url: point.url, appSlug: point.appSlug, auth, values });
+    return await call();
   } catch (error) {
     if (!(error instanceof KotsApiError)) throw error;
     const hint =
@@ -127,7 +145,6 @@ export async function pointApplication(
       retryable: error.retryable,
     });
   }
-  return { mode: "kots", values, startedAt, ...dbPart, ...lagPart, ...checked };
 }
 
 /**
