@@ -234,6 +234,21 @@ describe("successMessage", () => {
     expect(successMessage(state, STAGE, NOW).message).not.toContain("NOT pointed");
   });
 
+  it.each([
+    ["deployed", "app version 4, made by an earlier attempt, already held them (deployed); nothing posted"],
+    [
+      "awaitingPreflights",
+      "app version 4, made by an earlier attempt, already held them; kotsadm deployed it after its strict preflights; nothing posted",
+    ],
+  ])(
+    "a retried KOTS pointing that found its version (%s) says so: nothing was posted",
+    (kotsAction, text) => {
+      const point = { ...(state.point as NonNullable<SuccessState["point"]>), kotsAction, kotsSequence: 4 };
+      const n = successMessage({ ...state, point }, STAGE, NOW);
+      expect(n.message).toContain(`Pointed through the KOTS config (${text}). Values set: db_host=`);
+    },
+  );
+
   it("reports every tier, the pointing, the durations and the total", () => {
     const n = successMessage(state, STAGE, NOW);
 
@@ -260,7 +275,7 @@ describe("successMessage", () => {
     );
     expect(n.message).toContain("PartiallyFailed was accepted (allowPartialRestore)");
     expect(lines).toContain(
-      "Pointed through the KOTS config (KOTS redeployed). Values set: db_host=gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com, store_s3_bucket=gitpod-workspaces-replica",
+      "Pointed through the KOTS config (a new app version; KOTS redeployed). Values set: db_host=gitpod-dr-gitpod-r-drill-7.c0ffee.eu-central-1.rds.amazonaws.com, store_s3_bucket=gitpod-workspaces-replica",
     );
     expect(n.message).toContain(
       "gitpod-workspace-backups: the last canary known to have replicated was written at most 2m 05s ago (between 1m 05s and 2m 05s: CloudWatch keeps the S3 check's measurement to the minute)",

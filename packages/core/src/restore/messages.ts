@@ -87,6 +87,20 @@ export function planMessage(request: RestoreRequest, plan: RestorePlan, stage: s
   };
 }
 
+/** What pointing through KOTS did: posted a new app version, or found one an earlier attempt made. */
+function kotsText(point: { kotsAction?: string; kotsSequence?: number }): string {
+  const version = `app version ${point.kotsSequence ?? "?"}`;
+  switch (point.kotsAction) {
+    case "deployed":
+    case "deploying":
+      return `${version}, made by an earlier attempt, already held them (${point.kotsAction}); nothing posted`;
+    case "awaitingPreflights":
+      return `${version}, made by an earlier attempt, already held them; kotsadm deployed it after its strict preflights; nothing posted`;
+    default:
+      return "a new app version; KOTS redeployed";
+  }
+}
+
 export interface SuccessState {
   readonly request: RestoreRequest;
   readonly plan: RestorePlan;
@@ -106,6 +120,8 @@ export interface SuccessState {
   readonly point?: Timed & {
     mode: string;
     values: Record<string, string>;
+    kotsAction?: string;
+    kotsSequence?: number;
     replicationLag?: readonly ReplicationLag[];
     notSet?: readonly string[];
   };
@@ -158,7 +174,7 @@ export function successMessage(state: SuccessState, stage: string, now: Date): N
   if (state.point && state.point.mode !== "none") {
     const set = Object.entries(state.point.values).map(([k, v]) => `${k}=${v}`);
     lines.push(
-      `Pointed through ${state.point.mode === "kots" ? "the KOTS config (KOTS redeployed)" : "the database Secret"}. Values set: ${set.join(", ")}`,
+      `Pointed through ${state.point.mode === "kots" ? `the KOTS config (${kotsText(state.point)})` : "the database Secret"}. Values set: ${set.join(", ")}`,
     );
     steps.push([
       STATES.point,
