@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PointApplicationFailedError } from "../../packages/core/src/restore/errors.ts";
-import { pointApplication } from "../../packages/core/src/restore/point.ts";
+import { checkPointed, pointApplication } from "../../packages/core/src/restore/point.ts";
 import { type FakeKotsadm, type KotsadmAppSeed, startFakeKotsadm } from "../fixtures/kube/kotsadm.ts";
 import { type KubeApi, startKubeApi } from "../fixtures/kube/server.ts";
 import { KOTSADM_AUTHSTRING, secretData, seedKotsadmAuth } from "../fixtures/kube/velero-cluster.ts";
@@ -131,6 +131,22 @@ describe("a retried point step creates exactly one app version", () => {
       [0, "deployed", undefined],
       [1, "pending", true],
     ]);
+  });
+
+  it("found waiting for strict preflights that then fail: Check configuration says so at once, not at its deadline", async () => {
+    const k = await kotsadm({ strictPreflights: "fail" });
+    await rejection(point(impatient));
+    const waiting = await point();
+    expect(waiting).toMatchObject({ kotsAction: "awaitingPreflights", kotsSequence: 1 });
+    // Still running: Check configuration waits (the Secret does not name the restored host yet).
+    expect(await checkPointed(plan, waiting, cfg(), deps())).toMatchObject({ done: false });
+
+    k.tick(); // the strict preflights fail
+    const error = await rejection(checkPointed(plan, waiting, cfg(), deps()));
+    expect(error).toBeInstanceOf(PointApplicationFailedError);
+    expect(error.message).toContain("kotsadm's app version 1");
+    expect(error.message).toContain("failed its strict preflights");
+    expect(posts()).toHaveLength(1);
   });
 
   it("nothing held yet (a first run, or values that differ): posted, and the result says so", async () => {

@@ -1,4 +1,5 @@
 import type { RestoreJobConfig } from "../config.ts";
+import type { KotsadmConnection } from "../kots/api.ts";
 import { setConfigValues } from "../kots/client.ts";
 import { KotsApiError } from "../kots/errors.ts";
 import { CURRENT_SINCE, findKotsadm, kotsadmVersion, olderThan } from "../kots/kotsadm.ts";
@@ -105,22 +106,12 @@ export async function pointApplication(
   }
   if (plan.endpoints.registry) values[point.keys.registry] = plan.endpoints.registry;
   const checked = await checkKotsadm(kube, point.namespace);
-  const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
-  if (!auth) {
-    throw new PointApplicationFailedError(
-      `Secret ${point.namespace}/kotsadm-authstring has no kotsadm-authstring key: is kotsadm running in ${point.namespace}?`,
-    );
-  }
-  const connection = { url: point.url, appSlug: point.appSlug, auth };
+  const connection = await kotsadmConnection(kube, point);
   const done = { mode: "kots" as const, values, startedAt, ...dbPart, ...lagPart, ...checked };
   // Idempotent: every post is a new app version, and a retry after a timed-out call (kotsadm goes on
   // with it, e.g. waiting up to 15 minutes for strict preflights) must not create another one.
   const held = await kotsadmCall(() => findHeldVersion(deps.fetch, connection, values));
-  if (held?.kind === "failedPreflights") {
-    throw new PointApplicationFailedError(
-      `kotsadm's app version ${held.sequence} (a config change with these values, made by an earlier attempt) failed its strict preflights: see its preflight results in the Admin Console, fix what they report and deploy version ${held.sequence} there. Posting again would only create another version that fails them too`,
-    );
-  }
+  if (held?.kind === "failedPreflights") throw failedPreflights(held.sequence);
   if (held) {
     const kotsAction = held.kind === "current" ? held.status : held.kind;
     return { ...done, kotsAction, kotsSequence: held.sequence };
@@ -128,6 +119,28 @@ export async function pointApplication(
   await kotsadmCall(() => setConfigValues(deps.fetch, { ...connection, values }));
   return { ...done, kotsAction: "posted" };
 }
+
+type KotsPoint = Extract<NonNullable<RestoreJobConfig["restore"]["application"]["point"]>, { kind: "kots" }>;
+
+/**
+ * kotsadm's API as the kots CLI reaches it: the URL and slug configured, the auth string from kotsadm's
+ * `kotsadm-authstring` Secret.
+ * @throws PointApplicationFailedError (no auth string), KubeApiError
+ */
+async function kotsadmConnection(kube: KubeOps, point: KotsPoint): Promise<KotsadmConnection> {
+  const auth = (await kube.getSecretData(point.namespace, "kotsadm-authstring"))?.["kotsadm-authstring"];
+  if (!auth) {
+    throw new PointApplicationFailedError(
+      `Secret ${point.namespace}/kotsadm-authstring has no kotsadm-authstring key: is kotsadm running in ${point.namespace}?`,
+    );
+  }
+  return { url: point.url, appSlug: point.appSlug, auth };
+}
+
+const failedPreflights = (sequence: number) =>
+  new PointApplicationFailedError(
+    `kotsadm's app version ${sequence} (a config change with these values, made by an earlier attempt) failed its strict preflights: see its preflight results in the Admin Console, fix what they report and deploy version ${sequence} there. Posting again would only create another version that fails them too`,
+  );
 
 /**
  * Runs a kotsadm call, reporting its refusal as PointApplicationFailed (retryable as kotsadm's answer is).
@@ -189,8 +202,10 @@ export interface ConfigStatus extends Timed {
 
 /**
  * "Check configuration": the database Secret names the restored database (KOTS renders it on deploy,
- * a little after the config changed). Until it does, no held workload may be scaled up.
- * @throws RestoreDeadlineExceededError (configDeadlineMinutes), KubeApiError
+ * a little after the config changed). Until it does, no held workload may be scaled up. A KOTS version
+ * that was waiting for its strict preflights is looked up again while it waits.
+ * @throws RestoreDeadlineExceededError (configDeadlineMinutes), PointApplicationFailedError (that
+ *   version failed its strict preflights, or kotsadm refused the read), KubeApiError
  */
 export async function checkPointed(
   plan: RestorePlan,
@@ -208,6 +223,14 @@ export async function checkPointed(
   const host = data?.[settings.databaseSecret.hostKey];
   if (host === point.databaseHost)
     return { done: true, secretHost: host, startedAt: point.startedAt, finishedAt: now.toISOString() };
+  // The version found waiting for its strict preflights may have failed them since: say so now, not at
+  // the deadline (kotsadm will not deploy it).
+  const kots = settings.point;
+  if (point.kotsAction === "awaitingPreflights" && kots?.kind === "kots") {
+    const connection = await kotsadmConnection(kube, kots);
+    const held = await kotsadmCall(() => findHeldVersion(deps.fetch, connection, point.values));
+    if (held?.kind === "failedPreflights") throw failedPreflights(held.sequence);
+  }
   checkDeadline(
     point.startedAt,
     settings.configDeadlineMinutes,
