@@ -158,3 +158,19 @@ describe("a retried point step creates exactly one app version", () => {
     expect(k.versions("gitpod")).toHaveLength(2);
   });
 });
+
+describe("kotsadm's refusals of the reads", () => {
+  it("an unknown app slug (a bare 500 on the versions route): named, not retried, nothing posted", async () => {
+    await kotsadm();
+    const wrongSlug = config({
+      point: { kind: "kots", url: kots?.url, appSlug: "gitpod-typo", namespace: "gitpod" },
+    });
+    const error = await rejection(pointApplication(plan, { endpoint: DB_HOST }, wrongSlug, deps()));
+    expect(error).toBeInstanceOf(PointApplicationFailedError);
+    expect(error.message).toContain(
+      "kotsadm has no app with slug gitpod-typo: check restore.application.point.appSlug",
+    );
+    expect((error as PointApplicationFailedError).retryable).toBe(false);
+    expect(posts()).toEqual([]);
+  });
+});

@@ -29,6 +29,9 @@ export interface KotsadmCall {
   readonly validation?: (groups: unknown) => string[];
 }
 
+/** kotsadm's refusal of a slug it does not know (pkg/handlers/config.go; a 500, not a 404). */
+export const UNKNOWN_SLUG = "failed to get app from app slug";
+
 /**
  * Our limit for one call. kotsadm may hold a deploying call much longer (strict preflights: up to 15
  * minutes, pkg/version isBlockedDueToStrictPreFlights) and go on after we stopped listening: that is why
@@ -88,7 +91,7 @@ export async function callKotsadm(
   const hint =
     response.status === 401
       ? "kotsadm refused its own auth string"
-      : response.status === 404 || answer.error === "failed to get app from app slug"
+      : response.status === 404 || answer.error === UNKNOWN_SLUG
         ? `kotsadm has no app with slug ${appSlug}: check restore.application.point.appSlug`
         : (call.hint?.(response.status, answer.error as string | undefined) ?? "refused");
   throw new KotsApiError(
@@ -96,7 +99,10 @@ export async function callKotsadm(
     response.status,
     // kotsadm answers 500 with an `error` for refusals that will not change (an unknown config key):
     // only a 5xx without one (a proxy, a restarting kotsadm) is worth retrying.
-    { retryable: response.status >= 500 && kotsError === undefined },
+    {
+      retryable: response.status >= 500 && kotsError === undefined,
+      kotsError: typeof answer.error === "string" ? answer.error : undefined,
+    },
   );
 }
 

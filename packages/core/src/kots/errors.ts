@@ -6,11 +6,15 @@ import { GitpodDrError } from "../errors.ts";
  */
 export class KotsApiError extends GitpodDrError {
   override readonly name = "KotsApiError";
+  /** kotsadm's own `error` text of a refusal (e.g. `failed to get app from app slug`), when it gave one. */
+  readonly kotsError: string | undefined;
   constructor(
     message: string,
     readonly status: number | undefined,
-    options: { cause?: unknown; retryable?: boolean } = {},
+    options: { cause?: unknown; retryable?: boolean; kotsError?: string | undefined } = {},
   ) {
-    super(message, options);
+    const { kotsError, ...rest } = options;
+    super(message, rest);
+    this.kotsError = kotsError;
   }
 }

@@ -1,4 +1,4 @@
-import { callKotsadm, type KotsadmConnection } from "./api.ts";
+import { callKotsadm, type KotsadmConnection, UNKNOWN_SLUG } from "./api.ts";
 import { KotsApiError } from "./errors.ts";
 
 /**
@@ -34,21 +34,32 @@ const PAGE_SIZE = 20;
 
 /**
  * kotsadm's versions (newest first by sequence).
- * @throws KotsApiError (an unknown slug is a bare 500 here: kotsadm writes no body)
+ * @throws KotsApiError (an unknown slug: the config route's refusal, not retryable)
  */
 export async function listAppVersions(
   fetcher: typeof fetch,
   connection: KotsadmConnection,
 ): Promise<AppVersion[]> {
-  const answer = (await callKotsadm(fetcher, connection, {
-    method: "GET",
-    path: `/versions?currentPage=0&pageSize=${PAGE_SIZE}`,
-    doing: "reading the app versions",
-    hint: (status) =>
-      status === 500
-        ? `kotsadm answers so for an unknown app slug too: check restore.application.point.appSlug (${connection.appSlug})`
-        : undefined,
-  })) as { versionHistory?: unknown } | undefined;
+  let answer: { versionHistory?: unknown } | undefined;
+  try {
+    answer = (await callKotsadm(fetcher, connection, {
+      method: "GET",
+      path: `/versions?currentPage=0&pageSize=${PAGE_SIZE}`,
+      doing: "reading the app versions",
+    })) as typeof answer;
+  } catch (error) {
+    // kotsadm answers an unknown slug here with a bare 500, which reads as retryable; its config route
+    // names it ("failed to get app from app slug"), and that refusal is final.
+    if (error instanceof KotsApiError && error.status === 500 && error.retryable) {
+      const refusal = await configValuesAt(fetcher, connection, 0).then(
+        () => undefined,
+        (probe: unknown) =>
+          probe instanceof KotsApiError && probe.kotsError === UNKNOWN_SLUG ? probe : undefined,
+      );
+      if (refusal) throw refusal;
+    }
+    throw error;
+  }
   if (!Array.isArray(answer?.versionHistory)) {
     throw new KotsApiError("kotsadm answered the app versions without a versionHistory list", 200);
   }
