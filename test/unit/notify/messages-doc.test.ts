@@ -4,7 +4,8 @@
  * template snapshot: this test fails when it differs; rewrite it with
  * `npx vitest run test/unit/notify/messages-doc.test.ts -u` and read the diff.
  *
- * To add a kind of message (the alarms' come next), push a sample in `samples()` under its heading.
+ * To add a kind of message (the alarms' come next), add a sample in `samples()`; the Alarms heading is
+ * a placeholder until then.
  */
 import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
@@ -282,7 +283,12 @@ async function restoreFailure(): Promise<Sample> {
   };
 }
 
-function render(samples: readonly Sample[]): string {
+/** Every sample, in the order of the file. Add a kind of message here (the alarms' replace the placeholder). */
+async function samples(): Promise<Sample[]> {
+  return [await jobFailure(), await restoreSuccess(), await restoreFailure()];
+}
+
+function render(list: readonly Sample[]): string {
   const parts = [
     "# Sample SNS messages",
     "",
@@ -291,7 +297,7 @@ function render(samples: readonly Sample[]): string {
     "do not edit it by hand; rewrite it with `npx vitest run test/unit/notify/messages-doc.test.ts -u`.",
     "",
   ];
-  for (const s of samples) {
+  for (const s of list) {
     parts.push(`## ${s.heading}`, "", s.about, "", `**Subject:** \`${s.notification.subject}\``, "");
     parts.push("```text", s.notification.message, "```", "");
   }
@@ -301,12 +307,12 @@ function render(samples: readonly Sample[]): string {
 
 describe("docs/messages.md", () => {
   it("holds the messages the builders produce now", async () => {
-    const samples = [await jobFailure(), await restoreSuccess(), await restoreFailure()];
+    const all = await samples();
     // The samples show real failures, not placeholders.
-    expect(samples[0]?.notification.subject).toBe("gitpod-dr [prod] rds-snapshot failed: SnapshotConflict");
-    expect(samples[2]?.notification.message).toContain(
+    expect(all[0]?.notification.subject).toBe("gitpod-dr [prod] rds-snapshot failed: SnapshotConflict");
+    expect(all[2]?.notification.message).toContain(
       "kotsadm created the new app version but did not deploy it",
     );
-    await expect(render(samples)).toMatchFileSnapshot("../../../docs/messages.md");
+    await expect(render(all)).toMatchFileSnapshot("../../../docs/messages.md");
   });
 });
