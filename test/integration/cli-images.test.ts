@@ -209,8 +209,10 @@ describe("gitpod-dr copy-image", () => {
     [["copy-image", "a/b:1", "c/d:1", "--platform", "linux"], /--platform: Invalid platform "linux"/],
     [
       ["copy-image", "a/b:1", "c/d:1", "--concurrency", "0"],
-      /--concurrency must be a whole number from 1 to 64/,
+      /--concurrency must be a whole number from 1 to 32/,
     ],
+    // The stage file's images.concurrency allows 1 to 32: the flag allows the same.
+    [["copy-image", "a/b:1", "c/d:1", "--concurrency", "33"], /from 1 to 32, not "33"/],
     [["copy-image", "a/b:1", "c/d:1", "--no-such-flag"], /no-such-flag/],
   ])("exits 2 with the problem named for %j", async (argv, message) => {
     const run = capture();

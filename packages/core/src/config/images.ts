@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_CONCURRENCY } from "../registry/limits.ts";
 import { parsePlatform } from "../registry/manifest.ts";
 import { ecrRegistry, parseRegistryHost } from "../registry/reference.ts";
 import { parseJobConfig } from "./parse.ts";
@@ -68,9 +69,19 @@ export const imagesConfigSchema = z
     /** EventBridge schedule of the sync job. */
     schedule: scheduleExpression,
     /** Blob transfers in flight at once. */
-    concurrency: z.number().int().min(1).max(32, "must be at most 32").default(6),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CONCURRENCY, `must be at most ${MAX_CONCURRENCY}`)
+      .default(6),
     /** Images copied at once (sharing the blob limit). */
-    imageConcurrency: z.number().int().min(1).max(32, "must be at most 32").default(8),
+    imageConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CONCURRENCY, `must be at most ${MAX_CONCURRENCY}`)
+      .default(8),
     /** Credentials for registries that are not ECR (ECR uses the function's role). */
     registries: z
       .record(

@@ -1,12 +1,72 @@
+import partitionData from "@aws-sdk/util-endpoints/dist-cjs/lib/aws/partitions.json" with { type: "json" };
 import { z } from "zod";
 import { parseRegistryHost } from "../registry/reference.ts";
 import { scheduleExpressionProblem } from "../schedule.ts";
 
 /** The field schemas every tier's configuration shares: AWS names and ARNs, Kubernetes names. */
 
+// The regions of each AWS partition, as the SDK resolves endpoints (updated with every SDK release).
+const PARTITIONS = partitionData.partitions.map((p) => ({
+  regex: new RegExp(p.regionRegex),
+  regions: Object.keys(p.regions).filter((r) => !r.endsWith("-global")),
+}));
+const KNOWN_REGIONS = new Set(PARTITIONS.flatMap((p) => p.regions));
 // Region names as AWS spells them: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, il-central-1…
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-export const awsRegion = z.string().regex(REGION, "must be an AWS region name such as eu-west-1");
+const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-([a-z]+)-\d+$/;
+const COMPASS = new Set([
+  "east",
+  "west",
+  "north",
+  "south",
+  "central",
+  "northeast",
+  "northwest",
+  "southeast",
+  "southwest",
+]);
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * Why `region` cannot be an AWS region, or undefined when it is one the SDK knows or a well-formed new
+ * one (a partition's pattern, a compass word: `mx-central-1`). A typo such as `eu-wset-1` is refused,
+ * with the nearest known region.
+ */
+export function regionProblem(region: string): string | undefined {
+  if (KNOWN_REGIONS.has(region)) return undefined;
+  const word = REGION.exec(region)?.[1];
+  if (word && COMPASS.has(word) && PARTITIONS.some((p) => p.regex.test(region))) return undefined;
+  const nearest = [...KNOWN_REGIONS]
+    .map((r) => ({ r, d: editDistance(region, r) }))
+    .sort((x, y) => x.d - y.d)[0];
+  return nearest && nearest.d <= 3
+    ? `must be an AWS region name: "${region}" is not one (did you mean ${nearest.r}?)`
+    : `must be an AWS region name such as eu-west-1, not "${region}"`;
+}
+
+/** A warning for a well-formed region the SDK's partition data does not list (a region newer than it). */
+export function regionWarning(region: string): string | undefined {
+  if (KNOWN_REGIONS.has(region) || regionProblem(region)) return undefined;
+  return `"${region}" is not among the AWS SDK's known regions: allowed as a new region, but check the name`;
+}
+
+export const awsRegion = z.string().superRefine((value, ctx) => {
+  const problem = regionProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** The primary region and the DR region, as every run-time configuration carries them. */
 export const regionsSchema = z.strictObject({ primary: awsRegion, dr: awsRegion });
