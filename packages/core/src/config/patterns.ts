@@ -1,29 +1,31 @@
-import partitionData from "@aws-sdk/util-endpoints/dist-cjs/lib/aws/partitions.json" with { type: "json" };
+import { partition } from "@aws-sdk/core/client";
 import { z } from "zod";
 import { parseRegistryHost } from "../registry/reference.ts";
 import { scheduleExpressionProblem } from "../schedule.ts";
 
 /** The field schemas every tier's configuration shares: AWS names and ARNs, Kubernetes names. */
 
-// The regions of each AWS partition, as the SDK resolves endpoints (updated with every SDK release).
-const PARTITIONS = partitionData.partitions.map((p) => ({
-  regex: new RegExp(p.regionRegex),
-  regions: Object.keys(p.regions).filter((r) => !r.endsWith("-global")),
-}));
-const KNOWN_REGIONS = new Set(PARTITIONS.flatMap((p) => p.regions));
 // Region names as AWS spells them: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, il-central-1…
-const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-([a-z]+)-\d+$/;
-const COMPASS = new Set([
-  "east",
-  "west",
-  "north",
-  "south",
-  "central",
-  "northeast",
-  "northwest",
-  "southeast",
-  "southwest",
-]);
+const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso[bf]?|eu-isoe)-([a-z]+)-(\d+)$/;
+const COMPASS = "east west north south central northeast northwest southeast southwest".split(" ");
+
+/**
+ * Whether the SDK's partition data (the endpoints data of @aws-sdk/core, updated with every SDK release)
+ * lists `region`: only listed regions carry a description.
+ */
+const isKnownRegion = (region: string) => "description" in partition(region);
+
+let knownRegions: string[] | undefined;
+/** The regions the SDK lists, for suggestions: each partition prefix, compass word and number asked. */
+function listKnownRegions(): string[] {
+  knownRegions ??= "us eu ap sa ca me af il mx cn us-gov us-iso us-isob eu-isoe us-isof"
+    .split(" ")
+    .flatMap((prefix) =>
+      COMPASS.flatMap((word) => Array.from({ length: 9 }, (_, i) => `${prefix}-${word}-${i + 1}`)),
+    )
+    .filter(isKnownRegion);
+  return knownRegions;
+}
 
 function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -42,14 +44,14 @@ function editDistance(a: string, b: string): number {
 
 /**
  * Why `region` cannot be an AWS region, or undefined when it is one the SDK knows or a well-formed new
- * one (a partition's pattern, a compass word: `mx-central-1`). A typo such as `eu-wset-1` is refused,
- * with the nearest known region.
+ * one (a partition's prefix, a compass word, a number: `mx-central-7`). A typo such as `eu-wset-1` is
+ * refused, with the nearest known region.
  */
 export function regionProblem(region: string): string | undefined {
-  if (KNOWN_REGIONS.has(region)) return undefined;
-  const word = REGION.exec(region)?.[1];
-  if (word && COMPASS.has(word) && PARTITIONS.some((p) => p.regex.test(region))) return undefined;
-  const nearest = [...KNOWN_REGIONS]
+  if (isKnownRegion(region)) return undefined;
+  const word = REGION.exec(region)?.[2];
+  if (word && COMPASS.includes(word)) return undefined;
+  const nearest = listKnownRegions()
     .map((r) => ({ r, d: editDistance(region, r) }))
     .sort((x, y) => x.d - y.d)[0];
   return nearest && nearest.d <= 3
@@ -59,7 +61,7 @@ export function regionProblem(region: string): string | undefined {
 
 /** A warning for a well-formed region the SDK's partition data does not list (a region newer than it). */
 export function regionWarning(region: string): string | undefined {
-  if (KNOWN_REGIONS.has(region) || regionProblem(region)) return undefined;
+  if (isKnownRegion(region) || regionProblem(region)) return undefined;
   return `"${region}" is not among the AWS SDK's known regions: allowed as a new region, but check the name`;
 }
 
