@@ -7,9 +7,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { partition } from "@aws-sdk/core/client";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_USAGE, main } from "../../packages/cli/src/main.ts";
+import { AWS_PARTITIONS } from "../../packages/core/src/config/aws-regions.ts";
 import { regionProblem, regionWarning } from "../../packages/core/src/config/patterns.ts";
 import { buildCli, runBin } from "../fixtures/cli-bin.ts";
 import { useMoto } from "../fixtures/moto.ts";
@@ -52,6 +54,47 @@ function noCredentials(): NodeJS.ProcessEnv {
 }
 
 describe("regions", () => {
+  it("the generated region list is the AWS SDK's (else: node scripts/aws-regions.mjs)", () => {
+    const listed = AWS_PARTITIONS.flatMap((p) => p.regions);
+    // Only regions the SDK's partition data lists carry a description.
+    for (const region of listed) expect(partition(region), region).toHaveProperty("description");
+    const prefixes = [
+      "us",
+      "eu",
+      "ap",
+      "sa",
+      "ca",
+      "me",
+      "af",
+      "il",
+      "mx",
+      "cn",
+      "us-gov",
+      "us-iso",
+      "us-isob",
+      "eu-isoe",
+      "us-isof",
+      "eusc-de",
+    ];
+    const words = [
+      "east",
+      "west",
+      "north",
+      "south",
+      "central",
+      "northeast",
+      "northwest",
+      "southeast",
+      "southwest",
+    ];
+    const sdk = prefixes.flatMap((p) =>
+      words.flatMap((w) => Array.from({ length: 12 }, (_, i) => `${p}-${w}-${i + 1}`)),
+    );
+    const missing = sdk.filter((r) => "description" in partition(r) && !listed.includes(r));
+    expect(missing).toEqual([]);
+    expect(listed).toContain("eusc-de-east-1");
+  });
+
   it.each(["eu-west-1", "us-east-1", "ap-southeast-4", "us-gov-west-1", "cn-northwest-1", "il-central-1"])(
     "%s is a known region",
     (region) => {

@@ -1,10 +1,9 @@
-import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import { imageJobConfig, imageJobConfigSchema } from "@gitpod-dr/core/config/images";
-import { imageSyncDeps } from "@gitpod-dr/core/registry/clients";
 import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/errors";
 import { type ImageSyncSummary, runImageSyncJob } from "@gitpod-dr/core/registry/job";
 import { ecrRegistry, parseRegistryHost } from "@gitpod-dr/core/registry/reference";
-import { checkAwsCredentials } from "./aws-identity.ts";
+import { credentialsFor, transportPool } from "@gitpod-dr/core/registry/registries";
+import type { SyncDeps } from "@gitpod-dr/core/registry/sync";
 import { EXIT_OK, type Io } from "./command.ts";
 import { dockerConfigCredentials } from "./docker-config.ts";
 import { formatSyncSummary } from "./format.ts";
@@ -25,16 +24,27 @@ export async function syncImagesCommand(args: string[], io: Io): Promise<number>
   );
   // Decoded as the function decodes its GITPOD_DR_CONFIG (platforms from their text form).
   const jobConfig = imageJobConfigSchema.parse(imageJobConfig(stage, images));
-  const cache = new ClientCache();
   const ecrRegion = jobConfig.images.rules
     .flatMap((r) => [r.source.registry, r.destination.registry])
     .map((host) => ecrRegistry(host)?.region)
     .find(Boolean);
-  if (ecrRegion) await checkAwsCredentials(cache, ecrRegion, io);
-  const deps = imageSyncDeps(jobConfig, cache, {
-    providers: await dockerConfigCredentials(),
-    insecure: (values["insecure-registry"] ?? []).map((h) => parseRegistryHost(h)),
-  });
+  // Lazy: the AWS SDK only for rules that involve ECR (the credentials checked first). Between other
+  // registries the CLI uses the docker login, not the Secrets Manager ARNs the scheduled job reads.
+  const ecr = ecrRegion
+    ? await (await import("./ecr-access.ts")).ecrAccess(ecrRegion, io)
+    : () => {
+        throw new Error("no ECR registry in this stage's rules");
+      };
+  const deps: SyncDeps = {
+    ecr,
+    transportFor: transportPool({
+      credentials: credentialsFor({
+        providers: await dockerConfigCredentials(),
+        ...(ecrRegion ? { ecr } : {}),
+      }),
+      insecure: (values["insecure-registry"] ?? []).map((h) => parseRegistryHost(h)),
+    }),
+  };
   const progress = new Progress(io, true);
   const print = (summary: ImageSyncSummary) =>
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatSyncSummary(summary));

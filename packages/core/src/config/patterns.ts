@@ -1,31 +1,15 @@
-import { partition } from "@aws-sdk/core/client";
 import { z } from "zod";
 import { parseRegistryHost } from "../registry/reference.ts";
 import { scheduleExpressionProblem } from "../schedule.ts";
+import { AWS_PARTITIONS } from "./aws-regions.ts";
 
 /** The field schemas every tier's configuration shares: AWS names and ARNs, Kubernetes names. */
 
-// Region names as AWS spells them: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, il-central-1…
-const REGION = /^(us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso[bf]?|eu-isoe)-([a-z]+)-(\d+)$/;
-const COMPASS = "east west north south central northeast northwest southeast southwest".split(" ");
-
-/**
- * Whether the SDK's partition data (the endpoints data of @aws-sdk/core, updated with every SDK release)
- * lists `region`: only listed regions carry a description.
- */
-const isKnownRegion = (region: string) => "description" in partition(region);
-
-let knownRegions: string[] | undefined;
-/** The regions the SDK lists, for suggestions: each partition prefix, compass word and number asked. */
-function listKnownRegions(): string[] {
-  knownRegions ??= "us eu ap sa ca me af il mx cn us-gov us-iso us-isob eu-isoe us-isof"
-    .split(" ")
-    .flatMap((prefix) =>
-      COMPASS.flatMap((word) => Array.from({ length: 9 }, (_, i) => `${prefix}-${word}-${i + 1}`)),
-    )
-    .filter(isKnownRegion);
-  return knownRegions;
-}
+// The regions and region patterns of the AWS SDK's partition data (a generated copy: aws-regions.ts).
+const KNOWN_REGIONS = new Set(AWS_PARTITIONS.flatMap((p) => p.regions));
+const PATTERNS = AWS_PARTITIONS.map((p) => new RegExp(p.regionRegex));
+// A new region's name: a partition's pattern, with a compass word before the number (mx-central-7).
+const COMPASS = /-(east|west|north|south|central|northeast|northwest|southeast|southwest)-\d+$/;
 
 function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -48,10 +32,9 @@ function editDistance(a: string, b: string): number {
  * refused, with the nearest known region.
  */
 export function regionProblem(region: string): string | undefined {
-  if (isKnownRegion(region)) return undefined;
-  const word = REGION.exec(region)?.[2];
-  if (word && COMPASS.includes(word)) return undefined;
-  const nearest = listKnownRegions()
+  if (KNOWN_REGIONS.has(region)) return undefined;
+  if (COMPASS.test(region) && PATTERNS.some((p) => p.test(region))) return undefined;
+  const nearest = [...KNOWN_REGIONS]
     .map((r) => ({ r, d: editDistance(region, r) }))
     .sort((x, y) => x.d - y.d)[0];
   return nearest && nearest.d <= 3
@@ -61,7 +44,7 @@ export function regionProblem(region: string): string | undefined {
 
 /** A warning for a well-formed region the SDK's partition data does not list (a region newer than it). */
 export function regionWarning(region: string): string | undefined {
-  if (isKnownRegion(region) || regionProblem(region)) return undefined;
+  if (KNOWN_REGIONS.has(region) || regionProblem(region)) return undefined;
   return `"${region}" is not among the AWS SDK's known regions: allowed as a new region, but check the name`;
 }
 
