@@ -109,6 +109,11 @@ async function main() {
     console.log(
       `\n1. gitpod-dr --help: median ${fmt(median(help))}  (runs: ${runsOf(help)})  target ≤ 0.15 s`,
     );
+    // The floor: the same Node starting and doing nothing, on this machine, now.
+    const bare: number[] = [];
+    for (let i = 0; i < Math.max(RUNS, 7); i++)
+      bare.push((await timed(() => run(join(BIN_DIR, "node"), ["-e", "0"], { env: ENV }))).ms);
+    console.log(`   (node -e 0, the floor of any Node program here: median ${fmt(median(bare))})`);
     results.push({ name: "--help (s)", value: median(help) / 1000, target: 0.15 });
 
     // 2. Cold copies, per registry set-up.

@@ -9,8 +9,3 @@ import { GitpodDrError } from "@gitpod-dr/core/errors";
 export class AwsCredentialsError extends GitpodDrError {
   override readonly name = "AwsCredentialsMissing";
 }
-
-/** The Node.js running the CLI is older than the one it needs. */
-export class NodeVersionError extends GitpodDrError {
-  override readonly name = "NodeVersionUnsupported";
-}
