@@ -140,6 +140,20 @@ describe("regions", () => {
   });
 });
 
+describe("stage files", () => {
+  it("a stage file Node's type stripping cannot run (an enum) is loaded through tsx", async () => {
+    const file = join(await mkdtemp(join(dir, "stage-")), "prod.ts");
+    await writeFile(
+      file,
+      `enum Region { Primary = "eu-west-1" }\nexport default { ...${JSON.stringify(stage("eu-west-1"))}, regions: { primary: Region.Primary, dr: "eu-central-1" } };\n`,
+    );
+    const result = await runBin(["rds-snapshot", "--config", file], { env: noCredentials() });
+    // Loaded and valid: the command went on to the credentials check.
+    expect(result.stderr).toContain("[AwsCredentialsMissing]");
+    expect(result.code).toBe(EXIT_USAGE);
+  });
+});
+
 describe("AWS credentials, checked first", () => {
   it("without credentials: one named error with the ways to supply them, exit 2, no stack trace", async () => {
     const file = await stageFile(stage("eu-west-1"));
