@@ -191,6 +191,16 @@ describe("AWS credentials, checked first", () => {
     }
   });
 
+  it("copy-image to or from ECR checks them in the ECR registry's region, before any copy", async () => {
+    const ecr = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";
+    const result = await runBin(["copy-image", "127.0.0.1:9/app:v1", `${ecr}/app`], { env: noCredentials() });
+    expect(result.stderr).toMatch(
+      /^gitpod-dr copy-image: no AWS credentials were found \(checked with STS in eu-central-1\) \[AwsCredentialsMissing\]/m,
+    );
+    expect(result.code).toBe(EXIT_USAGE);
+    expect(result.stdout).toBe("");
+  });
+
   it("with --json, the credentials error is the one JSON document", async () => {
     const file = await stageFile(stage("eu-west-1"));
     const result = await runBin(["rds-snapshot", "--config", file, "--json"], { env: noCredentials() });
