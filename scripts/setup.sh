@@ -30,4 +30,5 @@ if ! command -v moto_server >/dev/null && [ ! -x "${PYENV_ROOT:-$HOME/.pyenv}/sh
   exit 2
 fi
 
+# npm ci runs the `prepare` script, which builds the CLI (packages/cli/dist, `npm run build`).
 npm ci --no-audit --no-fund

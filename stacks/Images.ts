@@ -1,4 +1,4 @@
-import { imageJobConfig } from "@gitpod-dr/core/config/images";
+import { imageJobConfig, requireJobCredentials } from "@gitpod-dr/core/config/images";
 import { ecrRegistry } from "@gitpod-dr/core/registry/reference";
 import { destinationRepository, normalizeRepository } from "@gitpod-dr/core/registry/sync";
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
@@ -42,6 +42,7 @@ export function Images({ stack, app }: StackContext) {
   const config = stageConfig(app);
   const images = config.images;
   if (!images) return {};
+  requireJobCredentials(images);
   const alerts = use(Alerts);
   const partition = stack.partition;
   const repositoryArn = (registry: string, name: string) => {

@@ -203,14 +203,26 @@ describe("gitpod-dr copy-image", () => {
     }
   });
 
+  it("suggests --insecure-registry when a plain-HTTP registry is spoken to over HTTPS", async () => {
+    const run = capture();
+    const code = await main(["copy-image", `${a.host}/app/one:v1`, `${b.host}/tls/one:v1`], run.io);
+    expect(code).toBe(EXIT_FAILED);
+    expect(run.out.join("\n")).toMatch(/wrong version number/);
+    expect(run.err).toContain(
+      `hint: the registry answered HTTPS with plain HTTP. If it is a local registry without TLS, add --insecure-registry ${a.host} --insecure-registry ${b.host}`,
+    );
+  });
+
   it.each([
     [["copy-image", "only-one-ref"], /exactly two references/],
     [["copy-image", "reg.example.com/App:1", "reg.example.com/b:1"], /repository component "App"/],
     [["copy-image", "a/b:1", "c/d:1", "--platform", "linux"], /--platform: Invalid platform "linux"/],
     [
       ["copy-image", "a/b:1", "c/d:1", "--concurrency", "0"],
-      /--concurrency must be a whole number from 1 to 64/,
+      /--concurrency must be a whole number from 1 to 32/,
     ],
+    // The stage file's images.concurrency allows 1 to 32: the flag allows the same.
+    [["copy-image", "a/b:1", "c/d:1", "--concurrency", "33"], /from 1 to 32, not "33"/],
     [["copy-image", "a/b:1", "c/d:1", "--no-such-flag"], /no-such-flag/],
   ])("exits 2 with the problem named for %j", async (argv, message) => {
     const run = capture();
@@ -220,8 +232,8 @@ describe("gitpod-dr copy-image", () => {
 });
 
 describe("gitpod-dr sync-images", () => {
-  async function stageFile(): Promise<string> {
-    const file = join(configDir, "cli.ts");
+  async function stageFile(extraRules: unknown[] = []): Promise<string> {
+    const file = join(configDir, extraRules.length > 0 ? "cli-extra.ts" : "cli.ts");
     const config = {
       database: { identifier: "gitpod-db", kind: "instance" },
       regions: { primary: "eu-west-1", dr: "eu-central-1" },
@@ -230,11 +242,8 @@ describe("gitpod-dr sync-images", () => {
       schedules: { rdsSnapshot: "cron(0 3 * * ? *)" },
       images: {
         schedule: "rate(6 hours)",
-        // The local destination needs credentials in config; the CLI's docker login (empty here) takes
-        // precedence, and this registry asks for none.
-        registries: {
-          [b.host]: { credentialsSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:local" },
-        },
+        // No credentialsSecretArn for the local destination: the CLI uses the docker login (empty here;
+        // this registry asks for none). Only the scheduled job needs one (checked at synth).
         rules: [
           {
             name: "team",
@@ -243,6 +252,7 @@ describe("gitpod-dr sync-images", () => {
             tags: { include: "1\\..*" },
             destination: { registry: b.host, repositoryPrefix: "dr/" },
           },
+          ...extraRules,
         ],
       },
     };
@@ -275,6 +285,36 @@ describe("gitpod-dr sync-images", () => {
     expect(await main(["sync-images", "--config", await stageFile(), ...insecure()], again.io)).toBe(EXIT_OK);
     expect(again.out.join("\n")).toMatch(/copied: 0, up to date: 2, failed: 0/);
     expect(again.out.join("\n")).toMatch(/moved 0 B/);
+  });
+
+  it("a failing rule: the printed counts agree with the error, on stdout and in the one JSON document", async () => {
+    const missing = {
+      name: "missing",
+      source: { registry: a.host },
+      repositories: ["nothing/here"],
+      destination: { registry: b.host, repositoryPrefix: "dr/" },
+    };
+    const file = await stageFile([missing]);
+    const run = capture();
+    expect(await main(["sync-images", "--config", file, "--dry-run", ...insecure()], run.io)).toBe(
+      EXIT_FAILED,
+    );
+    expect(run.err.join("\n")).toMatch(/ImageSyncIncomplete: Image sync of stage cli-extra: 1 failed/);
+    expect(run.out.join("\n")).toMatch(/copied: 0, up to date: 0, failed: 1,/);
+
+    const json = capture();
+    const code = await main(["sync-images", "--config", file, "--dry-run", "--json", ...insecure()], json.io);
+    expect(code).toBe(EXIT_FAILED);
+    expect(json.out).toHaveLength(1);
+    const doc = JSON.parse(json.out[0] as string);
+    expect(doc).toMatchObject({
+      stage: "cli-extra",
+      dryRun: true,
+      totals: { failed: 1 },
+      error: { name: "ImageSyncIncomplete" },
+      exitCode: 1,
+    });
+    expect(doc.error.message).toMatch(/: 1 failed/);
   });
 
   it("exits 2 when the stage has no images section or no --config is given", async () => {

@@ -382,7 +382,7 @@ describe("parseVeleroJobConfig", () => {
 
     expect([...error.issues].sort()).toEqual(
       [
-        "region: must be an AWS region name such as eu-west-1",
+        'region: must be an AWS region name such as eu-west-1, not "Ireland"',
         "application.velero.ttl: must be a Go duration such as 720h or 720h0m0s",
         "application.stuckAfterMinutes: must be at least 10",
         '(root): Unrecognized key: "extra"',

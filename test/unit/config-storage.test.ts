@@ -278,7 +278,7 @@ describe("parseStorageJobConfig", () => {
     [
       "a region name that is not one",
       { ...JOB, regions: { primary: "eu-west-1", dr: "Frankfurt" } },
-      "regions.dr: must be an AWS region name such as eu-west-1",
+      'regions.dr: must be an AWS region name such as eu-west-1, not "Frankfurt"',
     ],
     ["an empty stage", { ...JOB, stage: "" }, "stage: Too small: expected string to have >=1 characters"],
     ["an unknown key", { ...JOB, role: "x" }, '(root): Unrecognized key: "role"'],

@@ -208,7 +208,14 @@ describe("parseStageConfig", () => {
       (c) => {
         c.regions.primary = "Ireland";
       },
-      "regions.primary: must be an AWS region name such as eu-west-1",
+      'regions.primary: must be an AWS region name such as eu-west-1, not "Ireland"',
+    ],
+    [
+      "a misspelled region (well-formed, but not a region the SDK knows and not a compass direction)",
+      (c) => {
+        c.regions.primary = "eu-wset-1";
+      },
+      'regions.primary: must be an AWS region name: "eu-wset-1" is not one (did you mean eu-west-1?)',
     ],
     [
       "a KMS key that is not an ARN",

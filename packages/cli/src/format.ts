@@ -86,3 +86,18 @@ export function formatSyncSummary(s: ImageSyncSummary): string {
   if (s.deferred.length > 0) lines.push(`  left for the next run:\n    ${s.deferred.join("\n    ")}`);
   return lines.join("\n");
 }
+
+/**
+ * A hint for OpenSSL's "wrong version number": the registry spoke plain HTTP to our HTTPS. Names the
+ * registries not already given with `--insecure-registry`; undefined for any other message.
+ */
+export function tlsHint(
+  message: string,
+  registries: readonly string[],
+  insecure: readonly string[] = [],
+): string | undefined {
+  if (!/wrong version number|packet length too long|http request/i.test(message)) return undefined;
+  const hosts = [...new Set(registries)].filter((h) => !insecure.includes(h));
+  const flags = hosts.map((h) => `--insecure-registry ${h}`).join(" ") || "--insecure-registry HOST:PORT";
+  return `hint: the registry answered HTTPS with plain HTTP. If it is a local registry without TLS, add ${flags}`;
+}

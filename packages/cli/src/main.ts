@@ -1,147 +1,42 @@
-import { ClientCache } from "@gitpod-dr/core/aws/cache";
-import { rdsJobConfig } from "@gitpod-dr/core/config/rds";
-import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { ConfigError, GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
-import type { JobLogger } from "@gitpod-dr/core/logger";
 import { redactKnown } from "@gitpod-dr/core/notify/secrets";
-import { rdsJobClients } from "@gitpod-dr/core/rds/clients";
-import { SnapshotJobIncompleteError } from "@gitpod-dr/core/rds/errors";
-import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
-import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
-import { formatRdsSummary } from "./format.ts";
-import { copyImageCommand, syncImagesCommand } from "./images.ts";
-import { parseJobFlags } from "./stage.ts";
-import { s3CheckCommand } from "./storage.ts";
-import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
+import cliPackage from "../package.json" with { type: "json" };
+import {
+  type CommandSpec,
+  commandHelp,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  globalHelp,
+  type Io,
+  UsageError,
+} from "./command.ts";
+import { copyImage } from "./commands/copy-image.ts";
+import { rdsSnapshot } from "./commands/rds-snapshot.ts";
+import { s3Check } from "./commands/s3-check.ts";
+import { syncImages } from "./commands/sync-images.ts";
+import { veleroBackup } from "./commands/velero-backup.ts";
+import { veleroStatus } from "./commands/velero-status.ts";
+import { AwsCredentialsError } from "./errors.ts";
+import { tlsHint } from "./format.ts";
 
-/** Where the CLI writes; tests pass their own. */
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** Rewrites one status line in place; only on a terminal. */
-  progress?: (text: string) => void;
-}
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from "./command.ts";
+
+/** Every command, one line each: its module declares its help and loads its code when it runs. */
+export const COMMANDS: readonly CommandSpec[] = [
+  rdsSnapshot,
+  copyImage,
+  syncImages,
+  veleroBackup,
+  veleroStatus,
+  s3Check,
+];
 
 const processIo: Io = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   ...(process.stderr.isTTY ? { progress: (text: string) => process.stderr.write(`\r\u001b[K${text}`) } : {}),
-};
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-
-const HELP = `gitpod-dr: backup and disaster recovery for a self-hosted Gitpod on AWS
-
-Usage: gitpod-dr <command> [options]
-
-Commands:
-  rds-snapshot   Take this window's RDS snapshot, copy snapshots to the DR region, apply retention
-                 (the scheduled job, run from here with the AWS credentials in the environment)
-
-  copy-image SRC DST
-                 Copy one image (an index with all its platforms) between registries, every digest
-                 unchanged. ECR uses your AWS credentials; other registries your docker login
-                 (~/.docker/config.json "auths"), or anonymous access
-  sync-images    Run the image sync job of a stage (its "images" rules) from here
-
-  velero-backup  Create this window's Velero backup on the EKS cluster and check the previous one
-                 (the scheduled job, run from here with the AWS credentials in the environment)
-  velero-status  The newest Velero backups made by gitpod-dr, with phase and age
-
-  s3-check       Check S3 replication of the stage's buckets (audit, canaries, metrics, sample) and
-                 print the findings as a table
-
-Options of s3-check:
-  --config FILE  the stage configuration (required; its "storage" section)
-  --dry-run      report findings; write no canary, start no repair job
-  --json         print the summary as JSON (exit 1 when a finding is a failure)
-
-Options of velero-backup:
-  --config FILE  the stage configuration (required; its "application" section)
-  --dry-run      run the preflight checks and report; create nothing
-  --time ISO     the schedule window (default: now); names the backup
-  --json         print the summary as JSON
-
-Options of velero-status:
-  --config FILE, --json   as above (exit 1 when a listed backup failed)
-
-Options of copy-image:
-  --platform OS/ARCH[/VARIANT]   copy only this platform of an index (repeatable)
-  --insecure-registry HOST:PORT  speak plain HTTP to this registry (repeatable; local registries)
-  --concurrency N                blob transfers at once (default 6)
-  --force                        copy even when the destination already has the source's digest
-  --json                         print the report as JSON
-
-Options of sync-images:
-  --config FILE  the stage configuration (required)
-  --dry-run      list what would be copied; write nothing
-  --insecure-registry HOST:PORT, --json  as above
-
-Options of rds-snapshot:
-  --config FILE  the stage configuration, e.g. config/prod.ts (required)
-  --dry-run      report what would be created, copied and deleted; change nothing
-  --time ISO     the schedule window to run for (default: now), e.g. 2026-11-26T03:00:00Z
-  --json         print the summary as JSON
-
-Global options:
-  -h, --help     show this help
-
-Exit codes: 0 done, 1 the job failed (the summary says what it did), 2 bad usage or configuration.`;
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
-/** A logger for a terminal: warnings to stderr, info only with --json off and nothing secret in it. */
-function terminalLogger(io: Io): JobLogger {
-  return {
-    info: () => undefined,
-    warn: (message) => io.err(`warning: ${message}`),
-  };
-}
-
-async function rdsSnapshot(args: string[], io: Io): Promise<number> {
-  const values = parseJobFlags(args, {
-    time: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  });
-  if (values.help) {
-    io.out(HELP);
-    return EXIT_OK;
-  }
-  if (!values.config)
-    throw new UsageError("rds-snapshot needs --config FILE (for example --config config/prod.ts)");
-  const { stage, config } = await loadStageConfigFile(values.config);
-  const input = parseRdsJobEvent(
-    { dryRun: values["dry-run"], ...(values.time === undefined ? {} : { time: values.time }) },
-    new Date(),
-  );
-  const jobConfig = rdsJobConfig(stage, config);
-  const print = (summary: RdsJobSummary) =>
-    io.out(values.json ? JSON.stringify(summary, null, 2) : formatRdsSummary(summary));
-  try {
-    const summary = await runRdsSnapshotJob(input, jobConfig, {
-      ...rdsJobClients(jobConfig, new ClientCache()),
-      logger: terminalLogger(io),
-    });
-    print(summary);
-    return EXIT_OK;
-  } catch (error) {
-    if (error instanceof SnapshotJobIncompleteError && error.summary) print(error.summary as RdsJobSummary);
-    throw error;
-  }
-}
-
-const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
-  "rds-snapshot": rdsSnapshot,
-  "copy-image": copyImageCommand,
-  "sync-images": syncImagesCommand,
-  "velero-backup": (args, io) => veleroBackupCommand(args, io),
-  "velero-status": (args, io) => veleroStatusCommand(args, io),
-  "s3-check": (args, io) => s3CheckCommand(args, io),
 };
 
 /**
@@ -172,43 +67,116 @@ export function typedPasswords(argv: readonly string[]): string[] {
   return found;
 }
 
+/** The flags before `--` (after it, everything is a positional argument). */
+const flags = (args: readonly string[]) => {
+  const end = args.indexOf("--");
+  return end < 0 ? args : args.slice(0, end);
+};
+
+/** node:util parseArgs' messages, in ours: the flag quoted once, and where to look. */
+function usageMessage(err: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([^']*)'/.exec(err.message);
+  if (unknown) return `unknown option "${unknown[1]}"`;
+  const positional = /^Unexpected argument '([^']*)'/.exec(err.message);
+  if (positional) return `unexpected argument "${positional[1]}"`;
+  return err.message.replace(/\.$/, "");
+}
+
+interface Outcome {
+  code: number;
+  error?: { name: string; message: string };
+}
+
+/** Runs one command and classifies what it threw: usage and configuration (2), failures (1). */
+async function runCommand(spec: CommandSpec, args: string[], io: Io): Promise<Outcome> {
+  try {
+    const run = await spec.load();
+    return { code: await run(args, io) };
+  } catch (error) {
+    const err = error as Error & { code?: string };
+    // node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed flags.
+    if (
+      error instanceof UsageError ||
+      (typeof err.code === "string" && err.code.startsWith("ERR_PARSE_ARGS"))
+    ) {
+      const message = `${usageMessage(err)}. See gitpod-dr ${spec.name} --help`;
+      io.err(`gitpod-dr ${spec.name}: ${message}`);
+      return { code: EXIT_USAGE, error: { name: "UsageError", message } };
+    }
+    if (
+      error instanceof ConfigError ||
+      error instanceof InvalidInputError ||
+      error instanceof InvalidReferenceError ||
+      error instanceof AwsCredentialsError
+    ) {
+      io.err(`gitpod-dr ${spec.name}: ${error.message}`);
+      return { code: EXIT_USAGE, error: { name: error.name, message: error.message } };
+    }
+    const name = error instanceof GitpodDrError ? error.name : err.name;
+    const message = err.message ?? String(error);
+    io.err(`gitpod-dr ${spec.name} failed: ${name}: ${message}`);
+    const hint = tlsHint(message, []);
+    if (hint) io.err(hint);
+    return { code: EXIT_FAILED, error: { name, message } };
+  }
+}
+
+/**
+ * With `--json`, what the command printed (its one JSON document) is held back, and printed at the end
+ * with the error added when it failed, or an error document alone when it printed none: one JSON
+ * document on stdout in every outcome.
+ */
+async function runJson(spec: CommandSpec, args: string[], io: Io): Promise<number> {
+  const printed: string[] = [];
+  const outcome = await runCommand(spec, args, { ...io, out: (text) => printed.push(text) });
+  let document: unknown;
+  try {
+    document = printed.length > 0 ? JSON.parse(printed.join("\n")) : undefined;
+  } catch {
+    document = undefined;
+  }
+  if (!outcome.error && document !== undefined) {
+    io.out(printed.join("\n"));
+  } else {
+    const base =
+      document !== null && typeof document === "object" && !Array.isArray(document) ? document : {};
+    io.out(
+      JSON.stringify(
+        { ...base, ...(outcome.error ? { error: outcome.error } : {}), exitCode: outcome.code },
+        null,
+        2,
+      ),
+    );
+  }
+  return outcome.code;
+}
+
 /**
  * Runs the CLI. Everything it prints goes through {@link redactingIo}.
- * @returns the process exit code: 0 done, 1 the job failed, 2 bad usage or configuration.
+ * @returns the process exit code: 0 done, 1 the job failed, 2 bad usage, configuration or credentials.
  */
 export async function main(argv: string[], rawIo: Io = processIo): Promise<number> {
   const io = redactingIo(rawIo, typedPasswords(argv));
   const [command, ...rest] = argv;
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    io.out(HELP);
+    const named = command === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    io.out(named ? commandHelp(named) : globalHelp(COMMANDS));
     return command === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const run = COMMANDS[command];
-  if (!run) {
-    io.err(
-      `gitpod-dr: unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See gitpod-dr --help`,
-    );
+  if (command === "--version" || command === "-V") {
+    io.out(`gitpod-dr ${cliPackage.version} (Node.js ${process.versions.node})`);
+    return EXIT_OK;
+  }
+  const spec = COMMANDS.find((c) => c.name === command);
+  if (!spec) {
+    const what = command.startsWith("-") ? `unknown option "${command}"` : `unknown command "${command}"`;
+    io.err(`gitpod-dr: ${what}. Commands: ${COMMANDS.map((c) => c.name).join(", ")}. See gitpod-dr --help`);
     return EXIT_USAGE;
   }
-  try {
-    return await run(rest, io);
-  } catch (error) {
-    const err = error as Error & { code?: string };
-    // node:util parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed flags.
-    if (error instanceof UsageError || err.code?.startsWith("ERR_PARSE_ARGS")) {
-      io.err(`gitpod-dr ${command}: ${err.message}. See gitpod-dr --help`);
-      return EXIT_USAGE;
-    }
-    if (
-      error instanceof ConfigError ||
-      error instanceof InvalidInputError ||
-      error instanceof InvalidReferenceError
-    ) {
-      io.err(`gitpod-dr ${command}: ${error.message}`);
-      return EXIT_USAGE;
-    }
-    const name = error instanceof GitpodDrError ? error.name : err.name;
-    io.err(`gitpod-dr ${command} failed: ${name}: ${err.message ?? String(error)}`);
-    return EXIT_FAILED;
+  const given = flags(rest);
+  if (given.includes("--help") || given.includes("-h")) {
+    io.out(commandHelp(spec));
+    return EXIT_OK;
   }
+  return given.includes("--json") ? runJson(spec, rest, io) : (await runCommand(spec, rest, io)).code;
 }

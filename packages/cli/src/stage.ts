@@ -1,9 +1,31 @@
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import { regionWarning } from "@gitpod-dr/core/config/patterns";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
+import type { Io } from "./command.ts";
 
 type Section = "images" | "application" | "storage";
+
+/**
+ * Loads `--config FILE`, and warns on stderr about a region AWS's partition data does not list yet (a
+ * misspelled one fails validation).
+ * @throws InvalidInputError when the flag is missing; ConfigError when the file is missing or invalid.
+ */
+export async function loadStage(
+  file: string | undefined,
+  command: string,
+  io: Io,
+): Promise<{ stage: string; config: StageConfig }> {
+  if (!file)
+    throw new InvalidInputError(`${command} needs --config FILE (for example --config config/prod.ts)`);
+  const loaded = await loadStageConfigFile(file);
+  for (const [field, region] of Object.entries(loaded.config.regions)) {
+    const warning = regionWarning(region);
+    if (warning) io.err(`warning: ${file}: regions.${field}: ${warning}`);
+  }
+  return loaded;
+}
 
 /**
  * Loads `--config FILE` for a command that needs one tier's section of it.
@@ -14,10 +36,9 @@ export async function loadStageSection<S extends Section>(
   command: string,
   section: S,
   without: string,
+  io: Io,
 ): Promise<{ stage: string; config: StageConfig; section: NonNullable<StageConfig[S]> }> {
-  if (!file)
-    throw new InvalidInputError(`${command} needs --config FILE (for example --config config/prod.ts)`);
-  const { stage, config } = await loadStageConfigFile(file);
+  const { stage, config } = await loadStage(file, command, io);
   const value = config[section];
   if (!value) throw new InvalidInputError(`${file} has no "${section}" section: ${without}`);
   return { stage, config, section: value as NonNullable<StageConfig[S]> };

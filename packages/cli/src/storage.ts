@@ -1,10 +1,11 @@
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { storageJobConfig } from "@gitpod-dr/core/config/storage";
 import { storageClients } from "@gitpod-dr/core/s3/clients";
 import { ReplicationUnhealthyError } from "@gitpod-dr/core/s3/errors";
 import { runStorageCheck, type StorageCheckSummary, type StorageDeps } from "@gitpod-dr/core/s3/job";
+import { checkAwsCredentials } from "./aws-identity.ts";
+import type { Io } from "./command.ts";
 import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface StorageIo {
@@ -13,12 +14,12 @@ export interface StorageIo {
 }
 
 /** How the CLI gets its clients and account; tests give their own. */
-export type StorageConnect = (config: StageConfig) => Promise<{ deps: StorageDeps; account: string }>;
+export type StorageConnect = (config: StageConfig, io: Io) => Promise<{ deps: StorageDeps; account: string }>;
 
-export const connectWithAwsCredentials: StorageConnect = async (config) => {
+/** With the AWS credentials of the environment, checked first. */
+export const connectWithAwsCredentials: StorageConnect = async (config, io) => {
   const cache = new ClientCache();
-  const sts = cache.client(STSClient, config.regions.primary);
-  const account = (await sts.send(new GetCallerIdentityCommand({}))).Account as string;
+  const { account } = await checkAwsCredentials(cache, config.regions.primary, io);
   return { account, deps: storageClients(config, cache) };
 };
 
@@ -72,8 +73,9 @@ export async function s3CheckCommand(
     "s3-check",
     "storage",
     "there are no buckets to check",
+    io,
   );
-  const { deps, account } = await connect(config);
+  const { deps, account } = await connect(config, io);
   // From a laptop no repair job is started: that needs the batch role the stack creates.
   const jobConfig = storageJobConfig(stage, account, config);
   const print = (summary: StorageCheckSummary) =>

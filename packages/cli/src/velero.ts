@@ -7,6 +7,7 @@ import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@g
 import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
+import { checkAwsCredentials } from "./aws-identity.ts";
 import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface VeleroIo {
@@ -15,21 +16,24 @@ export interface VeleroIo {
 }
 
 /** How the CLI reaches the cluster; tests give their own. */
-export type ConnectCluster = (config: StageConfig) => Promise<KubeOps>;
+export type ConnectCluster = (config: StageConfig, io: VeleroIo) => Promise<KubeOps>;
 
-/** From a laptop: EKS in the stage's primary region, with the AWS credentials in the environment. */
-export const connectWithAwsCredentials: ConnectCluster = async (config) => {
+/** From a laptop: EKS in the stage's primary region, with the AWS credentials in the environment (checked first). */
+export const connectWithAwsCredentials: ConnectCluster = async (config, io) => {
   const application = config.application as NonNullable<StageConfig["application"]>;
-  return clusterAccess(new ClientCache(), application.cluster.name, config.regions.primary);
+  const cache = new ClientCache();
+  await checkAwsCredentials(cache, config.regions.primary, io);
+  return clusterAccess(cache, application.cluster.name, config.regions.primary);
 };
 
 /** The stage configuration and the job's application settings, derived as the stack derives the function's. */
-async function load(file: string | undefined, command: string) {
+async function load(file: string | undefined, command: string, io: VeleroIo) {
   const { stage, config } = await loadStageSection(
     file,
     command,
     "application",
     "there is no cluster to back up",
+    io,
   );
   return { config, application: veleroJobConfig(stage, config).application };
 }
@@ -62,12 +66,12 @@ export async function veleroBackupCommand(
   connect: ConnectCluster = connectWithAwsCredentials,
 ): Promise<number> {
   const values = parseJobFlags(args, { time: { type: "string" } });
-  const { config, application } = await load(values.config, "velero-backup");
+  const { config, application } = await load(values.config, "velero-backup", io);
   const input = parseVeleroBackupEvent(
     { dryRun: values["dry-run"], ...(values.time === undefined ? {} : { time: values.time }) },
     new Date(),
   );
-  const kube = await connect(config);
+  const kube = await connect(config, io);
   const logger: JobLogger = { info: () => undefined, warn: (m) => io.err(`warning: ${m}`) };
   const print = (summary: VeleroBackupSummary) =>
     io.out(values.json ? JSON.stringify(summary, null, 2) : formatVeleroSummary(summary));
@@ -94,8 +98,8 @@ export async function veleroStatusCommand(
     allowPositionals: false,
     options: { config: { type: "string" }, json: { type: "boolean", default: false } },
   });
-  const { config, application } = await load(values.config, "velero-status");
-  const kube = await connect(config);
+  const { config, application } = await load(values.config, "velero-status", io);
+  const kube = await connect(config, io);
   const backups = await listOurBackups(kube, application.velero.namespace, new Date());
   if (values.json) {
     io.out(JSON.stringify(backups, null, 2));

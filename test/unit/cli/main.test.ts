@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { KMSClient } from "@aws-sdk/client-kms";
 import {
   CreateDBSnapshotCommand,
@@ -7,12 +6,14 @@ import {
   DescribeDBSnapshotsCommand,
   RDSClient,
 } from "@aws-sdk/client-rds";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, main, typedPasswords } from "../../../packages/cli/src/main.ts";
 
 const rds = mockClient(RDSClient);
 mockClient(KMSClient);
+const sts = mockClient(STSClient);
 
 function capture() {
   const out: string[] = [];
@@ -28,6 +29,11 @@ const tags = (window: string) => [
 ];
 
 beforeEach(() => {
+  sts.reset();
+  sts.on(GetCallerIdentityCommand).resolves({
+    Account: "123456789012",
+    Arn: "arn:aws:iam::123456789012:user/operator",
+  });
   rds.reset();
   rds.on(DescribeDBInstancesCommand).resolves({
     DBInstances: [
@@ -68,7 +74,10 @@ describe("gitpod-dr CLI", () => {
 
   it.each([
     [["bogus"], /unknown command "bogus"/],
-    [["rds-snapshot", "--config", "config/example.ts", "--dryrun"], /Unknown option '--dryrun'/],
+    [
+      ["rds-snapshot", "--config", "config/example.ts", "--dryrun"],
+      /^gitpod-dr rds-snapshot: unknown option "--dryrun"\. See gitpod-dr rds-snapshot --help$/,
+    ],
     [["rds-snapshot", "--dry-run"], /needs --config FILE/],
     [["rds-snapshot", "--config", "config/nope.ts"], /No stage configuration at config\/nope\.ts/],
     [["rds-snapshot", "--config", "config/example.ts", "--time", "yesterday"], /time: must be an ISO 8601/],
@@ -185,17 +194,8 @@ describe("gitpod-dr CLI", () => {
   it("prints help with nothing taken out by redaction", async () => {
     const { io, out } = capture();
     await main(["--help"], io);
+    await main(["copy-image", "--help"], io);
     expect(out.join("\n")).not.toContain("[REDACTED]");
     expect(out.join("\n")).toContain("--insecure-registry HOST:PORT");
-  });
-
-  it("the installed bin runs: --help exits 0, an unknown command exits 2", () => {
-    const bin = "packages/cli/bin/gitpod-dr.js";
-    const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
-    expect(help.status).toBe(0);
-    expect(help.stdout).toContain("Usage: gitpod-dr <command>");
-    const bad = spawnSync(process.execPath, [bin, "restore-everything"], { encoding: "utf8" });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('unknown command "restore-everything"');
   });
 });

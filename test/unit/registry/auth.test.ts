@@ -115,7 +115,7 @@ describe("credentialsFor", () => {
 });
 
 describe("dockerConfigCredentials", () => {
-  it("reads inline auths, maps Docker Hub's legacy key, and skips credential helpers and malformed entries", async () => {
+  it("reads inline auths, maps Docker Hub's legacy key, gives logins without one to credsStore, and skips malformed entries", async () => {
     const dir = await mkdtemp(join(tmpdir(), "gitpod-dr-docker-"));
     try {
       await writeFile(
@@ -131,7 +131,12 @@ describe("dockerConfigCredentials", () => {
         }),
       );
       const providers = await dockerConfigCredentials({ DOCKER_CONFIG: dir });
-      expect(Object.keys(providers).sort()).toEqual(["ghcr.io", "registry-1.docker.io"]);
+      // helper-only.example.com's login is in the "desktop" helper: asked only when the registry challenges.
+      expect(Object.keys(providers).sort()).toEqual([
+        "ghcr.io",
+        "helper-only.example.com",
+        "registry-1.docker.io",
+      ]);
       expect(await providers["registry-1.docker.io"]?.()).toEqual({
         username: "hubuser",
         password: "hubpass",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { requireJobCredentials } from "../../../packages/core/src/config/images.ts";
 import {
   imageJobConfig,
   parseImageJobConfig,
@@ -125,12 +126,6 @@ describe("the images section of the stage configuration", () => {
       "images.rules.0.destination",
       withRule({ destination: { registry: SOURCE_ECR } }),
       /copies every repository onto itself/,
-    ],
-    [
-      "a destination that is neither ECR nor in registries",
-      "images.rules.0.destination.registry",
-      withRule({ destination: { registry: "quay.io", repositoryPrefix: "dr/" } }),
-      /quay\.io is not ECR, so the job needs credentials to push to it: add it under images\.registries/,
     ],
     [
       "a bad secret ARN",
@@ -275,5 +270,32 @@ describe("the image job's run-time configuration", () => {
   ])("rejects a configuration that is %s with ConfigError", (_, json, message) => {
     expect(() => parseImageJobConfig(json)).toThrow(ConfigError);
     expect(() => parseImageJobConfig(json)).toThrow(message);
+  });
+});
+
+describe("the scheduled job's credentials for destinations that are not ECR", () => {
+  it("a stage file needs none (the CLI uses the docker login), but the job refuses it at synth", () => {
+    const stage = parseStageConfig(
+      withRule({ destination: { registry: "quay.io", repositoryPrefix: "dr/" } }),
+    );
+    const images = stage.images;
+    if (!images) throw new Error("images missing");
+    expect(() => requireJobCredentials(images)).toThrow(ConfigError);
+    expect(() => requireJobCredentials(images)).toThrow(
+      "images.rules.0.destination.registry: quay.io is not ECR, so the scheduled job needs credentials to push to it: add it under images.registries with a credentialsSecretArn",
+    );
+  });
+
+  it("accepts ECR destinations and destinations listed under images.registries", () => {
+    const ecr = parseStageConfig(VALID).images;
+    const listed = parseStageConfig(
+      withImages({
+        registries: { "quay.io": { credentialsSecretArn: SECRET_ARN } },
+        rules: [{ ...VALID.images.rules[0], destination: { registry: "quay.io", repositoryPrefix: "dr/" } }],
+      }),
+    ).images;
+    if (!ecr || !listed) throw new Error("images missing");
+    expect(() => requireJobCredentials(ecr)).not.toThrow();
+    expect(() => requireJobCredentials(listed)).not.toThrow();
   });
 });

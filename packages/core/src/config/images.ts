@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { MAX_CONCURRENCY } from "../registry/limits.ts";
 import { parsePlatform } from "../registry/manifest.ts";
 import { ecrRegistry, parseRegistryHost } from "../registry/reference.ts";
 import { parseJobConfig } from "./parse.ts";
@@ -68,10 +70,24 @@ export const imagesConfigSchema = z
     /** EventBridge schedule of the sync job. */
     schedule: scheduleExpression,
     /** Blob transfers in flight at once. */
-    concurrency: z.number().int().min(1).max(32, "must be at most 32").default(6),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CONCURRENCY, `must be at most ${MAX_CONCURRENCY}`)
+      .default(6),
     /** Images copied at once (sharing the blob limit). */
-    imageConcurrency: z.number().int().min(1).max(32, "must be at most 32").default(8),
-    /** Credentials for registries that are not ECR (ECR uses the function's role). */
+    imageConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_CONCURRENCY, `must be at most ${MAX_CONCURRENCY}`)
+      .default(8),
+    /**
+     * Credentials for registries that are not ECR (ECR uses the function's role): the scheduled job
+     * needs them for each destination that is not ECR (checked at synth by `requireJobCredentials`);
+     * the CLI uses your docker login instead.
+     */
     registries: z
       .record(
         z.string(),
@@ -125,17 +141,6 @@ export const imagesConfigSchema = z
           message: "copies every repository onto itself: give another registry or a repositoryPrefix",
         });
       }
-      const destination = rule.destination.registry;
-      if (
-        !ecrRegistry(destination) &&
-        !Object.keys(images.registries).some((r) => safeHost(r) === destination)
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["rules", i, "destination", "registry"],
-          message: `${destination} is not ECR, so the job needs credentials to push to it: add it under images.registries`,
-        });
-      }
     });
     for (const host of Object.keys(images.registries)) {
       try {
@@ -146,6 +151,24 @@ export const imagesConfigSchema = z
     }
   });
 export type ImagesConfig = z.output<typeof imagesConfigSchema>;
+
+/**
+ * The scheduled job has no docker login: each destination that is not ECR needs its credentials in
+ * Secrets Manager (`images.registries`). The CLI reads the docker config instead, so the stage schema
+ * does not ask for them; the stack checks this at synth.
+ * @throws ConfigError naming each rule whose destination has no credentials.
+ */
+export function requireJobCredentials(images: ImagesConfig, label = "stage configuration"): void {
+  const issues = images.rules.flatMap((rule, i) => {
+    const destination = rule.destination.registry;
+    if (ecrRegistry(destination) || Object.keys(images.registries).some((r) => safeHost(r) === destination))
+      return [];
+    return [
+      `images.rules.${i}.destination.registry: ${destination} is not ECR, so the scheduled job needs credentials to push to it: add it under images.registries with a credentialsSecretArn`,
+    ];
+  });
+  if (issues.length > 0) throw new ConfigError(`Invalid ${label}:\n  ${issues.join("\n  ")}`, issues);
+}
 
 function safeHost(host: string): string | undefined {
   try {

@@ -1,12 +1,57 @@
 import { z } from "zod";
 import { parseRegistryHost } from "../registry/reference.ts";
 import { scheduleExpressionProblem } from "../schedule.ts";
+import { AWS_PARTITIONS } from "./aws-regions.ts";
 
 /** The field schemas every tier's configuration shares: AWS names and ARNs, Kubernetes names. */
 
-// Region names as AWS spells them: us-east-1, eu-central-2, ap-southeast-4, us-gov-west-1, il-central-1…
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-export const awsRegion = z.string().regex(REGION, "must be an AWS region name such as eu-west-1");
+// The regions and region patterns of the AWS SDK's partition data (a generated copy: aws-regions.ts).
+const KNOWN_REGIONS = new Set(AWS_PARTITIONS.flatMap((p) => p.regions));
+const PATTERNS = AWS_PARTITIONS.map((p) => new RegExp(p.regionRegex));
+// A new region's name: a partition's pattern, with a compass word before the number (mx-central-7).
+const COMPASS = /-(east|west|north|south|central|northeast|northwest|southeast|southwest)-\d+$/;
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    row = next;
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * Why `region` cannot be an AWS region, or undefined when it is one the SDK knows or a well-formed new
+ * one (a partition's prefix, a compass word, a number: `mx-central-7`). A typo such as `eu-wset-1` is
+ * refused, with the nearest known region.
+ */
+export function regionProblem(region: string): string | undefined {
+  if (KNOWN_REGIONS.has(region)) return undefined;
+  if (COMPASS.test(region) && PATTERNS.some((p) => p.test(region))) return undefined;
+  const nearest = [...KNOWN_REGIONS]
+    .map((r) => ({ r, d: editDistance(region, r) }))
+    .sort((x, y) => x.d - y.d)[0];
+  return nearest && nearest.d <= 3
+    ? `must be an AWS region name: "${region}" is not one (did you mean ${nearest.r}?)`
+    : `must be an AWS region name such as eu-west-1, not "${region}"`;
+}
+
+/** A warning for a well-formed region the SDK's partition data does not list (a region newer than it). */
+export function regionWarning(region: string): string | undefined {
+  if (KNOWN_REGIONS.has(region) || regionProblem(region)) return undefined;
+  return `"${region}" is not among the AWS SDK's known regions: allowed as a new region, but check the name`;
+}
+
+export const awsRegion = z.string().superRefine((value, ctx) => {
+  const problem = regionProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** The primary region and the DR region, as every run-time configuration carries them. */
 export const regionsSchema = z.strictObject({ primary: awsRegion, dr: awsRegion });

@@ -1,0 +1,36 @@
+// `npm run build`: bundles the CLI (packages/cli/src/main.ts) into packages/cli/dist, which the bin
+// runs with plain Node: no TypeScript transpiling at every start. Code split at each command's lazy
+// import, so a command loads only its own chunk (no AWS SDK for a copy between two other registries, no
+// Kubernetes client for copy-image). Plain JavaScript, so it runs before anything else is built.
+import { rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "packages/cli/dist");
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: [join(root, "packages/cli/src/main.ts")],
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node22",
+  outdir,
+  minify: true,
+  sourcemap: "linked",
+  // tsx loads stage files (config/<stage>.ts) at run time: it stays a package of node_modules.
+  external: ["tsx", "tsx/*"],
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  metafile: true,
+  logLevel: "warning",
+});
+// What each chunk holds and imports: the tests check that a command loads only what it needs.
+await writeFile(join(outdir, "meta.json"), JSON.stringify(result.metafile));
+if (process.argv.includes("--sizes")) {
+  for (const [file, out] of Object.entries(result.metafile.outputs))
+    if (file.endsWith(".js")) console.log(`${(out.bytes / 1024).toFixed(0).padStart(6)} KB  ${file}`);
+}
