@@ -150,3 +150,62 @@ describe("kubectl against the simulator: namespaces", () => {
     expect(gone.stderr).toContain('namespaces "ns-life" not found');
   });
 });
+
+describe("kubectl against the simulator: create -f with validation (OpenAPI v3, fieldValidation)", () => {
+  beforeAll(async () => {
+    expect((await kubectl(["create", "namespace", "gitpod"])).code).toBe(0);
+  });
+
+  it("creates valid objects with kubectl's default --validate (strict), without --validate=false", async () => {
+    const manifest = [
+      "apiVersion: v1",
+      "kind: ConfigMap",
+      "metadata: {name: valid, namespace: gitpod}",
+      "data: {a: b}",
+      "---",
+      "apiVersion: velero.io/v1",
+      "kind: Backup",
+      "metadata: {name: nightly, namespace: gitpod}",
+      "spec: {ttl: 24h0m0s, includedNamespaces: [gitpod]}",
+    ].join("\n");
+    const run = await kubectl(["create", "-f", "-"], { input: manifest });
+    expect(run.stderr).toBe("");
+    expect(run.stdout.trim().split("\n")).toEqual([
+      "configmap/valid created",
+      "backup.velero.io/nightly created",
+    ]);
+    expect(api.store.get("v1", "ConfigMap", "gitpod", "valid")?.data).toEqual({ a: "b" });
+    expect(api.store.get("velero.io/v1", "Backup", "gitpod", "nightly")?.spec).toEqual({
+      ttl: "24h0m0s",
+      includedNamespaces: ["gitpod"],
+    });
+    // kubectl read the group-version's OpenAPI v3 document and left validation to the server.
+    const paths = api.requests.map((r) => `${r.method} ${r.path}?${r.query}`);
+    expect(paths).toContainEqual(expect.stringMatching(/^GET \/openapi\/v3\/api\/v1\?hash=/));
+    expect(paths).toContainEqual(
+      "POST /api/v1/namespaces/gitpod/configmaps?fieldManager=kubectl-create&fieldValidation=Strict",
+    );
+  });
+
+  it("refuses unknown fields (strict decoding, 400) and creates nothing; --validate=warn creates with warnings", async () => {
+    const manifest =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: gitpod, labelz: {a: b}}\nextra: 1\n";
+    const strict = await kubectl(["create", "-f", "-"], { input: manifest });
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain(
+      'Error from server (BadRequest): error when creating "STDIN": strict decoding error: unknown field "extra", unknown field "metadata.labelz"',
+    );
+    expect(api.store.get("v1", "ConfigMap", "gitpod", "typo")).toBeUndefined();
+
+    const crd =
+      "apiVersion: velero.io/v1\nkind: Backup\nmetadata: {name: typo, namespace: gitpod}\nsepc: {}\n";
+    const refused = await kubectl(["create", "-f", "-"], { input: crd });
+    expect(refused.stderr).toContain(".sepc: field not declared in schema");
+    expect(api.store.get("velero.io/v1", "Backup", "gitpod", "typo")).toBeUndefined();
+
+    const warned = await kubectl(["create", "--validate=warn", "-f", "-"], { input: manifest });
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('Warning: unknown field "extra"');
+    expect(api.store.get("v1", "ConfigMap", "gitpod", "typo")).toBeDefined();
+  });
+});
