@@ -209,3 +209,103 @@ describe("kubectl against the simulator: create -f with validation (OpenAPI v3, 
     expect(api.store.get("v1", "ConfigMap", "gitpod", "typo")).toBeDefined();
   });
 });
+
+/** Resolves once the simulator has received `count` watch requests whose path ends with `suffix`. */
+async function watching(suffix: string, count = 1): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const watches = () =>
+    api.requests.filter((r) => r.path.endsWith(suffix) && /(^|&)watch=(true|1)/.test(r.query));
+  while (watches().length < count) {
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} watches on ${suffix}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("kubectl against the simulator: watch", () => {
+  beforeAll(async () => {
+    expect((await kubectl(["create", "namespace", "watched"])).code).toBe(0);
+  });
+
+  it("get -w prints each change as it happens (bounded: the watch is ended after the changes)", async () => {
+    api.store.put({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "before", namespace: "watched" },
+      data: { a: "0" },
+    });
+    const columns = "custom-columns=EVENT:.type,NAME:.object.metadata.name,A:.object.data.a";
+    const run = kubectl(
+      ["-n", "watched", "get", "configmaps", "-w", "--output-watch-events", "-o", columns],
+      {
+        timeoutMs: 5_000,
+      },
+    );
+    await watching("/namespaces/watched/configmaps");
+    const cm = (a: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: live, namespace: watched}\ndata: {a: "${a}"}\n`;
+    expect((await kubectl(["create", "-f", "-"], { input: cm("1") })).code).toBe(0);
+    expect(
+      (await kubectl(["-n", "watched", "patch", "configmap", "live", "-p", '{"data":{"a":"2"}}'])).code,
+    ).toBe(0);
+    expect((await kubectl(["-n", "watched", "delete", "configmap", "live"])).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = Date.now();
+    const child = await Promise.race([
+      run,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100)),
+    ]);
+    expect(child).toBeUndefined(); // still watching: a watch does not end on its own
+    const { stdout } = await run;
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(
+      stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/)),
+    ).toEqual([
+      ["EVENT", "NAME", "A"],
+      ["ADDED", "before", "0"],
+      ["ADDED", "live", "1"],
+      ["MODIFIED", "live", "2"],
+      ["DELETED", "live", "2"],
+    ]);
+  });
+
+  it("rollout status follows a Deployment's rollout to the end, and reports one that exceeds its progress deadline", async () => {
+    const deployment = (name: string) =>
+      [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        `metadata: {name: ${name}, namespace: watched}`,
+        "spec:",
+        "  replicas: 3",
+        `  selector: {matchLabels: {app: ${name}}}`,
+        "  template:",
+        `    metadata: {labels: {app: ${name}}}`,
+        `    spec: {containers: [{name: ${name}, image: "example.com/${name}:1"}]}`,
+      ].join("\n");
+    expect((await kubectl(["create", "-f", "-"], { input: deployment("web") })).code).toBe(0);
+    expect((await kubectl(["create", "-f", "-"], { input: deployment("stuck") })).code).toBe(0);
+    api.velero.stallRollout("watched", "stuck");
+    const runs = Promise.all([
+      kubectl(["-n", "watched", "rollout", "status", "deployment/web", "--timeout=20s"]),
+      kubectl(["-n", "watched", "rollout", "status", "deployment/stuck", "--timeout=20s"]),
+    ]);
+    // The controllers move once both commands watch, so they see the rollout happen.
+    await watching("/namespaces/watched/deployments", 2);
+    const ticking = setInterval(() => api.velero.tick(), 200);
+    try {
+      const [web, stuck] = await runs;
+      expect(web.code).toBe(0);
+      expect(web.stdout).toContain(
+        'Waiting for deployment "web" rollout to finish: 1 out of 3 new replicas have been updated...',
+      );
+      expect(web.stdout.trim().split("\n").at(-1)).toBe('deployment "web" successfully rolled out');
+      expect(api.store.get("apps/v1", "Deployment", "watched", "web")?.status?.readyReplicas).toBe(3);
+      expect(stuck.code).toBe(1);
+      expect(stuck.stderr).toContain('deployment "stuck" exceeded its progress deadline');
+    } finally {
+      clearInterval(ticking);
+    }
+  });
+});
