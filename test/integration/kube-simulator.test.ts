@@ -251,7 +251,7 @@ describe("kube API simulator with @kubernetes/client-node", () => {
 
   it("serves discovery: /apis, /apis/velero.io/v1, /apis/apps/v1, /version", async () => {
     const groups = await kubeConfig(api, "dr").makeApiClient(ApisApi).getAPIVersions();
-    expect(groups.groups.map((g) => g.name)).toEqual(["apps", "velero.io"]);
+    expect(groups.groups.map((g) => g.name)).toEqual(["apps", "authorization.k8s.io", "velero.io"]);
     const velero = await drCustom.getAPIResources({ group: "velero.io", version: "v1" });
     expect(velero.groupVersion).toBe("velero.io/v1");
     expect(velero.resources.map((r) => [r.name, r.kind, r.namespaced])).toEqual([
@@ -713,6 +713,6 @@ describe("kube API simulator without Velero", () => {
     );
     expect(list.code).toBe(404);
     const groups = await kc.makeApiClient(ApisApi).getAPIVersions();
-    expect(groups.groups.map((g) => g.name)).toEqual(["apps"]);
+    expect(groups.groups.map((g) => g.name)).toEqual(["apps", "authorization.k8s.io"]);
   });
 });

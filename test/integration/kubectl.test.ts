@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -309,3 +310,73 @@ describe("kubectl against the simulator: watch", () => {
     }
   });
 });
+
+describe("kubectl against the simulator: health, discovery verbs, auth can-i", () => {
+  it("answers /healthz, /readyz and /livez (without credentials too)", async () => {
+    expect((await kubectl(["get", "--raw", "/readyz"])).stdout).toBe("ok");
+    expect((await kubectl(["get", "--raw", "/livez?verbose"])).stdout).toContain("livez check passed");
+    for (const endpoint of ["/healthz", "/readyz", "/livez"]) {
+      const anonymous = await fetchText(`${api.url}${endpoint}`);
+      expect(anonymous).toEqual({ status: 200, text: "ok" });
+    }
+  });
+
+  it("advertises only verbs it serves: kubectl replace (update) and delete work where discovery says so", async () => {
+    const resources = await kubectl(["api-resources", "-o", "wide", "--no-headers"]);
+    const verbs = new Map(
+      resources.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/))
+        .map((cols) => [cols[0] as string, cols.find((c) => c.includes("get") || c === "create") as string]),
+    );
+    expect(verbs.get("configmaps")).toBe("create,delete,get,list,patch,update,watch");
+    expect(verbs.get("namespaces")).toBe("create,delete,get,list,patch,update,watch");
+    expect(verbs.get("selfsubjectaccessreviews")).toBe("create");
+    expect([...verbs.values()].some((v) => v.includes("deletecollection"))).toBe(false);
+
+    const cm = (a: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: replaced, namespace: default}\ndata: {a: "${a}"}\n`;
+    expect((await kubectl(["create", "-f", "-"], { input: cm("1") })).code).toBe(0);
+    const replaced = await kubectl(["replace", "-f", "-"], { input: cm("2") });
+    expect(replaced.stdout.trim()).toBe("configmap/replaced replaced");
+    expect(api.store.get("v1", "ConfigMap", "default", "replaced")?.data).toEqual({ a: "2" });
+    expect(api.requests.at(-1)).toMatchObject({ method: "PUT", status: 200 });
+    expect((await kubectl(["delete", "configmap", "replaced"])).stdout.trim()).toBe(
+      'configmap "replaced" deleted',
+    );
+    expect(api.store.get("v1", "ConfigMap", "default", "replaced")).toBeUndefined();
+  });
+
+  it("answers kubectl auth can-i from the simulator's RBAC (SelfSubjectAccessReview)", async () => {
+    const canI = async (user: string, ...args: string[]) => {
+      const run = await kubectl(["auth", "can-i", ...args], { user });
+      return `${run.stdout.trim()} (${run.code})`;
+    };
+    expect(await canI("reader", "get", "configmaps", "-n", "gitpod")).toBe("yes (0)");
+    expect(await canI("reader", "watch", "configmaps", "-n", "gitpod")).toBe("yes (0)");
+    expect(await canI("reader", "delete", "configmaps", "-n", "gitpod")).toBe("no (1)");
+    expect(await canI("reader", "get", "configmaps", "-n", "default")).toBe("no (1)");
+    expect(await canI("reader", "create", "backups.velero.io", "-n", "gitpod")).toBe("no (1)");
+    expect(await canI("admin", "delete", "namespaces")).toBe("yes (0)");
+    // And the answer is what the API then does.
+    const denied = await kubectl(["-n", "default", "get", "configmaps"], { user: "reader" });
+    expect(denied.stderr).toContain(
+      'configmaps is forbidden: User "reader" cannot list resource "configmaps" in API group "" in the namespace "default"',
+    );
+  });
+});
+
+/** A GET without credentials, trusting the simulator's CA. */
+function fetchText(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca: api.caPem }, (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => {
+        text += chunk.toString("utf8");
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", reject);
+  });
+}
