@@ -108,6 +108,8 @@ function kubectl(
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "kubectl-sim-"));
   api = await startKubeApi({ authenticate: (token) => USERS[token], rbac: RBAC });
+  // The namespace the create, apply and can-i tests use (RBAC grants readers configmaps in it).
+  expect((await kubectl(["create", "namespace", "gitpod"])).code).toBe(0);
 });
 
 afterAll(async () => {
@@ -116,11 +118,12 @@ afterAll(async () => {
 });
 
 describe("kubectl against the simulator: namespaces", () => {
-  it("get ns lists the namespaces a cluster starts with", async () => {
+  it("get ns lists the namespaces a cluster starts with, and the one created", async () => {
     const run = await kubectl(["get", "ns", "-o", "name"]);
     expect(run.stderr).toBe("");
     expect(run.stdout.trim().split("\n")).toEqual([
       "namespace/default",
+      "namespace/gitpod", // created by beforeAll
       "namespace/kube-node-lease",
       "namespace/kube-public",
       "namespace/kube-system",
@@ -153,10 +156,6 @@ describe("kubectl against the simulator: namespaces", () => {
 });
 
 describe("kubectl against the simulator: create -f with validation (OpenAPI v3, fieldValidation)", () => {
-  beforeAll(async () => {
-    expect((await kubectl(["create", "namespace", "gitpod"])).code).toBe(0);
-  });
-
   it("creates valid objects with kubectl's default --validate (strict), without --validate=false", async () => {
     const manifest = [
       "apiVersion: v1",
@@ -208,6 +207,43 @@ describe("kubectl against the simulator: create -f with validation (OpenAPI v3, 
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain('Warning: unknown field "extra"');
     expect(api.store.get("v1", "ConfigMap", "gitpod", "typo")).toBeDefined();
+  });
+});
+
+describe("kubectl against the simulator: apply", () => {
+  it("apply creates, then configures (strategic merge patch for a Deployment, merge patch for a Backup)", async () => {
+    const deployment = (replicas: number) =>
+      [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata: {name: applied, namespace: gitpod}",
+        "spec:",
+        `  replicas: ${replicas}`,
+        "  selector: {matchLabels: {app: applied}}",
+        "  template:",
+        "    metadata: {labels: {app: applied}}",
+        '    spec: {containers: [{name: applied, image: "example.com/applied:1"}]}',
+      ].join("\n");
+    const backup = (ttl: string) =>
+      `apiVersion: velero.io/v1\nkind: Backup\nmetadata: {name: applied, namespace: gitpod}\nspec: {ttl: ${ttl}}\n`;
+    for (const [manifest, verb] of [
+      [`${deployment(3)}\n---\n${backup("1h0m0s")}`, "created"],
+      [`${deployment(2)}\n---\n${backup("2h0m0s")}`, "configured"],
+    ] as const) {
+      const run = await kubectl(["apply", "-f", "-"], { input: manifest });
+      expect(run.stderr).toBe("");
+      expect(run.stdout.trim().split("\n")).toEqual([
+        `deployment.apps/applied ${verb}`,
+        `backup.velero.io/applied ${verb}`,
+      ]);
+    }
+    expect(api.store.get("apps/v1", "Deployment", "gitpod", "applied")?.spec?.replicas).toBe(2);
+    expect(api.store.get("velero.io/v1", "Backup", "gitpod", "applied")?.spec?.ttl).toBe("2h0m0s");
+    const patches = api.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/applied"));
+    expect(patches.map((r) => r.contentType)).toEqual([
+      "application/strategic-merge-patch+json",
+      "application/merge-patch+json",
+    ]);
   });
 });
 
