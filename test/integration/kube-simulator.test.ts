@@ -17,7 +17,13 @@ import {
   VersionApi,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type KubeApi, type KubeUser, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import {
+  type KubeApi,
+  type KubeUser,
+  loadRbac,
+  namespaceObject,
+  startKubeApi,
+} from "../fixtures/kube/server.ts";
 
 const ADMIN: KubeUser = { name: "admin", groups: ["system:masters", "system:authenticated"] };
 const DR: KubeUser = {
@@ -96,6 +102,7 @@ describe("kube API simulator with @kubernetes/client-node", () => {
       authenticate: (token) => TOKENS[token],
       rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
     });
+    for (const name of ["velero", "gitpod"]) api.store.put(namespaceObject(name));
     custom = kubeConfig(api, "t").makeApiClient(CustomObjectsApi);
     apps = kubeConfig(api, "t").makeApiClient(AppsV1Api);
     drCustom = kubeConfig(api, "dr").makeApiClient(CustomObjectsApi);
@@ -244,7 +251,7 @@ describe("kube API simulator with @kubernetes/client-node", () => {
 
   it("serves discovery: /apis, /apis/velero.io/v1, /apis/apps/v1, /version", async () => {
     const groups = await kubeConfig(api, "dr").makeApiClient(ApisApi).getAPIVersions();
-    expect(groups.groups.map((g) => g.name)).toEqual(["apps", "velero.io"]);
+    expect(groups.groups.map((g) => g.name)).toEqual(["apps", "authorization.k8s.io", "velero.io"]);
     const velero = await drCustom.getAPIResources({ group: "velero.io", version: "v1" });
     expect(velero.groupVersion).toBe("velero.io/v1");
     expect(velero.resources.map((r) => [r.name, r.kind, r.namespaced])).toEqual([
@@ -379,17 +386,14 @@ describe("kube API simulator with @kubernetes/client-node", () => {
         'backups.velero.io "b-rbac" is forbidden: User "gitpod-dr-fn" cannot delete resource "backups" in API group "velero.io" in the namespace "velero"',
       details: { name: "b-rbac", group: "velero.io", kind: "backups" },
     });
-    // Allowed by RBAC but not simulated: 405.
-    const adminDelete = await apiError(
-      custom.deleteNamespacedCustomObject({
-        ...VELERO,
-        namespace: "velero",
-        plural: "backups",
-        name: "b-rbac",
-      }),
-    );
-    expect(adminDelete.code).toBe(405);
-    expect(statusOf(adminDelete).reason).toBe("MethodNotAllowed");
+    // Allowed by RBAC: deleted.
+    await custom.deleteNamespacedCustomObject({
+      ...VELERO,
+      namespace: "velero",
+      plural: "backups",
+      name: "b-rbac",
+    });
+    expect(api.store.get("velero.io/v1", "Backup", "velero", "b-rbac")).toBeUndefined();
 
     const patchVelero = await apiError(
       drApps.patchNamespacedDeployment(
@@ -637,9 +641,9 @@ describe("kube API simulator with @kubernetes/client-node", () => {
     const text = await raw("PATCH", `${path}/b-raw`, "t", "{}", "text/plain");
     expect(text.status).toBe(415);
     expect(text.body.reason).toBe("UnsupportedMediaType");
-    expect((await raw("PUT", `${path}/b-raw`, "t", "{}", "application/json")).body.reason).toBe(
-      "MethodNotAllowed",
-    );
+    expect((await raw("PUT", `${path}/b-raw`, "t", "{}", "application/json")).body.reason).toBe("BadRequest");
+    // deletecollection is not served (nor advertised).
+    expect((await raw("DELETE", path, "t", undefined)).body.reason).toBe("MethodNotAllowed");
     expect((await raw("POST", path, "t", "{not json", "application/json")).body.reason).toBe("BadRequest");
     const stale = await raw(
       "PATCH",
@@ -709,6 +713,6 @@ describe("kube API simulator without Velero", () => {
     );
     expect(list.code).toBe(404);
     const groups = await kc.makeApiClient(ApisApi).getAPIVersions();
-    expect(groups.groups.map((g) => g.name)).toEqual(["apps"]);
+    expect(groups.groups.map((g) => g.name)).toEqual(["apps", "authorization.k8s.io"]);
   });
 });
