@@ -51,6 +51,9 @@ Commands:
                  (the scheduled job, run from here with the AWS credentials in the environment)
   velero-status  The newest Velero backups made by gitpod-dr, with phase and age
 
+  synth          Synthesize a stage offline; print its functions, triggers, IAM, alarms and regions
+                 (gitpod-dr synth --help)
+
   s3-check       Check S3 replication of the stage's buckets (audit, canaries, metrics, sample) and
                  print the findings as a table
 
@@ -142,6 +145,9 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "velero-backup": (args, io) => veleroBackupCommand(args, io),
   "velero-status": (args, io) => veleroStatusCommand(args, io),
   "s3-check": (args, io) => s3CheckCommand(args, io),
+  // Loaded on use: synth imports SST and aws-cdk-lib, 16-21 s against 5-6 s for the rest of the CLI
+  // (tsx, this machine under load: `npx tsx` timing `await import()` of synth.ts and main.ts).
+  synth: async (args, io) => (await import("./synth.ts")).synthCommand(args, io),
 };
 
 /**
