@@ -54,6 +54,9 @@ Commands:
   synth          Synthesize a stage offline; print its functions, triggers, IAM, alarms and regions
                  (gitpod-dr synth --help)
 
+  deploy         Check the stage, the credentials and the CDK bootstrap, then sst deploy; print the
+                 outputs (npm run deploy -- --stage NAME; gitpod-dr deploy --help)
+
   s3-check       Check S3 replication of the stage's buckets (audit, canaries, metrics, sample) and
                  print the findings as a table
 
@@ -145,8 +148,9 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "velero-backup": (args, io) => veleroBackupCommand(args, io),
   "velero-status": (args, io) => veleroStatusCommand(args, io),
   "s3-check": (args, io) => s3CheckCommand(args, io),
-  // Loaded on use: synth imports SST and aws-cdk-lib, 16-21 s against 5-6 s for the rest of the CLI
-  // (tsx, this machine under load: `npx tsx` timing `await import()` of synth.ts and main.ts).
+  // Loaded on use: synth and deploy import SST and aws-cdk-lib (the stacks), 16-21 s against 5-6 s for
+  // the rest of the CLI (tsx, this machine under load: `npx tsx` timing `await import()` of synth.ts and main.ts).
+  deploy: async (args, io) => (await import("./deploy.ts")).deployCommand(args, io),
   synth: async (args, io) => (await import("./synth.ts")).synthCommand(args, io),
 };
 
