@@ -1,14 +1,13 @@
 import { relative } from "node:path";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { ClientCache } from "@gitpod-dr/core/aws/cache";
-import type { RetryOptions } from "@gitpod-dr/core/aws/clients";
 import { awsErrorCode } from "@gitpod-dr/core/aws/errors";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { loadStageConfigFile, stageConfigPath } from "@gitpod-dr/core/config-file";
 import { GitpodDrError } from "@gitpod-dr/core/errors";
 import { deploymentKind } from "../../../stacks/index.ts";
+import { type AwsCaller, AwsCredentialsError, awsCaller } from "./aws-account.ts";
 
 /**
  * The deploy refused before handing over to `sst deploy`: no credentials, another account than asked
@@ -43,45 +42,6 @@ const BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version";
  * lists @aws-sdk/client-ssm and @aws-sdk/client-cloudformation at the project's SDK version.
  */
 export const SST_SDK_CLIENT = { config: { retryStrategy: undefined, maxAttempts: 2 } };
-
-/** Few, quick attempts: a person waits on these, and a wrong endpoint should fail in seconds. */
-const PREFLIGHT_RETRY: RetryOptions = { maxAttempts: 2, baseDelayMs: 200, maxDelayMs: 1_000 };
-
-const CREDENTIAL_WAYS = [
-  "Supply AWS credentials in one of these ways:",
-  "  - aws configure (or aws sso login --profile NAME), then AWS_PROFILE=NAME npm run deploy -- --stage STAGE",
-  "  - AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)",
-  "  - a role of the machine you run on (EC2 instance profile, ECS task role)",
-].join("\n");
-
-/** STS answers that mean the credentials themselves are bad, not the call. */
-const REJECTED = new Set([
-  "InvalidClientTokenId",
-  "UnrecognizedClientException",
-  "ExpiredToken",
-  "ExpiredTokenException",
-  "SignatureDoesNotMatch",
-  "InvalidSignatureException",
-]);
-
-async function callerIdentity(clients: ClientCache, region: string) {
-  try {
-    const id = await clients
-      .client(STSClient, region, { retry: PREFLIGHT_RETRY })
-      .send(new GetCallerIdentityCommand({}));
-    return { account: id.Account ?? "", arn: id.Arn ?? "" };
-  } catch (error) {
-    const code = awsErrorCode(error);
-    const name = (error as Error).name;
-    const why =
-      name === "CredentialsProviderError"
-        ? "no AWS credentials were found"
-        : code && REJECTED.has(code)
-          ? `AWS rejected the credentials (${code})`
-          : `STS in ${region} could not be asked who the credentials belong to (${code ?? name}: ${(error as Error).message})`;
-    throw new DeployRefusedError(`Not deploying: ${why}. ${CREDENTIAL_WAYS}`, { cause: error });
-  }
-}
 
 /**
  * The CDK bootstrap version in the region: the SSM parameter the bootstrap stack writes, or else the
@@ -145,7 +105,13 @@ export async function deployPreflight(
   } catch (error) {
     throw new DeployRefusedError(`Not deploying: ${(error as Error).message}`);
   }
-  const identity = await callerIdentity(clients, region);
+  let identity: AwsCaller;
+  try {
+    identity = await awsCaller(clients, region);
+  } catch (error) {
+    if (!(error instanceof AwsCredentialsError)) throw error;
+    throw new DeployRefusedError(`Not deploying: ${error.message}`, { cause: error });
+  }
   if (request.expectedAccount && identity.account !== request.expectedAccount) {
     throw new DeployRefusedError(
       `Not deploying: the credentials are for account ${identity.account} (${identity.arn}), not ${request.expectedAccount} (--account). Use the credentials of ${request.expectedAccount}`,

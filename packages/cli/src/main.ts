@@ -11,6 +11,7 @@ import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
+import { restoreCommand } from "./restore.ts";
 import { parseJobFlags } from "./stage.ts";
 import { s3CheckCommand } from "./storage.ts";
 import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
@@ -53,6 +54,10 @@ Commands:
 
   synth          Synthesize a stage offline; print its functions, triggers, IAM, alarms and regions
                  (gitpod-dr synth --help)
+
+  restore start | status EXECUTION | list
+                 Start the restore state machine (same input as the console), follow it, list and
+                 inspect executions (gitpod-dr restore --help)
 
   deploy         Check the stage, the credentials and the CDK bootstrap, then sst deploy; print the
                  outputs (npm run deploy -- --stage NAME; gitpod-dr deploy --help)
@@ -148,6 +153,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "velero-backup": (args, io) => veleroBackupCommand(args, io),
   "velero-status": (args, io) => veleroStatusCommand(args, io),
   "s3-check": (args, io) => s3CheckCommand(args, io),
+  restore: (args, io) => restoreCommand(args, io),
   // Loaded on use: synth and deploy import SST and aws-cdk-lib (the stacks), 16-21 s against 5-6 s for
   // the rest of the CLI (tsx, this machine under load: `npx tsx` timing `await import()` of synth.ts and main.ts).
   deploy: async (args, io) => (await import("./deploy.ts")).deployCommand(args, io),

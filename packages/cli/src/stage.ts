@@ -3,7 +3,7 @@ import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 
-type Section = "images" | "application" | "storage";
+type Section = "images" | "application" | "storage" | "restore";
 
 /**
  * Loads `--config FILE` for a command that needs one tier's section of it.

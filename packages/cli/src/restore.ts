@@ -1,0 +1,305 @@
+import { parseArgs } from "node:util";
+import { paginateListExecutions, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import type { StageConfig } from "@gitpod-dr/core/config/stage";
+import { InvalidInputError } from "@gitpod-dr/core/errors";
+import { parseRestoreInput, TIERS } from "@gitpod-dr/core/restore/input";
+import { awsCaller } from "./aws-account.ts";
+import { type CommandHelp, helpText } from "./help.ts";
+import {
+  describeOutcome,
+  type ExecutionOutcome,
+  elapsed,
+  followExecution,
+  HistoryReader,
+  type Sfn,
+} from "./restore-follow.ts";
+import { loadStageSection } from "./stage.ts";
+
+export const restoreHelp: CommandHelp = {
+  name: "restore",
+  summary: "Start the restore state machine from the terminal, follow it, list and inspect executions",
+  usage: [
+    "restore start --config FILE [--input JSON] [input flags] [--target primary|dr] [--dry-run] [--follow] [--name NAME] [--json]",
+    "       gitpod-dr restore status EXECUTION [--config FILE] [--json]",
+    "       gitpod-dr restore list --config FILE [--target primary|dr] [--json]",
+  ].join("\n"),
+  description: [
+    "start takes the same input as the console (--input JSON; the flags set its fields, over --input), checks",
+    "it with the schema the Validate step uses, and only then starts gitpod-dr-<stage>-restore: in the primary",
+    "region, or the DR region's standby when the target is dr. --follow shows each state as it enters and",
+    "leaves it, with the time since the start, until the execution ends, then its result. EXECUTION is an",
+    "execution ARN, or a name with --config.",
+  ].join("\n"),
+  options: [
+    ["--config FILE", "the stage configuration (its restore section names the machine)"],
+    ["--input JSON", 'the execution input, as in the console, e.g. \'{"target":"dr"}\''],
+    ["--target primary|dr", "restore into this target; dr starts the DR region's standby machine"],
+    ["--dry-run", "input dryRun: publish the plan, change nothing"],
+    ["--restore-id ID", "input restoreId (the same id again adopts what a previous run created)"],
+    ["--db-snapshot ID", 'input dbSnapshot ("latest" or a snapshot identifier)'],
+    ["--velero-backup NAME", 'input veleroBackup ("latest" or a backup name)'],
+    ["--tiers LIST", `input tiers, comma-separated (${TIERS.join(",")})`],
+    ["--target-db-identifier ID", "input targetDbIdentifier"],
+    ["--allow-partial-restore", "input allowPartialRestore"],
+    ["--name NAME", "the execution's name (default restore-<UTC time>, or <restoreId>-<UTC time>)"],
+    ["--follow", "follow the execution until it ends"],
+    ["--json", "print one JSON document: the execution (and its outcome with --follow)"],
+  ],
+  examples: [
+    "npx gitpod-dr restore start --config config/prod.ts --target dr --follow",
+    "npx gitpod-dr restore start --config config/prod.ts --db-snapshot gitpod-dr-gitpod-2026-11-26-0300 --tiers database",
+    "npx gitpod-dr restore status restore-20261203-101500 --config config/prod.ts",
+  ],
+  exitCodes: [
+    [0, "started (and with --follow, succeeded); status/list: shown"],
+    [1, "the execution failed, timed out or was aborted (--follow, status)"],
+    [
+      2,
+      "bad usage, invalid input (the field is named) or configuration, no AWS credentials: nothing started",
+    ],
+  ],
+};
+
+export interface RestoreDeps {
+  readonly clients: ClientCache;
+  /** The Step Functions client of a region; tests give a stub. */
+  readonly sfn: (region: string) => Sfn;
+  readonly pollMs: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now: () => Date;
+}
+
+const defaultDeps = (): RestoreDeps => {
+  const clients = new ClientCache();
+  return {
+    clients,
+    sfn: (region) => clients.client(SFNClient, region),
+    pollMs: 5_000,
+    now: () => new Date(),
+  };
+};
+
+type Io = { out: (text: string) => void; err: (text: string) => void };
+
+const FLAGS = {
+  config: { type: "string" },
+  input: { type: "string" },
+  target: { type: "string" },
+  "dry-run": { type: "boolean" },
+  "restore-id": { type: "string" },
+  "db-snapshot": { type: "string" },
+  "velero-backup": { type: "string" },
+  tiers: { type: "string" },
+  "target-db-identifier": { type: "string" },
+  "allow-partial-restore": { type: "boolean" },
+  name: { type: "string" },
+  follow: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+type Values = ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true }>>["values"];
+
+/**
+ * The execution input from `--input` and the flags (flags win), exactly as the console would be given it.
+ * @throws InvalidInputError when --input is not a JSON object.
+ */
+export function restoreInputFromFlags(values: Values): Record<string, unknown> {
+  let base: unknown = {};
+  if (values.input !== undefined) {
+    try {
+      base = JSON.parse(values.input);
+    } catch (error) {
+      throw new InvalidInputError(`--input: not JSON (${(error as Error).message})`, ["input: not JSON"]);
+    }
+    if (!base || typeof base !== "object" || Array.isArray(base))
+      throw new InvalidInputError("--input: must be a JSON object, e.g. '{}'", [
+        "input: must be a JSON object",
+      ]);
+  }
+  const flags: Record<string, unknown> = {
+    target: values.target,
+    dryRun: values["dry-run"],
+    restoreId: values["restore-id"],
+    dbSnapshot: values["db-snapshot"],
+    veleroBackup: values["velero-backup"],
+    tiers: values.tiers?.split(",").map((t) => t.trim()),
+    targetDbIdentifier: values["target-db-identifier"],
+    allowPartialRestore: values["allow-partial-restore"],
+  };
+  return {
+    ...(base as Record<string, unknown>),
+    ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)),
+  };
+}
+
+/** `gitpod-dr-<stage>-restore` in the region of the target (the DR region runs the standby). */
+function machine(stage: string, config: StageConfig, target: unknown) {
+  const region = target === "dr" ? config.regions.dr : config.regions.primary;
+  return { region, name: `gitpod-dr-${stage}-restore` };
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+const consoleLink = (arn: string, region: string) =>
+  `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${arn}`;
+
+async function start(values: Values, io: Io, deps: RestoreDeps): Promise<number> {
+  const { stage, config, section } = await loadStageSection(
+    values.config,
+    "restore start",
+    "restore",
+    "there is no restore state machine",
+  );
+  const input = restoreInputFromFlags(values);
+  const restoreId = typeof input.restoreId === "string" ? input.restoreId : undefined;
+  const name = values.name ?? `${restoreId ?? "restore"}-${stamp(deps.now())}`;
+  // The Validate step's own schema, before anything starts (InvalidInput names each field; exit 2).
+  const parsed = parseRestoreInput(input, name);
+  if (parsed.target === "dr" && !section.targets.dr)
+    throw new InvalidInputError(
+      'target: no "dr" target is configured (restore.targets.dr in the stage configuration)',
+      ["target: no dr target configured"],
+    );
+  const m = machine(stage, config, parsed.target);
+  const caller = await awsCaller(deps.clients, m.region);
+  const stateMachineArn = `arn:${caller.partition}:states:${m.region}:${caller.account}:stateMachine:${m.name}`;
+  const sfn = deps.sfn(m.region);
+  const started = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+  );
+  const executionArn = started.executionArn as string;
+  const link = consoleLink(executionArn, m.region);
+  const report = { executionArn, name, region: m.region, input, console: link };
+  const progress = values.json ? io.err : io.out;
+  progress(
+    `Started ${name} of ${m.name} in ${m.region} (account ${caller.account}) with input ${JSON.stringify(input)}`,
+  );
+  progress(`  console: ${link}`);
+  if (!values.follow) {
+    if (values.json) io.out(JSON.stringify(report, null, 2));
+    else io.out(`Follow it: gitpod-dr restore status ${executionArn}`);
+    return 0;
+  }
+  const outcome = await followExecution(sfn, executionArn, progress, {
+    pollMs: deps.pollMs,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  return printOutcome({ ...report, ...outcome }, values.json, io);
+}
+
+function printOutcome(outcome: ExecutionOutcome & Record<string, unknown>, json: boolean, io: Io): number {
+  const ok = outcome.status === "SUCCEEDED" || outcome.status === "RUNNING";
+  if (json) io.out(JSON.stringify(outcome, null, 2));
+  else {
+    io.out(`Execution ${outcome.executionArn}: ${outcome.status}`);
+    if (outcome.output !== undefined) io.out(`  result: ${JSON.stringify(outcome.output)}`);
+    if (outcome.error) io.out(`  error: ${outcome.error}`);
+    if (outcome.cause) io.out(`  cause: ${outcome.cause}`);
+  }
+  return ok ? 0 : 1;
+}
+
+async function executionArnOf(execution: string, values: Values, deps: RestoreDeps) {
+  if (execution.startsWith("arn:"))
+    return { executionArn: execution, region: execution.split(":")[3] as string };
+  if (!values.config)
+    throw new InvalidInputError(
+      "restore status: give the execution's ARN, or its name with --config FILE",
+      [],
+    );
+  const { stage, config } = await loadStageSection(
+    values.config,
+    "restore status",
+    "restore",
+    "there is no restore state machine",
+  );
+  const m = machine(stage, config, values.target);
+  const caller = await awsCaller(deps.clients, m.region);
+  return {
+    executionArn: `arn:${caller.partition}:states:${m.region}:${caller.account}:execution:${m.name}:${execution}`,
+    region: m.region,
+  };
+}
+
+async function status(
+  execution: string | undefined,
+  values: Values,
+  io: Io,
+  deps: RestoreDeps,
+): Promise<number> {
+  if (!execution)
+    throw new InvalidInputError(
+      "restore status needs EXECUTION (an execution ARN, or a name with --config FILE)",
+      [],
+    );
+  const { executionArn, region } = await executionArnOf(execution, values, deps);
+  const sfn = deps.sfn(region);
+  const lines: string[] = [];
+  const reader = new HistoryReader(executionArn, (line) => lines.push(line));
+  await reader.read(sfn);
+  const outcome = await describeOutcome(sfn, executionArn, reader);
+  if (!values.json) for (const line of lines) io.out(line);
+  return printOutcome({ ...outcome, console: consoleLink(executionArn, region) }, values.json, io);
+}
+
+async function list(values: Values, io: Io, deps: RestoreDeps): Promise<number> {
+  const { stage, config } = await loadStageSection(
+    values.config,
+    "restore list",
+    "restore",
+    "there is no restore state machine",
+  );
+  const m = machine(stage, config, values.target);
+  const caller = await awsCaller(deps.clients, m.region);
+  const stateMachineArn = `arn:${caller.partition}:states:${m.region}:${caller.account}:stateMachine:${m.name}`;
+  const executions = [];
+  for await (const page of paginateListExecutions(
+    { client: deps.sfn(m.region) as SFNClient },
+    { stateMachineArn, maxResults: 50 },
+  )) {
+    executions.push(...(page.executions ?? []));
+    if (executions.length >= 50) break;
+  }
+  const now = deps.now().getTime();
+  const rows = executions.map((e) => ({
+    name: e.name,
+    status: e.status,
+    startDate: e.startDate ? new Date(e.startDate).toISOString() : undefined,
+    stopDate: e.stopDate ? new Date(e.stopDate).toISOString() : undefined,
+    executionArn: e.executionArn,
+  }));
+  if (values.json) io.out(JSON.stringify({ stateMachineArn, executions: rows }, null, 2));
+  else if (rows.length === 0) io.out(`No executions of ${m.name} in ${m.region}`);
+  else {
+    io.out(`Executions of ${m.name} in ${m.region} (newest first):`);
+    for (const r of rows) {
+      const start = r.startDate ? new Date(r.startDate).getTime() : now;
+      const took = ((r.stopDate ? new Date(r.stopDate).getTime() : now) - start) / 1000;
+      io.out(
+        `  ${(r.name ?? "").padEnd(40)} ${(r.status ?? "").padEnd(10)} ${r.startDate ?? ""}  ${elapsed(took)}${r.stopDate ? "" : " so far"}`,
+      );
+    }
+  }
+  return 0;
+}
+
+/** `gitpod-dr restore start|status|list …`. */
+export async function restoreCommand(
+  args: string[],
+  io: Io,
+  deps: RestoreDeps = defaultDeps(),
+): Promise<number> {
+  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: FLAGS });
+  const [sub, ...rest] = positionals;
+  if (values.help || sub === undefined) {
+    io.out(helpText(restoreHelp));
+    return values.help ? 0 : 2;
+  }
+  if (sub === "start" && rest.length === 0) return start(values, io, deps);
+  if (sub === "status" && rest.length <= 1) return status(rest[0], values, io, deps);
+  if (sub === "list" && rest.length === 0) return list(values, io, deps);
+  throw new InvalidInputError(
+    `restore: unknown subcommand or extra argument "${positionals.join(" ")}" (start, status EXECUTION, list)`,
+    [],
+  );
+}
