@@ -9,6 +9,7 @@ import { SnapshotJobIncompleteError } from "@gitpod-dr/core/rds/errors";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
 import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
+import { AwsCredentialsError } from "./aws-account.ts";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
 import { restoreCommand } from "./restore.ts";
@@ -218,7 +219,8 @@ export async function main(argv: string[], rawIo: Io = processIo): Promise<numbe
     if (
       error instanceof ConfigError ||
       error instanceof InvalidInputError ||
-      error instanceof InvalidReferenceError
+      error instanceof InvalidReferenceError ||
+      error instanceof AwsCredentialsError
     ) {
       io.err(`gitpod-dr ${command}: ${error.message}`);
       return EXIT_USAGE;

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -249,4 +250,37 @@ describe("npm run deploy -- --stage NAME: the hand-over and what it deployed", (
     expect(await main(["deploy"], u.io)).toBe(EXIT_USAGE);
     expect(u.err.join("\n")).toMatch(/deploy needs --stage NAME/);
   });
+});
+
+describe("npm run deploy, as a person runs it", () => {
+  it("without credentials or with a missing stage file: the reason on stderr, exit 2, no trace", () => {
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_PROFILE: "",
+      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+      AWS_CONFIG_FILE: "/nonexistent/config",
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"] as const) delete env[k];
+    const noCredentials = spawnSync("npm", ["run", "-s", "deploy", "--", "--stage", "example"], {
+      encoding: "utf8",
+      env,
+    });
+    expect(noCredentials.status).toBe(EXIT_USAGE);
+    expect(noCredentials.stderr).toMatch(
+      /^gitpod-dr deploy: DeployRefused: Not deploying: no AWS credentials were found\./m,
+    );
+    expect(noCredentials.stderr).not.toMatch(/Trace:|\n\s+at /);
+
+    const missing = spawnSync("npm", ["run", "-s", "deploy", "--", "--stage", "prod"], {
+      encoding: "utf8",
+      env,
+    });
+    expect(missing.status).toBe(EXIT_USAGE);
+    expect(missing.stderr.trim()).toBe(
+      "gitpod-dr deploy: ConfigError: No stage configuration at config/prod.ts: create it (copy config/example.ts, which documents every field)",
+    );
+  }, 120_000);
 });
