@@ -205,6 +205,30 @@ describe("gitpod-dr restore start: input checked before anything starts", () => 
   });
 });
 
+describe("gitpod-dr restore start: Step Functions refuses", () => {
+  it.each([
+    [
+      "StateMachineDoesNotExist",
+      /RestoreNotStarted: No state machine arn:aws:states:eu-central-1:210987654321:stateMachine:gitpod-dr-example-restore: deploy the stage's restore there \(npm run deploy -- --stage example --region eu-central-1\)/,
+    ],
+    [
+      "ExecutionAlreadyExists",
+      /RestoreNotStarted: An execution named again already exists .*give another --name/,
+    ],
+  ])("%s: a named error saying what to do, exit 1", async (code, message) => {
+    const refusal = Object.assign(new Error("refused"), {
+      name: code,
+      $metadata: { httpStatusCode: 400 },
+      $fault: "client",
+    });
+    sfn.on(StartExecutionCommand).rejects(refusal);
+    const { io, err } = capture();
+    const argv = ["restore", "start", "--config", "config/example.ts", "--target", "dr", "--name", "again"];
+    expect(await main(argv, io)).toBe(1);
+    expect(err.join("\n")).toMatch(message);
+  });
+});
+
 describe("gitpod-dr restore status and list", () => {
   it("status EXECUTION (a name with --config): every state of the history and the outcome", async () => {
     replay(dryRun, executionHistory(dryRun), 1_000);

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
 import { paginateListExecutions, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { awsErrorCode, wrapAwsError } from "@gitpod-dr/core/aws/errors";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
-import { InvalidInputError } from "@gitpod-dr/core/errors";
+import { GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
 import { parseRestoreInput, TIERS } from "@gitpod-dr/core/restore/input";
 import { awsCaller } from "./aws-account.ts";
 import { type CommandHelp, helpText } from "./help.ts";
@@ -164,10 +165,7 @@ async function start(values: Values, io: Io, deps: RestoreDeps): Promise<number>
   const caller = await awsCaller(deps.clients, m.region);
   const stateMachineArn = `arn:${caller.partition}:states:${m.region}:${caller.account}:stateMachine:${m.name}`;
   const sfn = deps.sfn(m.region);
-  const started = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
-  );
-  const executionArn = started.executionArn as string;
+  const executionArn = await startExecution(sfn, { stateMachineArn, name, input, region: m.region, stage });
   const link = consoleLink(executionArn, m.region);
   const report = { executionArn, name, region: m.region, input, console: link };
   const progress = values.json ? io.err : io.out;
@@ -185,6 +183,45 @@ async function start(values: Values, io: Io, deps: RestoreDeps): Promise<number>
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
   return printOutcome({ ...report, ...outcome }, values.json, io);
+}
+
+/** Step Functions refused to start the execution; nothing started. */
+export class RestoreNotStartedError extends GitpodDrError {
+  override readonly name = "RestoreNotStarted";
+}
+
+/**
+ * StartExecution, with what to do when Step Functions refuses: the machine is not deployed in that
+ * region, or the name was used (names are unique per machine for 90 days).
+ * @throws RestoreNotStartedError for those two; a named AWS error (wrapAwsError) for the rest.
+ */
+async function startExecution(
+  sfn: Sfn,
+  s: { stateMachineArn: string; name: string; input: unknown; region: string; stage: string },
+): Promise<string> {
+  try {
+    const started = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: s.stateMachineArn,
+        name: s.name,
+        input: JSON.stringify(s.input),
+      }),
+    );
+    return started.executionArn as string;
+  } catch (error) {
+    const code = awsErrorCode(error);
+    if (code === "StateMachineDoesNotExist")
+      throw new RestoreNotStartedError(
+        `No state machine ${s.stateMachineArn}: deploy the stage's restore there (npm run deploy -- --stage ${s.stage} --region ${s.region}), or check the account`,
+        { cause: error },
+      );
+    if (code === "ExecutionAlreadyExists")
+      throw new RestoreNotStartedError(
+        `An execution named ${s.name} already exists with other input or has ended: give another --name (to resume, keep the same --restore-id)`,
+        { cause: error },
+      );
+    throw wrapAwsError(`Unable to start ${s.name} of ${s.stateMachineArn}`, error);
+  }
 }
 
 function printOutcome(outcome: ExecutionOutcome & Record<string, unknown>, json: boolean, io: Io): number {
