@@ -19,6 +19,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EXIT_USAGE, main } from "../../packages/cli/src/main.ts";
 import { type RestoreDeps, restoreCommand } from "../../packages/cli/src/restore.ts";
 import {
+  type PublishedMessage,
   RestoreWorld,
   type RunResult,
   runRestore,
@@ -74,12 +75,15 @@ function replay(run: RunResult, history: HistoryEvent[], perPoll = 3) {
 let machine: SynthesizedRestore;
 let dryRun: RunResult;
 let rejected: RunResult;
+/** What the dry run published to the alerts topic. */
+let dryRunMessage: PublishedMessage;
 
 beforeAll(async () => {
   machine = await synthesizeRestore(stageConfig());
   const world = await RestoreWorld.start();
   try {
     dryRun = await runRestore(world, machine.definition, { dryRun: true }, { name: "restore-dry" });
+    dryRunMessage = world.published()[0] as PublishedMessage;
   } finally {
     await world.stop();
   }
@@ -132,7 +136,11 @@ describe("gitpod-dr restore start --follow", () => {
     expect(out.at(-2)).toBe(
       `Execution arn:aws:states:eu-west-1:${ACCOUNT}:execution:gitpod-dr-example-restore:restore-20261203-101500: SUCCEEDED`,
     );
-    expect(out.at(-1)).toBe(`  result: ${JSON.stringify(dryRun.output)}`);
+    // The result: the message the execution published to the topic, rebuilt from its output (the recorded
+    // run's stage is "restoresim", the CLI's "example").
+    const published = (t: string) => t.replaceAll("restoresim", "example");
+    expect(out.at(-1)).toBe(`\n${published(dryRunMessage.subject)}\n\n${published(dryRunMessage.message)}`);
+    expect(out.at(-1)).toMatch(/Dry run of restore restore-dry \(stage example\).*Nothing was changed/);
     // The history was read over several polls, in pages.
     expect(sfn.commandCalls(GetExecutionHistoryCommand).length).toBeGreaterThan(dryRun.entered.length / 2);
   });
@@ -164,7 +172,16 @@ describe("gitpod-dr restore start --follow", () => {
     });
     expect(out).toHaveLength(1);
     const doc = JSON.parse(out[0] as string);
-    expect(doc).toMatchObject({ status: "FAILED", error: "InvalidInput", region: "eu-central-1" });
+    expect(doc).toMatchObject({
+      status: "FAILED",
+      error: "InvalidInput",
+      region: "eu-central-1",
+      message: {
+        subject: "restore FAILED: InvalidInput",
+        message:
+          'Validate input: Invalid restore input: target: no "dr" target is configured (restore.targets.dr in the stage configuration)',
+      },
+    });
     expect(doc.states.find((s: { name: string }) => s.name === "Validate input")?.error).toMatch(
       /^InvalidInput: .*target: no "dr" target is configured/,
     );

@@ -4,8 +4,40 @@ import {
   paginateGetExecutionHistory,
   type SFNClient,
 } from "@aws-sdk/client-sfn";
+import type { Notification } from "@gitpod-dr/core/notify/failure";
+import { planMessage, type SuccessState, successMessage } from "@gitpod-dr/core/restore/messages";
+import { NOTIFIED_MARK } from "@gitpod-dr/core/restore/states";
 
 export type Sfn = Pick<SFNClient, "send">;
+
+/**
+ * The message the execution published, rebuilt from its output with the same builders ("Notify plan" for
+ * a dry run, "Notify success"): the state machine's output is the state those tasks were given. A
+ * failure's message needs the inventory its task looked up, so for a failure the CLI shows the error and
+ * the cause (the message's first lines), without the "[notified]" mark.
+ */
+export function resultMessage(outcome: ExecutionOutcome, stage: string): Notification | undefined {
+  const output = outcome.output as Partial<SuccessState> | undefined;
+  if (outcome.status === "SUCCEEDED" && output?.request && output.plan) {
+    try {
+      if (output.request.dryRun) return planMessage(output.request, output.plan, stage);
+      if (output.tiers)
+        return successMessage(
+          output as SuccessState,
+          stage,
+          outcome.stopDate ? new Date(outcome.stopDate) : new Date(),
+        );
+    } catch {
+      // An output of another shape (an older machine): the CLI prints it as JSON instead.
+      return undefined;
+    }
+  }
+  if (outcome.error) {
+    const cause = (outcome.cause ?? "").replace(NOTIFIED_MARK, "").trim();
+    return { subject: `restore ${outcome.status}: ${outcome.error}`, message: cause };
+  }
+  return undefined;
+}
 
 /** How an execution ended (or where it is), as the CLI reports it. */
 export interface ExecutionOutcome {

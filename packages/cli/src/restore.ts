@@ -13,6 +13,7 @@ import {
   elapsed,
   followExecution,
   HistoryReader,
+  resultMessage,
   type Sfn,
 } from "./restore-follow.ts";
 import { loadStageSection } from "./stage.ts";
@@ -224,14 +225,17 @@ async function startExecution(
   }
 }
 
+/** The stage of an execution of `gitpod-dr-<stage>-restore`, from its ARN. */
+const stageOf = (executionArn: string) => /:execution:gitpod-dr-(.+)-restore:/.exec(executionArn)?.[1] ?? "?";
+
 function printOutcome(outcome: ExecutionOutcome & Record<string, unknown>, json: boolean, io: Io): number {
   const ok = outcome.status === "SUCCEEDED" || outcome.status === "RUNNING";
-  if (json) io.out(JSON.stringify(outcome, null, 2));
+  const message = resultMessage(outcome, stageOf(outcome.executionArn));
+  if (json) io.out(JSON.stringify({ ...outcome, ...(message ? { message } : {}) }, null, 2));
   else {
     io.out(`Execution ${outcome.executionArn}: ${outcome.status}`);
-    if (outcome.output !== undefined) io.out(`  result: ${JSON.stringify(outcome.output)}`);
-    if (outcome.error) io.out(`  error: ${outcome.error}`);
-    if (outcome.cause) io.out(`  cause: ${outcome.cause}`);
+    if (message) io.out(`\n${message.subject}\n\n${message.message}`);
+    else if (outcome.output !== undefined) io.out(`  result: ${JSON.stringify(outcome.output)}`);
   }
   return ok ? 0 : 1;
 }
