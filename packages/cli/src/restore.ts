@@ -58,7 +58,7 @@ export const restoreHelp: CommandHelp = {
     [1, "the execution failed, timed out or was aborted (--follow, status)"],
     [
       2,
-      "bad usage, invalid input (the field is named) or configuration, no AWS credentials: nothing started",
+      "nothing started: bad usage, invalid input (the field is named) or configuration, or no AWS credentials",
     ],
   ],
 };
