@@ -1,6 +1,6 @@
 /**
  * An example stage configuration. Copy it to config/<stage>.ts (the file name is the stage name), change
- * the values, and deploy with `npx sst deploy --stage <stage>`. Every field is validated at synth time: a
+ * the values, and deploy with `npm run deploy -- --stage <stage>`. Every field is validated at synth time: a
  * bad value fails the deploy with the field's name and the reason, before anything reaches AWS.
  */
 import type { StageConfigInput } from "../packages/core/src/config.ts";

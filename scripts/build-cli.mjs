@@ -19,9 +19,13 @@ const result = await build({
   target: "node22",
   outdir,
   minify: true,
+  // SST names each stack after its function (`Alerts`, `Backups`, ...): `synth` and `deploy` need the names.
+  keepNames: true,
   sourcemap: "linked",
-  // tsx loads stage files (config/<stage>.ts) at run time: it stays a package of node_modules.
-  external: ["tsx", "tsx/*"],
+  // tsx loads stage files (config/<stage>.ts) at run time: it stays a package of node_modules. So do
+  // SST and the CDK, which only `synth` and `deploy` load (SST bundles handlers with its own esbuild and
+  // reads its own files from its package directory).
+  external: ["tsx", "tsx/*", "sst", "sst/*", "aws-cdk-lib", "aws-cdk-lib/*", "constructs", "cdk-nag", "esbuild"],
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },

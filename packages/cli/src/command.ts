@@ -53,8 +53,11 @@ const table = (rows: readonly (readonly [string, string])[], indent = "  ") => {
     .join("\n");
 };
 
+/** What `gitpod-dr NAME --help` prints: a command without its code. */
+export type CommandHelp = Omit<CommandSpec, "load">;
+
 /** `gitpod-dr NAME --help`. */
-export function commandHelp(spec: CommandSpec): string {
+export function commandHelp(spec: CommandHelp): string {
   const exitCodes: (readonly [number, string])[] = [...spec.exitCodes];
   if (!exitCodes.some(([code]) => code === EXIT_USAGE))
     exitCodes.push([EXIT_USAGE, "bad usage or configuration; nothing was done"]);

@@ -1,6 +1,6 @@
 import { ECRClient } from "@aws-sdk/client-ecr";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
-import { checkAwsCredentials } from "./aws-identity.ts";
+import { checkAwsCredentials } from "./aws-account.ts";
 import type { Io } from "./command.ts";
 
 /**

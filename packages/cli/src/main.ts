@@ -13,9 +13,12 @@ import {
   UsageError,
 } from "./command.ts";
 import { copyImage } from "./commands/copy-image.ts";
+import { deploy } from "./commands/deploy.ts";
 import { rdsSnapshot } from "./commands/rds-snapshot.ts";
+import { restore } from "./commands/restore.ts";
 import { s3Check } from "./commands/s3-check.ts";
 import { syncImages } from "./commands/sync-images.ts";
+import { synth } from "./commands/synth.ts";
 import { veleroBackup } from "./commands/velero-backup.ts";
 import { veleroStatus } from "./commands/velero-status.ts";
 import { AwsCredentialsError } from "./errors.ts";
@@ -31,6 +34,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   veleroBackup,
   veleroStatus,
   s3Check,
+  restore,
+  synth,
+  deploy,
 ];
 
 const processIo: Io = {
@@ -87,6 +93,18 @@ interface Outcome {
   error?: { name: string; message: string };
 }
 
+/**
+ * Errors that mean nothing was done because of what was given (exit 2), by name: names are an API, and a
+ * command's module may reach the error classes through another module instance than this file (a stage
+ * file loaded by Node itself, a test runner), where `instanceof` would say no.
+ */
+const USAGE_ERRORS: ReadonlySet<string> = new Set([
+  new ConfigError("").name,
+  new InvalidInputError("", []).name,
+  new InvalidReferenceError("", "", "reference").name,
+  new AwsCredentialsError("").name,
+]);
+
 /** Runs one command and classifies what it threw: usage and configuration (2), failures (1). */
 async function runCommand(spec: CommandSpec, args: string[], io: Io): Promise<Outcome> {
   try {
@@ -103,12 +121,7 @@ async function runCommand(spec: CommandSpec, args: string[], io: Io): Promise<Ou
       io.err(`gitpod-dr ${spec.name}: ${message}`);
       return { code: EXIT_USAGE, error: { name: "UsageError", message } };
     }
-    if (
-      error instanceof ConfigError ||
-      error instanceof InvalidInputError ||
-      error instanceof InvalidReferenceError ||
-      error instanceof AwsCredentialsError
-    ) {
+    if (error instanceof Error && USAGE_ERRORS.has(error.name)) {
       io.err(`gitpod-dr ${spec.name}: ${error.message}`);
       return { code: EXIT_USAGE, error: { name: error.name, message: error.message } };
     }

@@ -5,7 +5,7 @@ import { rdsJobClients } from "@gitpod-dr/core/rds/clients";
 import { SnapshotJobIncompleteError } from "@gitpod-dr/core/rds/errors";
 import { parseRdsJobEvent } from "@gitpod-dr/core/rds/input";
 import { type RdsJobSummary, runRdsSnapshotJob } from "@gitpod-dr/core/rds/job";
-import { checkAwsCredentials } from "./aws-identity.ts";
+import { checkAwsCredentials } from "./aws-account.ts";
 import { EXIT_OK, type Io } from "./command.ts";
 import { formatRdsSummary } from "./format.ts";
 import { loadStage, parseJobFlags } from "./stage.ts";

@@ -5,7 +5,7 @@ import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 import type { Io } from "./command.ts";
 
-type Section = "images" | "application" | "storage";
+type Section = "images" | "application" | "storage" | "restore";
 
 /**
  * Loads `--config FILE`, and warns on stderr about a region AWS's partition data does not list yet (a

@@ -4,7 +4,7 @@ import { storageJobConfig } from "@gitpod-dr/core/config/storage";
 import { storageClients } from "@gitpod-dr/core/s3/clients";
 import { ReplicationUnhealthyError } from "@gitpod-dr/core/s3/errors";
 import { runStorageCheck, type StorageCheckSummary, type StorageDeps } from "@gitpod-dr/core/s3/job";
-import { checkAwsCredentials } from "./aws-identity.ts";
+import { checkAwsCredentials } from "./aws-account.ts";
 import type { Io } from "./command.ts";
 import { loadStageSection, parseJobFlags } from "./stage.ts";
 

@@ -7,7 +7,7 @@ import { listOurBackups, runVeleroBackupJob, type VeleroBackupSummary } from "@g
 import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import { parseVeleroBackupEvent } from "@gitpod-dr/core/velero/input";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
-import { checkAwsCredentials } from "./aws-identity.ts";
+import { checkAwsCredentials } from "./aws-account.ts";
 import { loadStageSection, parseJobFlags } from "./stage.ts";
 
 export interface VeleroIo {
