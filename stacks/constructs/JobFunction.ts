@@ -35,7 +35,11 @@ export interface JobFunctionProps {
  * environment variables every handler reads, and its `Errors` and `Throttles` alarms (to the topic). Created in the stack's scope with the ids the stacks have
  * always used, so the logical IDs of deployed functions and log groups stay what they are.
  */
-export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): SstFunction {
+export function jobFunction(
+  stack: Stack,
+  id: string,
+  props: JobFunctionProps,
+): { fn: SstFunction; logGroup: logs.LogGroup } {
   const logGroup = new logs.LogGroup(stack, `${id}Logs`, {
     retention: props.logRetention,
     removalPolicy: RemovalPolicy.RETAIN,
@@ -85,7 +89,7 @@ export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): 
     ["Resource::*"],
   );
   functionAlarms(stack, id, { fn, logGroup, description: props.description, topic: props.topic });
-  return fn;
+  return { fn, logGroup };
 }
 
 /**

@@ -62,11 +62,12 @@ export interface ScheduledJobProps {
  */
 export class ScheduledJob {
   readonly function: SstFunction;
+  readonly logGroup: logs.ILogGroup;
   readonly rule: events.Rule;
 
   constructor(stack: Stack, id: string, props: ScheduledJobProps) {
     const { topic, key } = props.alerts;
-    const fn = jobFunction(stack, id, {
+    const { fn, logGroup } = jobFunction(stack, id, {
       description: props.description,
       handler: props.handler,
       timeout: props.timeout,
@@ -131,5 +132,6 @@ export class ScheduledJob {
     }
     stack.addOutputs({ [`${id}Function`]: fn.functionName });
     this.function = fn;
+    this.logGroup = logGroup;
   }
 }
