@@ -57,7 +57,7 @@ export function stageAlarm(stack: Stack, id: string, props: StageAlarmProps): cl
 /**
  * The alarms every gitpod-dr function has: `Errors` and `Throttles` above 0 in 5 minutes
  * (`gitpod-dr-<stage>-<function-id>-errors`, `-throttles`). Errors counts what the handler reported
- * (its own message was sent too) and what it could not: out of memory, a crash at load, the hard timeout.
+ * (a message was sent too) and what it could not: out of memory, a crash at load, the hard timeout.
  */
 export function functionAlarms(
   stack: Stack,
@@ -69,7 +69,7 @@ export function functionAlarms(
   stageAlarm(stack, `${id}ErrorsAlarm`, {
     what: `${kebab(id)}-errors`,
     metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-    description: `${what} ended invocations in an error. One the handler caught also sent its own failure message; one Lambda stopped (out of memory, a crash at load, the hard timeout) sent none: this alarm is its trace. Look in the log group ${logGroup.logGroupName} for the request ids, "Task timed out", "Runtime.ExitError" or "Error: Runtime exited". OK again after 5 minutes without an error.`,
+    description: `${what} ended invocations in an error. One the handler caught is also reported by the job's failure message (a scheduled job) or the restore's failure message (a task, once its retries are spent); one Lambda stopped (out of memory, a crash at load, the hard timeout) by nothing from the handler: this alarm is its trace. Look in the log group ${logGroup.logGroupName} for the request ids, "Task timed out", "Runtime.ExitError" or "Error: Runtime exited". OK again after 5 minutes without an error.`,
     topic,
   });
   stageAlarm(stack, `${id}ThrottlesAlarm`, {
