@@ -85,7 +85,8 @@ export function Alerts({ stack, app }: StackContext) {
       conditions: fromTheStageAlarms,
     }),
   );
-  // A job whose failure notification could not be published leaves the metric (notify/failure.ts).
+  // A job whose failure notification could not be published leaves the metric (core notify/metric.ts,
+  // written by the failure middleware in functions/lib/middleware.ts).
   // Through the same topic: when the topic or its key is what fails, the alarm still shows in the
   // console and on the dashboard; when it was the job's own role, the alarm reaches a person.
   stageAlarm(stack, "NotificationPublishFailedAlarm", {

@@ -113,8 +113,8 @@ export class ScheduledJob {
       description: `gitpod-dr ${stack.stage}: ${props.scheduleDescription}`,
       schedule: events.Schedule.expression(props.schedule),
     });
-    // An event EventBridge cannot deliver (the function deleted, its permission lost, Lambda throttling
-    // beyond the retries) waits in the queue, whose alarm tells a person that the job did not run.
+    // An event EventBridge cannot deliver after its retries (the function deleted or its resource policy
+    // lost, the Invoke API refusing the event) waits in the queue, whose alarm says the job did not run.
     const dlq = deadLetterQueue(stack, `${id}ScheduleDlq`, {
       what: `${kebab(id)}-schedule`,
       delivers: `start the ${props.scheduleDescription} (function ${id}) on its schedule`,
