@@ -126,5 +126,5 @@ export function Images({ stack, app }: StackContext) {
       },
     ],
   });
-  return { imageSyncFunction: job.function };
+  return { imageSyncFunction: job.function, imageSyncLogGroup: job.logGroup };
 }

@@ -20,6 +20,9 @@ export const RESTORE_COMMENT = [
   'Examples: {"target":"dr"} when the primary region is lost; {"dbSnapshot":"gitpod-dr-gitpod-2026-11-26-0300","tiers":["database"]} after bad data; {"dryRun":true}.',
 ].join(" ");
 
+/** The state machine's name: fixed, so that the dashboards can show both regions' executions by ARN. */
+export const restoreMachineName = (stage: string) => `gitpod-dr-${stage}-restore`;
+
 /**
  * The restore state machine and its task functions (present when the stage configures `restore`):
  * the functions and their IAM (restore/functions.ts), the graph (restore/definition.ts), and the
@@ -53,7 +56,7 @@ export function Restore({ stack, app }: StackContext) {
     removalPolicy: RemovalPolicy.RETAIN,
   });
   const machine = new sfn.StateMachine(stack, "RestoreMachine", {
-    stateMachineName: `gitpod-dr-${app.stage}-restore`,
+    stateMachineName: restoreMachineName(app.stage),
     comment: RESTORE_COMMENT,
     definitionBody: sfn.DefinitionBody.fromChainable(restoreDefinition(stack, { restore, functions })),
     timeout: Duration.minutes(restore.timeoutMinutes),

@@ -5,6 +5,7 @@ import { Application } from "./Application.ts";
 import { Backups } from "./Backups.ts";
 import { customResourceHandlerLogs } from "./constructs/CustomResourceHandler.ts";
 import { setStageConfig } from "./context.ts";
+import { Dashboard } from "./Dashboard.ts";
 import { stripJsonImportAttributes } from "./esbuild.ts";
 import { Images } from "./Images.ts";
 import { Restore } from "./Restore.ts";
@@ -33,7 +34,8 @@ export function deploymentKind(region: string, config: StageConfig, stage: strin
 
 /**
  * Adds the gitpod-dr stacks to the app, in dependency order, with the validated stage configuration:
- * every stack in the primary region, or only the alerts topic and the restore (`standby`) in the DR region.
+ * every stack in the primary region, or only the alerts topic, the restore and a dashboard (`standby`)
+ * in the DR region. The dashboard comes last: it shows the alarms of the stacks before it.
  */
 export function addStacks(app: App, config: StageConfig, kind: "primary" | "standby" = "primary"): void {
   setStageConfig(app, config);
@@ -43,9 +45,16 @@ export function addStacks(app: App, config: StageConfig, kind: "primary" | "stan
     nodejs: { minify: true, esbuild: { plugins: [stripJsonImportAttributes] } },
   });
   if (kind === "standby") {
-    app.stack(Alerts).stack(Restore);
+    app.stack(Alerts).stack(Restore).stack(Dashboard);
   } else {
-    app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
+    app
+      .stack(Alerts)
+      .stack(Backups)
+      .stack(Storage)
+      .stack(Images)
+      .stack(Application)
+      .stack(Restore)
+      .stack(Dashboard);
   }
   for (const stack of app.node.children) {
     if (stack instanceof Stack) customResourceHandlerLogs(stack);

@@ -5,6 +5,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { type FunctionProps, Function as SstFunction, type Stack } from "sst/constructs";
+import { functionAlarms } from "./alarms.ts";
 import { acceptFinding, managedPolicy, policyOf, roleOf } from "./nag.ts";
 
 /** Subnets and security groups by id, so synthesis needs no VPC lookup (no AWS call). */
@@ -30,11 +31,15 @@ export interface JobFunctionProps {
 }
 
 /**
- * A gitpod-dr Lambda function: its retained log group (`<id>Logs`), the function (`<id>`) and the three
- * environment variables every handler reads. Created in the stack's scope with the ids the stacks have
+ * A gitpod-dr Lambda function: its retained log group (`<id>Logs`), the function (`<id>`), the three
+ * environment variables every handler reads, and its `Errors` and `Throttles` alarms (to the topic). Created in the stack's scope with the ids the stacks have
  * always used, so the logical IDs of deployed functions and log groups stay what they are.
  */
-export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): SstFunction {
+export function jobFunction(
+  stack: Stack,
+  id: string,
+  props: JobFunctionProps,
+): { fn: SstFunction; logGroup: logs.LogGroup } {
   const logGroup = new logs.LogGroup(stack, `${id}Logs`, {
     retention: props.logRetention,
     removalPolicy: RemovalPolicy.RETAIN,
@@ -83,7 +88,8 @@ export function jobFunction(stack: Stack, id: string, props: JobFunctionProps): 
     'Resource "*" only for actions with no resource-level permissions (X-Ray trace writes; the rest are pinned in nag.test.ts)',
     ["Resource::*"],
   );
-  return fn;
+  functionAlarms(stack, id, { fn, logGroup, description: props.description, topic: props.topic });
+  return { fn, logGroup };
 }
 
 /**

@@ -3,9 +3,11 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import type * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import type { Function as SstFunction, Stack } from "sst/constructs";
+import { deadLetterQueue, kebab } from "./alarms.ts";
 import { statement } from "./iam.ts";
 import { type JobFunctionProps, jobFunction, kubernetesAccess, type VpcPlacement } from "./JobFunction.ts";
 import { acceptWildcards, resourcesOf } from "./nag.ts";
@@ -43,10 +45,11 @@ export interface ScheduledJobProps {
 /**
  * A scheduled gitpod-dr job: an EventBridge rule that invokes a Lambda function, in the spirit of
  * aws-solutions-constructs' `EventbridgeToLambda`. It owns what every job has: the retained log group,
- * the function with the stage, topic and configuration in its environment, the asynchronous-invoke
- * settings, the grants to publish failure notifications to the encrypted alerts topic, the schedule and
- * the stack output naming the function. A stack gives only what is its tier's: the IAM for its APIs.
- * What every job gets next (alarms, failure destinations) is added here.
+ * the function with the stage, topic and configuration in its environment and its Errors/Throttles
+ * alarms (jobFunction), the asynchronous-invoke settings with the alerts topic as on-failure destination,
+ * the grants to publish failure notifications to the encrypted alerts topic, the schedule with its
+ * retry policy and alarmed dead-letter queue, and the stack output naming the function. A stack gives
+ * only what is its tier's: the IAM for its APIs.
  *
  * Deliberately not a `Construct` subclass: a construct node puts its id into the path, and so into the
  * logical ID, of every resource below it, also of those CDK and SST create inside the function (role,
@@ -54,15 +57,17 @@ export interface ScheduledJobProps {
  * replace every deployed job and orphan its retained log group. Overriding each of those logical IDs
  * would be more code than the job itself and would break with any new child; so the resources are
  * created in the stack's scope with the ids the stacks have always used (`<id>Logs`, `<id>`,
- * `<id>Schedule`, `<id>AccessEntry`, output `<id>Function`), in the order the templates list them.
+ * `<id>Schedule`, `<id>AccessEntry`, output `<id>Function`; new ones `<id>ErrorsAlarm`,
+ * `<id>ThrottlesAlarm`, `<id>ScheduleDlq`, `<id>ScheduleDlqAlarm`), in the order the templates list them.
  */
 export class ScheduledJob {
   readonly function: SstFunction;
+  readonly logGroup: logs.ILogGroup;
   readonly rule: events.Rule;
 
   constructor(stack: Stack, id: string, props: ScheduledJobProps) {
     const { topic, key } = props.alerts;
-    const fn = jobFunction(stack, id, {
+    const { fn, logGroup } = jobFunction(stack, id, {
       description: props.description,
       handler: props.handler,
       timeout: props.timeout,
@@ -75,7 +80,19 @@ export class ScheduledJob {
     // No reserved concurrency: reserving it fails deployments in accounts at the minimum unreserved
     // concurrency (new accounts have a limit of 10). So a job must be safe to run twice at once (a retry
     // meeting the next schedule, a CLI run): say at `retryAttempts` why this one is.
-    fn.configureAsyncInvoke({ retryAttempts: props.retryAttempts, maxEventAge: Duration.hours(1) });
+    // When Lambda gives up on an event (its retries failed, or it waited past the maximum age, e.g.
+    // throttled), the invocation record goes to the alerts topic: the only message for an invocation that
+    // died where the handler could not report it (out of memory, a crash at load, the hard timeout). The
+    // topic rather than a queue: a person gets each failure at once, with the record (condition, error
+    // type); an alarmed queue would stay in ALARM until purged and say nothing of a second failure. Lambda
+    // publishes with the function's role, which already may publish and use the topic's key (below); the
+    // destination is given by ARN so that CDK's SnsDestination does not add a second, unnamed grant.
+    const onFailure: lambda.IDestination = { bind: () => ({ destination: topic.topicArn }) };
+    fn.configureAsyncInvoke({
+      retryAttempts: props.retryAttempts,
+      maxEventAge: Duration.hours(1),
+      onFailure,
+    });
 
     for (const tierStatement of props.policy) fn.addToRolePolicy(tierStatement);
     fn.addToRolePolicy(statement("PublishFailureNotifications", ["sns:Publish"], [topic.topicArn]));
@@ -96,11 +113,25 @@ export class ScheduledJob {
       description: `gitpod-dr ${stack.stage}: ${props.scheduleDescription}`,
       schedule: events.Schedule.expression(props.schedule),
     });
-    this.rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.hours(1) }));
+    // An event EventBridge cannot deliver after its retries (the function deleted or its resource policy
+    // lost, the Invoke API refusing the event) waits in the queue, whose alarm says the job did not run.
+    const dlq = deadLetterQueue(stack, `${id}ScheduleDlq`, {
+      what: `${kebab(id)}-schedule`,
+      delivers: `start the ${props.scheduleDescription} (function ${id}) on its schedule`,
+      topic,
+    });
+    this.rule.addTarget(
+      new targets.LambdaFunction(fn, {
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+        deadLetterQueue: dlq,
+      }),
+    );
     for (const w of props.wildcards ?? []) {
       acceptWildcards(stack, fn, w.because, w.resources ?? resourcesOf(props.policy));
     }
     stack.addOutputs({ [`${id}Function`]: fn.functionName });
     this.function = fn;
+    this.logGroup = logGroup;
   }
 }

@@ -1,9 +1,11 @@
 import { NOTIFIED_MARK } from "@gitpod-dr/core/restore/states";
+import { Duration } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Stack } from "sst/constructs";
+import { deadLetterQueue } from "../constructs/alarms.ts";
 
 /**
  * The names of the rules that publish to the alerts topic: named, so that the Alerts stack can condition
@@ -33,6 +35,14 @@ export function restoreExecutionAlerts(
   // The topic by ARN: the SnsTopic target would otherwise grant events.amazonaws.com publish and key use
   // with no condition. The Alerts stack grants both, only for these rules (aws:SourceArn).
   const topic = sns.Topic.fromTopicArn(stack, "AlertsTopicForRules", props.topic.topicArn);
+  // A message EventBridge cannot publish (the key or topic policy broken, SNS throttling) after its
+  // retries waits in the queue, and the queue's alarm says so (through the same topic: if the topic
+  // itself is what fails, the alarm is still in the console and on the dashboard).
+  const dlq = deadLetterQueue(stack, "RestoreAlertRulesDlq", {
+    what: "restore-alert-rules",
+    delivers: "publish a restore execution's end (timed out, aborted, failed unreported) to the alerts topic",
+    topic: props.topic,
+  });
   const executionEnded = (id: string, ruleName: string, detail: Record<string, unknown>) =>
     new events.Rule(stack, id, {
       ruleName,
@@ -44,6 +54,9 @@ export function restoreExecutionAlerts(
       },
       targets: [
         new targets.SnsTopic(topic, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: dlq,
           message: events.RuleTargetInput.fromText(
             `gitpod-dr ${stack.stage}: restore execution ${events.EventField.fromPath("$.detail.name")} ended ${events.EventField.fromPath("$.detail.status")}. Error: ${events.EventField.fromPath("$.detail.error")}. Cause: ${events.EventField.fromPath("$.detail.cause")}. Resume by starting again with the same restoreId. Execution: ${events.EventField.fromPath("$.detail.executionArn")}`,
           ),

@@ -112,7 +112,7 @@ export function restoreFunctions(
       config: jobConfig,
       topic: props.alerts.topic,
       vpc: spec.inVpc ? config.application?.vpc : undefined,
-    }),
+    }).fn,
     timeoutSeconds: spec.timeoutSeconds,
   });
   const functions: RestoreFunctions = {

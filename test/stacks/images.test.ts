@@ -199,7 +199,7 @@ describe("a Docker Hub rule with a one-component repository", () => {
     for (const action of ["ecr:PutImage", "ecr:CreateRepository", "ecr:TagResource"]) {
       expect(resourcesFor(statements, action)).toEqual([destination]);
     }
-  });
+  }, 300_000);
 });
 
 describe("a stage without an images section", () => {
@@ -209,5 +209,5 @@ describe("a stage without an images section", () => {
 
     expect(imageSyncFunctions(images)).toEqual([]);
     expect(Object.keys(images.findResources("AWS::Events::Rule"))).toEqual([]);
-  });
+  }, 300_000);
 });

@@ -33,7 +33,11 @@ function ruleArns(restore: Template, region: string): string[] {
 }
 
 const sourceArns = (s: PolicyStatement) =>
-  asList((s.Condition?.ArnEquals?.["aws:SourceArn"] ?? []) as string | string[])
+  asList(
+    (s.Condition?.ArnEquals?.["aws:SourceArn"] ?? s.Condition?.ArnLike?.["aws:SourceArn"] ?? []) as
+      | string
+      | string[],
+  )
     .map(arn)
     .sort();
 
@@ -86,24 +90,32 @@ describe.each([
     }
   });
 
-  it("lets EventBridge publish only for the restore's alert rules", () => {
+  it("lets EventBridge publish only for the restore's alert rules, and CloudWatch only for the stage's alarms", () => {
     const allows = topicStatements(alerts).filter((s) => s.Effect === "Allow");
-    expect(allows).toHaveLength(1);
-    expect(servicePrincipals(allows[0] as PolicyStatement)).toEqual(["events.amazonaws.com"]);
+    expect(allows.map(servicePrincipals)).toEqual([["events.amazonaws.com"], ["cloudwatch.amazonaws.com"]]);
     expect(sourceArns(allows[0] as PolicyStatement)).toEqual(ruleArns(restore, region));
     expect(ruleArns(restore, region)).toHaveLength(2);
+    expect(sourceArns(allows[1] as PolicyStatement)).toEqual([
+      `arn:aws:cloudwatch:${region}:${ACCOUNT}:alarm:gitpod-dr-policies-${kind}-*`,
+    ]);
   });
 });
 
 describe("the alerts topic of a stage without a restore", () => {
-  it("lets no AWS service publish or use the key (no rule publishes)", async () => {
+  it("lets no AWS service but CloudWatch, for the stage's alarms, publish or use the key (no rule publishes)", async () => {
     const alerts = await synth(Alerts, {
       stage: "policies-norestore",
       config: exampleConfig,
       withoutRestore: true,
     });
-    expect(keyStatements(alerts).filter((s) => servicePrincipals(s).length > 0)).toEqual([]);
-    expect(topicStatements(alerts).filter((s) => s.Effect === "Allow")).toEqual([]);
+    const alarms = [`arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:gitpod-dr-policies-norestore-*`];
+    for (const statements of [
+      keyStatements(alerts).filter((s) => servicePrincipals(s).length > 0),
+      topicStatements(alerts).filter((s) => s.Effect === "Allow"),
+    ]) {
+      expect(statements.map(servicePrincipals)).toEqual([["cloudwatch.amazonaws.com"]]);
+      expect(sourceArns(statements[0] as PolicyStatement)).toEqual(alarms);
+    }
   }, 300_000);
 });
 
@@ -191,7 +203,7 @@ describe("the SST custom-resource functions", () => {
 
   it("log to a log group of their own with a retention, in every stack", () => {
     const stacks = app.node.children.filter((c): c is Stack => Stack.isStack(c));
-    expect(stacks).toHaveLength(6);
+    expect(stacks).toHaveLength(7);
     for (const stack of stacks) {
       const template = Template.fromStack(stack);
       const handler = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>

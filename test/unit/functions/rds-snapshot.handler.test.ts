@@ -137,9 +137,14 @@ describe("rds-snapshot handler", () => {
     expect(rds.commandCalls(CreateDBSnapshotCommand)).toHaveLength(0);
   });
 
-  it("still throws the original error when publishing the notification fails, and logs that", async () => {
+  it("still throws the original error when publishing the notification fails, logs that and leaves the metric", async () => {
     const { handler, logger } = await loadHandler();
     const logged = vi.spyOn(logger, "error");
+    const written: string[] = [];
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
     healthyDatabase();
     rds.on(DescribeDBInstancesCommand).rejects(
       Object.assign(new Error("User is not authorized"), {
@@ -153,10 +158,53 @@ describe("rds-snapshot handler", () => {
         Object.assign(new Error("topic gone"), { name: "NotFound", $metadata: { httpStatusCode: 404 } }),
       );
 
+    vi.useFakeTimers({ now: new Date("2026-11-26T03:00:07Z"), toFake: ["Date"] });
+
     await expect(handler(scheduledEvent, lambdaContext())).rejects.toMatchObject({ name: "AwsAccessDenied" });
+    stdout.mockRestore();
 
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     expect(logged.mock.calls.map((c) => c[0])).toContain("Unable to publish the failure notification");
+    // One line of its own in the log, in CloudWatch's embedded metric format: the alarm's metric.
+    const records = written.filter((line) => line.includes('"_aws"'));
+    expect(records).toHaveLength(1);
+    expect(records[0]?.endsWith("}\n")).toBe(true);
+    expect(JSON.parse(records[0] as string)).toEqual({
+      _aws: {
+        Timestamp: Date.parse("2026-11-26T03:00:07Z"),
+        CloudWatchMetrics: [
+          {
+            Namespace: "GitpodDR",
+            Dimensions: [["Stage"], ["Stage", "Job"]],
+            Metrics: [{ Name: "NotificationPublishFailed", Unit: "Count" }],
+          },
+        ],
+      },
+      Stage: "prod",
+      Job: "rds-snapshot",
+      NotificationPublishFailed: 1,
+    });
+  });
+
+  it("leaves no publish-failure metric when the notification is published", async () => {
+    const { handler } = await loadHandler();
+    const written: string[] = [];
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    rds.on(DescribeDBInstancesCommand).rejects(
+      Object.assign(new Error("User is not authorized"), {
+        name: "AccessDenied",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+
+    await expect(handler(scheduledEvent, lambdaContext())).rejects.toMatchObject({ name: "AwsAccessDenied" });
+    stdout.mockRestore();
+
+    expect(published()).toHaveLength(1);
+    expect(written.filter((line) => line.includes("NotificationPublishFailed"))).toEqual([]);
   });
 
   it("rejects a mistyped manual input before touching RDS, and reports it once", async () => {

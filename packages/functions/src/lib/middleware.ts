@@ -3,6 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import { JobTimeoutError } from "@gitpod-dr/core/errors";
 import { buildFailureNotification, publishNotification } from "@gitpod-dr/core/notify/failure";
+import { publishFailedRecord } from "@gitpod-dr/core/notify/metric";
 import { redactError, redactKnown } from "@gitpod-dr/core/notify/secrets";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { Context } from "aws-lambda";
@@ -35,7 +36,8 @@ function parseInput<I>(parse: (event: unknown) => I): MiddlewareObj<unknown, unk
 /**
  * On failure: logs the error, publishes exactly one message to the alerts topic, and leaves the error in
  * place so that middy re-throws it and Lambda's retries and Errors metric see the failure. If the publish
- * itself fails, that is logged and the original error still propagates.
+ * itself fails, that is logged, the NotificationPublishFailed metric records it (alarmed), and the
+ * original error still propagates.
  */
 function notifyOnFailure(
   options: Pick<JobHandlerOptions<unknown, unknown>, "job" | "stage" | "logger" | "alerts">,
@@ -74,6 +76,10 @@ function notifyOnFailure(
         const messageId = await publishNotification(sns, topicArn, notification);
         logger.info("Failure notification published", { messageId });
       } catch (publishError) {
+        // Straight to stdout, a line of its own: CloudWatch Logs extracts an EMF record only from a log
+        // event that is the JSON document itself (console.log would prefix the time and request id), and
+        // independent of the logger's level (POWERTOOLS_LOG_LEVEL may silence it).
+        process.stdout.write(`${publishFailedRecord(options.stage, options.job, new Date())}\n`);
         logger.error("Unable to publish the failure notification", {
           error: {
             name: (publishError as Error).name,
