@@ -20,7 +20,9 @@ const at = (hours: number) => new Date(BASE + hours * HOUR);
 const hour = fc.integer({ min: 0, max: 240 });
 
 const arbEntry: fc.Arbitrary<CatalogEntry> = fc.oneof(
-  hour.map((h) => databaseEntry(at(h))),
+  fc
+    .tuple(hour, fc.constantFrom("available" as const, "copying" as const))
+    .map(([h, drCopyStatus]) => ({ ...databaseEntry(at(h)), drCopyStatus })),
   fc.tuple(fc.constantFrom(...BUCKETS), hour).map(([b, h]) => bucketEntry(b, at(h))),
   hour.map((h) => imagesEntry(at(h))),
   hour.map((h) => applicationEntry(at(h))),
@@ -52,7 +54,12 @@ function oracle(view: CatalogView, scope: RecoveryScope): number | undefined {
   ];
   if (limits.some((l) => l === undefined)) return undefined;
   const bound = Math.min(Infinity, ...(limits as number[]));
-  return newest(view.database.map((e) => Date.parse(e.recoveryTime)).filter((t) => t <= bound));
+  return newest(
+    view.database
+      .filter((e) => e.drCopyStatus === "available")
+      .map((e) => Date.parse(e.recoveryTime))
+      .filter((t) => t <= bound),
+  );
 }
 
 const entries = fc.array(arbEntry, { maxLength: 30 });
@@ -89,6 +96,7 @@ describe("recovery-point rule (properties)", () => {
           return;
         }
         const { point } = result;
+        expect(point.database.drCopyStatus).toBe("available");
         expect(point.buckets.map((b) => b.bucket)).toEqual([...scope.buckets].sort());
         expect(point.images !== undefined).toBe(scope.images);
         expect(point.application !== undefined).toBe(scope.application);

@@ -20,6 +20,11 @@ export const databaseEntrySchema = z.strictObject({
   snapshotArn: z.string().min(1),
   /** The DR copy's ARN: what a restore in the DR region uses. */
   drCopyArn: z.string().min(1),
+  /**
+   * The DR copy's state when recorded: `copying` when the RDS job started it, `available` once the job or
+   * the watchdog saw it available. Only available copies count for recovery points and ages.
+   */
+  drCopyStatus: z.enum(["copying", "available"]),
   kind: z.enum(["instance", "cluster"]),
   /** The schedule window the snapshot was taken for (its gitpod-dr:window tag), never a copy's time. */
   recoveryTime: isoTime,

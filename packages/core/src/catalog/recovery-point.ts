@@ -26,7 +26,7 @@ export interface RecoveryScope {
   readonly images: boolean;
   readonly application: boolean;
   /** The application schedule's period; a larger gap between snapshot and Velero backup is flagged. */
-  readonly applicationPeriodMs?: number;
+  readonly applicationPeriodMs?: number | undefined;
 }
 
 /** The catalog's entries the rule reads (any subset, in any order). */
@@ -97,7 +97,7 @@ export function recoveryPoint(view: CatalogView, scope: RecoveryScope): Recovery
   if (missing.length > 0) return { missing };
   const bound = Math.min(...bounds);
   const database = newest(
-    view.database.filter((e) => ms(e) <= bound),
+    view.database.filter((e) => e.drCopyStatus === "available" && ms(e) <= bound),
     (e) => e.snapshotId,
   );
   if (!database) {

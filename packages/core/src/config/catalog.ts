@@ -15,19 +15,21 @@ export function catalogTableName(stage: string): string {
   return `gitpod-dr-${stage}-catalog`;
 }
 
-export const catalogConfigSchema = z.strictObject({
-  tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name"),
-  /** The DR region, where the table lives. */
-  region: awsRegion,
-});
-export type CatalogConfig = z.output<typeof catalogConfigSchema>;
-
 export const recoveryScopeSchema = z.strictObject({
   buckets: z.array(z.string().min(1)),
   images: z.boolean(),
   application: z.boolean(),
   applicationPeriodMs: z.number().positive().optional(),
 });
+
+export const catalogConfigSchema = z.strictObject({
+  tableName: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name"),
+  /** The DR region, where the table lives. */
+  region: awsRegion,
+  /** The stage's tiers (the recovery-point rule's scope: linked retention, the restore's `{}`). */
+  scope: recoveryScopeSchema,
+});
+export type CatalogConfig = z.output<typeof catalogConfigSchema>;
 
 const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$/;
 
@@ -73,14 +75,23 @@ function tierSchedules(config: RpoSources): Partial<Record<Tier, string>> {
   };
 }
 
-/** The RPO target of each configured tier in milliseconds: the configured one, else its schedule's longest gap plus the allowance. */
+/**
+ * The oldest a tier's newest copy gets on schedule: its schedule's longest gap between runs — twice that
+ * for the application tier, whose job records a Velero backup at its next run (it completes after the
+ * run that created it, and waiting belongs to no Lambda).
+ */
+export function deliverableAgeMs(tier: Tier, schedule: string): number {
+  return longestScheduleGapMs(schedule) * (tier === "application" ? 2 : 1);
+}
+
+/** The RPO target of each configured tier in milliseconds: the configured one, else what its schedule delivers plus the allowance. */
 export function rpoTargets(config: RpoSources): Partial<Record<Tier, number>> {
   const schedules = tierSchedules(config);
   return Object.fromEntries(
     TIERS.flatMap((tier) => {
       const schedule = schedules[tier];
       if (!schedule) return [];
-      return [[tier, config.rpo?.[tier] ?? longestScheduleGapMs(schedule) + RPO_ALLOWANCE_MS]];
+      return [[tier, config.rpo?.[tier] ?? deliverableAgeMs(tier, schedule) + RPO_ALLOWANCE_MS]];
     }),
   );
 }
@@ -99,11 +110,11 @@ export function rpoProblems(config: RpoSources): [string[], string][] {
       problems.push([["rpo", tier], `the ${tier} tier is not configured: leave its target out`]);
       continue;
     }
-    const gap = longestScheduleGapMs(schedule);
-    if (target <= gap) {
+    const deliverable = deliverableAgeMs(tier, schedule);
+    if (target <= deliverable) {
       problems.push([
         ["rpo", tier],
-        `${hours(target)} is shorter than its schedule ${schedule} can deliver (up to ${hours(gap)} between runs): use more than ${hours(gap)}, e.g. ${hours(gap + RPO_ALLOWANCE_MS)}`,
+        `${hours(target)} is shorter than its schedule ${schedule} can deliver (its newest copy gets up to ${hours(deliverable)} old): use more than ${hours(deliverable)}, e.g. ${hours(deliverable + RPO_ALLOWANCE_MS)}`,
       ]);
     }
   }
@@ -117,5 +128,18 @@ export function recoveryScope(config: RpoSources): RecoveryScope {
     images: Boolean(config.images),
     application: Boolean(config.application),
     ...(config.application ? { applicationPeriodMs: longestScheduleGapMs(config.application.schedule) } : {}),
+  };
+}
+
+/** Where a stage's catalog is, and its tiers: what the stacks pass to each job. */
+export function catalogConfig(
+  stage: string,
+  config: RpoSources & { readonly regions: { readonly dr: string } },
+): CatalogConfig {
+  const scope = recoveryScope(config);
+  return {
+    tableName: catalogTableName(stage),
+    region: config.regions.dr,
+    scope: { ...scope, buckets: [...scope.buckets] },
   };
 }
