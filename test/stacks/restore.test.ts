@@ -426,12 +426,11 @@ describe("the restore's standby in the DR region", () => {
     expect(deploymentKind("eu-west-1", stage, "example")).toBe("primary");
     expect(deploymentKind("eu-central-1", stage, "example")).toBe("standby");
     expect(() => deploymentKind("us-east-1", stage, "example")).toThrow(
-      'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), or its restore standby to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
+      'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), and its standby (catalog, RPO alarms, restore) to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
     );
+    // The DR region always has the recovery-point catalog, with or without a restore.
     const { restore: _restore, ...withoutRestore } = exampleConfig as StageConfigInput;
-    expect(() => deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toThrow(
-      'Stage "example" configures no restore: nothing to deploy in its DR region eu-central-1',
-    );
+    expect(deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toBe("standby");
   });
 
   let app: App;
@@ -446,9 +445,13 @@ describe("the restore's standby in the DR region", () => {
     template = Template.fromStack(getStack(Restore));
   }, 120_000);
 
-  it("holds only the alerts topic and the restore, in the DR region", () => {
+  it("holds only the alerts topic, the catalog and the restore, in the DR region", () => {
     const stacks = app.node.children.filter((c) => Stack.isStack(c)).map((c) => c.node.id);
-    expect(stacks.sort()).toEqual(["standby-gitpod-dr-Alerts", "standby-gitpod-dr-Restore"]);
+    expect(stacks.sort()).toEqual([
+      "standby-gitpod-dr-Alerts",
+      "standby-gitpod-dr-Catalog",
+      "standby-gitpod-dr-Restore",
+    ]);
     expect(getStack(Restore).region).toBe("eu-central-1");
     expect(Object.keys(template.findResources("AWS::StepFunctions::StateMachine"))).toHaveLength(1);
   });
