@@ -82,16 +82,15 @@ async function fromRecoveryPoint<
   const chosen = await chooseRecoveryPoint(deps.catalog, config.catalog, new Date(event.executionStartedAt));
   if (!("point" in chosen)) return { ...input, recoveryPointNote: chosen.note };
   const { point } = chosen;
+  const database = !given("dbSnapshot") && input.tiers.includes("database");
+  const application =
+    !given("veleroBackup") && point.veleroBackup && config.application && input.tiers.includes("application");
+  // Named in the plan only when it decides a tier: explicit names override it.
+  if (!database && !application) return input;
   return {
     ...input,
-    dbSnapshot: given("dbSnapshot") || !input.tiers.includes("database") ? input.dbSnapshot : point.snapshot,
-    veleroBackup:
-      given("veleroBackup") ||
-      !point.veleroBackup ||
-      !config.application ||
-      !input.tiers.includes("application")
-        ? input.veleroBackup
-        : point.veleroBackup,
+    ...(database ? { dbSnapshot: point.snapshot } : {}),
+    ...(application && point.veleroBackup ? { veleroBackup: point.veleroBackup } : {}),
     recoveryPoint: point,
   };
 }
