@@ -12,6 +12,7 @@ import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import { formatRdsSummary } from "./format.ts";
 import { copyImageCommand, syncImagesCommand } from "./images.ts";
 import { parseJobFlags } from "./stage.ts";
+import { statusCommand } from "./status.ts";
 import { s3CheckCommand } from "./storage.ts";
 import { veleroBackupCommand, veleroStatusCommand } from "./velero.ts";
 
@@ -142,6 +143,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   "velero-backup": (args, io) => veleroBackupCommand(args, io),
   "velero-status": (args, io) => veleroStatusCommand(args, io),
   "s3-check": (args, io) => s3CheckCommand(args, io),
+  status: (args, io) => statusCommand(args, io),
 };
 
 /**
