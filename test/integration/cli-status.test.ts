@@ -14,7 +14,7 @@ import { main } from "../../packages/cli/src/main.ts";
 import { statusCommand } from "../../packages/cli/src/status.ts";
 import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
 import { createCatalogTable, startDynalite } from "../fixtures/catalog/dynalite.ts";
-import { applicationEntry, bucketEntry, databaseEntry, imagesEntry } from "../fixtures/catalog/entries.ts";
+import { bucketEntry, databaseEntry, imagesEntry } from "../fixtures/catalog/entries.ts";
 
 const STAGE = {
   database: { identifier: "gitpod-db", kind: "instance" },
