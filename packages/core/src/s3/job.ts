@@ -105,11 +105,12 @@ export async function runStorageCheck(
     buckets: reports.length,
     findings: findings.length,
   });
-  // Buckets failing replication claim no watermark; the healthy ones' are recorded even then.
+  // Buckets failing replication claim no watermark; the healthy ones' are recorded even then. Only the
+  // named buckets: they are the recovery point's (prefix-discovered ones get a canary only in rotation).
   if (deps.catalog && !input.dryRun) {
     await recordEntries(
       deps.catalog,
-      objectStorageEntries(summary, now),
+      objectStorageEntries(summary, now).filter((e) => explicit.has(e.bucket)),
       `The S3 replication check of stage ${config.stage} finished (${summary.health})`,
     );
   }
