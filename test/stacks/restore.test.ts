@@ -14,6 +14,7 @@ import { type App, getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
+import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { deploymentKind } from "../../stacks/index.ts";
 import { RESTORE_COMMENT, Restore } from "../../stacks/Restore.ts";
 import { RESTORE_KUBERNETES_GROUP } from "../../stacks/restore/functions.ts";
@@ -251,7 +252,13 @@ describe("the example stage's restore section", () => {
       const vars = functionOf(template, key).Properties.Environment.Variables;
       expect(vars.GITPOD_DR_STAGE).toBe("restore");
       const config = parseRestoreJobConfig(vars.GITPOD_DR_CONFIG);
-      expect(config).toEqual(restoreJobConfigSchema.parse(restoreJobConfig("restore", ACCOUNT, stage)));
+      // With the stage's catalog: the plan reads the newest complete recovery point for `{}`.
+      expect(config).toEqual(
+        restoreJobConfigSchema.parse(
+          restoreJobConfig("restore", ACCOUNT, stage, catalogConfig("restore", stage)),
+        ),
+      );
+      expect(config.catalog?.tableName).toBe("gitpod-dr-restore-catalog");
     }
   });
 
