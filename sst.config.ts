@@ -16,7 +16,7 @@ export default {
   async stacks(app) {
     // config/<stage>.ts, validated: a bad value fails synthesis with the field's name.
     const { config } = await loadStageConfigFile(stageConfigPath(process.cwd(), app.stage));
-    // The primary region gets every stack; the DR region, on request, a standby of the restore.
+    // The primary region gets every stack; the DR region the standby: catalog, RPO alarms, restore.
     addStacks(app, config, deploymentKind(app.region, config, app.stage));
   },
 } satisfies SSTConfig;

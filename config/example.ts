@@ -184,6 +184,13 @@ export default {
       concurrency: 4,
     },
   },
+  // Optional: the recovery point objective per tier: how old each tier's newest good copy may get before
+  // its alarm fires (durations: "26h", "90m", "1d2h"). A tier left out gets what its schedule delivers
+  // plus 2h (the application's job records a backup at its next run: twice its schedule's gap, plus 2h).
+  // A target shorter than the schedule can deliver is rejected.
+  // A target for a tier the stage does not configure is rejected. Here: the database tier's target;
+  // the others get their defaults (objectStorage 3h, images 8h, application 50h with the schedules above).
+  rpo: { database: "26h" },
   notifications: {
     // Who hears about failures. Email subscriptions must be confirmed from the email AWS sends.
     emails: ["platform-oncall@example.com"],

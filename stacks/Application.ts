@@ -1,6 +1,7 @@
 import { veleroJobConfig } from "@gitpod-dr/core/config/application";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { statement } from "./constructs/iam.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
@@ -16,7 +17,8 @@ export function Application({ stack, app }: StackContext) {
   const region = config.regions.primary;
   const clusterName = application.cluster.name;
   const clusterArn = `arn:${stack.partition}:eks:${region}:${stack.account}:cluster/${clusterName}`;
-  const jobConfig = veleroJobConfig(app.stage, config);
+  const catalog = catalogAccess(stack, app.stage, config);
+  const jobConfig = veleroJobConfig(app.stage, config, catalog.config);
 
   const job = new ScheduledJob(stack, "VeleroBackup", {
     description: `Velero backup of EKS cluster ${clusterName}`,
@@ -35,5 +37,6 @@ export function Application({ stack, app }: StackContext) {
     // The cluster maps the function's role to the Kubernetes group that deploy/rbac.yaml grants.
     kubernetes: { clusterName, group: KUBERNETES_GROUP },
   });
+  grantCatalog(stack, job, catalog);
   return { veleroBackupFunction: job.function };
 }

@@ -4,6 +4,7 @@ import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
 import { Token } from "aws-cdk-lib";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { policy } from "./constructs/iam.ts";
 import { resourcesOf } from "./constructs/nag.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
@@ -90,12 +91,13 @@ export function Backups({ stack, app }: StackContext) {
     // key aws/rds (which cannot be shared across accounts). The snapshot's key is not known at deploy time.
     allow("RecogniseTheAwsManagedRdsKey", ["kms:DescribeKey"], [anyPrimaryKey]);
   }
+  const catalog = catalogAccess(stack, app.stage, config);
   const job = new ScheduledJob(stack, "RdsSnapshot", {
     description: `RDS snapshot of ${db}, copies to ${dr}, retention`,
     handler: "rds-snapshot",
     timeout: "5 minutes",
     memorySize: 512,
-    config: rdsJobConfig(app.stage, config),
+    config: rdsJobConfig(app.stage, config, catalog.config),
     schedule: config.schedules.rdsSnapshot,
     scheduleDescription: "RDS snapshot job",
     // A failed invocation is retried once: the job is idempotent per window.
@@ -114,5 +116,6 @@ export function Backups({ stack, app }: StackContext) {
       },
     ],
   });
+  grantCatalog(stack, job, catalog);
   return { rdsSnapshotFunction: job.function };
 }

@@ -4,6 +4,7 @@ import { destinationRepository, normalizeRepository } from "@gitpod-dr/core/regi
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { type Allow, policy } from "./constructs/iam.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
@@ -105,6 +106,7 @@ export function Images({ stack, app }: StackContext) {
     const resources = secretArns.flatMap((arn) => [arn, `${arn}-??????`]);
     allow("ReadRegistryCredentials", ["secretsmanager:GetSecretValue"], resources);
   }
+  const catalog = catalogAccess(stack, app.stage, config);
   const job = new ScheduledJob(stack, "ImageSync", {
     description: "copy container images to the DR registry",
     handler: "image-sync",
@@ -112,7 +114,7 @@ export function Images({ stack, app }: StackContext) {
     timeout: "15 minutes",
     // Network throughput of a Lambda function grows with its memory; the copy itself needs ~100 MB.
     memorySize: 1024,
-    config: imageJobConfig(app.stage, images),
+    config: imageJobConfig(app.stage, images, catalog.config),
     schedule: images.schedule,
     scheduleDescription: "image sync job",
     // Overlapping runs are safe: a blob or manifest already present is skipped.
@@ -126,5 +128,6 @@ export function Images({ stack, app }: StackContext) {
       },
     ],
   });
+  grantCatalog(stack, job, catalog);
   return { imageSyncFunction: job.function, imageSyncLogGroup: job.logGroup };
 }

@@ -5,6 +5,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { acceptFinding, policyOf } from "./constructs/nag.ts";
 import { stageConfig } from "./context.ts";
 import { restoreExecutionAlerts } from "./restore/alerts.ts";
@@ -33,7 +34,9 @@ export function Restore({ stack, app }: StackContext) {
   const restore = config.restore;
   if (!restore) return {};
   const alerts = use(Alerts);
-  const jobConfig = restoreJobConfig(app.stage, stack.account, config);
+  // The plan reads the newest complete recovery point for `{}`.
+  const catalog = catalogAccess(stack, app.stage, config, ["dynamodb:Query"]);
+  const jobConfig = restoreJobConfig(app.stage, stack.account, config, catalog.config);
   const clusters: RestoreCluster[] = (["primary", "dr"] as const).flatMap((t) => {
     const name = targetCluster(jobConfig, t);
     const region = t === "primary" ? config.regions.primary : config.regions.dr;
@@ -50,6 +53,7 @@ export function Restore({ stack, app }: StackContext) {
   });
 
   const { functions, kubeRoles } = restoreFunctions(stack, { config, restore, jobConfig, clusters, alerts });
+  grantCatalog(stack, { function: functions.plan.fn }, catalog);
 
   const machineLogs = new logs.LogGroup(stack, "RestoreMachineLogs", {
     retention: logs.RetentionDays.ONE_YEAR,

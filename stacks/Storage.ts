@@ -3,6 +3,7 @@ import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { policy } from "./constructs/iam.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
@@ -110,13 +111,14 @@ export function Storage({ stack, app }: StackContext) {
       StringEquals: { "iam:PassedToService": "batchoperations.s3.amazonaws.com" },
     });
   }
+  const catalog = catalogAccess(stack, app.stage, config);
   const job = new ScheduledJob(stack, "S3Check", {
     description: "S3 replication health check",
     handler: "s3-check",
     timeout: "10 minutes",
     memorySize: 512,
     // Validated here and again at cold start.
-    config: storageJobConfig(app.stage, stack.account, config, batchRole?.roleArn),
+    config: storageJobConfig(app.stage, stack.account, config, batchRole?.roleArn, catalog.config),
     schedule: storage.schedule,
     scheduleDescription: "S3 replication check",
     // The check only reads and writes canaries; a repair job's request token is per bucket and hour, so
@@ -131,5 +133,6 @@ export function Storage({ stack, app }: StackContext) {
       },
     ],
   });
+  grantCatalog(stack, job, catalog);
   return { s3CheckFunction: job.function };
 }

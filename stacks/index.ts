@@ -3,6 +3,7 @@ import { type App, Stack } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { Application } from "./Application.ts";
 import { Backups } from "./Backups.ts";
+import { Catalog } from "./Catalog.ts";
 import { customResourceHandlerLogs } from "./constructs/CustomResourceHandler.ts";
 import { setStageConfig } from "./context.ts";
 import { Dashboard } from "./Dashboard.ts";
@@ -13,29 +14,23 @@ import { Storage } from "./Storage.ts";
 
 /**
  * What a deployment of the stage into `region` holds: everything in the primary region; in the DR
- * region a standby of the restore (its alerts topic and state machine), so a restore can be started
- * when the primary region itself is down.
- * @throws Error for any other region, or for the DR region when the stage configures no restore.
+ * region the standby: its alerts topic, the recovery-point catalog with the RPO watchdog and alarms
+ * (they must outlive the primary region), and, when configured, a standby of the restore, so a restore
+ * can be started when the primary region itself is down.
+ * @throws Error for any other region.
  */
 export function deploymentKind(region: string, config: StageConfig, stage: string): "primary" | "standby" {
   if (region === config.regions.primary) return "primary";
-  if (region === config.regions.dr) {
-    if (!config.restore) {
-      throw new Error(
-        `Stage "${stage}" configures no restore: nothing to deploy in its DR region ${region}. Deploy it to its primary region ${config.regions.primary}`,
-      );
-    }
-    return "standby";
-  }
+  if (region === config.regions.dr) return "standby";
   throw new Error(
-    `Deploy stage "${stage}" to its primary region ${config.regions.primary} (--region ${config.regions.primary}), or its restore standby to the DR region ${config.regions.dr} (--region ${config.regions.dr}); it was asked for ${region}`,
+    `Deploy stage "${stage}" to its primary region ${config.regions.primary} (--region ${config.regions.primary}), and its standby (catalog, RPO alarms, restore) to the DR region ${config.regions.dr} (--region ${config.regions.dr}); it was asked for ${region}`,
   );
 }
 
 /**
  * Adds the gitpod-dr stacks to the app, in dependency order, with the validated stage configuration:
- * every stack in the primary region, or only the alerts topic, the restore and a dashboard (`standby`)
- * in the DR region. The dashboard comes last: it shows the alarms of the stacks before it.
+ * every stack in the primary region, or the alerts topic, the catalog, the restore and a dashboard
+ * (`standby`) in the DR region. The dashboard comes last: it shows the alarms of the stacks before it.
  */
 export function addStacks(app: App, config: StageConfig, kind: "primary" | "standby" = "primary"): void {
   setStageConfig(app, config);
@@ -45,7 +40,7 @@ export function addStacks(app: App, config: StageConfig, kind: "primary" | "stan
     nodejs: { minify: true, esbuild: { plugins: [stripJsonImportAttributes] } },
   });
   if (kind === "standby") {
-    app.stack(Alerts).stack(Restore).stack(Dashboard);
+    app.stack(Alerts).stack(Catalog).stack(Restore).stack(Dashboard);
   } else {
     app
       .stack(Alerts)

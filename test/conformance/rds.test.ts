@@ -218,10 +218,12 @@ describe.each(["instance", "cluster"] as const)("the RDS job on a DB %s: moto an
   it("creates, copies, adopts a retried window and expires to keepLast in both regions", async () => {
     const motoClock = { offset: 0 };
     const fakeClock = { offset: 0 };
-    const onMoto = await motoWorld(moto, kind, () => new Date(Date.now() + motoClock.offset));
+    // The job ages snapshots by their recovery time (the window tag), so both clocks start at the last
+    // window, whatever time moto stamps its snapshots with.
+    const fakeStart = new Date(WINDOWS[3] as string).getTime();
+    const onMoto = await motoWorld(moto, kind, () => new Date(fakeStart + motoClock.offset));
     // Like RDS, the fake stamps each snapshot with the time it is made: a minute apart here.
     let tick = 0;
-    const fakeStart = new Date(WINDOWS[3] as string).getTime();
     const onFake = fakeWorld(kind, () => new Date(fakeStart + fakeClock.offset + 60_000 * tick++));
 
     const motoRuns = await scenario(onMoto, motoClock);

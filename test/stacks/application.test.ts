@@ -6,6 +6,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
+import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { Application, KUBERNETES_GROUP } from "../../stacks/Application.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 import { ACCOUNT, synth } from "../fixtures/synth.ts";
@@ -79,8 +80,14 @@ describe("the example stage's application section", () => {
         stage: "application",
         region: "eu-west-1",
         application: parseStageConfig(exampleConfig).application,
+        // The job records completed backups in the stage's catalog, in the DR region.
+        catalog: catalogConfig("application", parseStageConfig(exampleConfig)),
       }),
     );
+    expect(config.catalog).toMatchObject({
+      tableName: "gitpod-dr-application-catalog",
+      region: "eu-central-1",
+    });
     expect(config.application.cluster.name).toBe("gitpod");
   });
 

@@ -3,6 +3,7 @@ import { parseImageJobConfig, parseStageConfig } from "@gitpod-dr/core/config";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { Images } from "../../stacks/Images.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 import { ACCOUNT, synth } from "../fixtures/synth.ts";
@@ -90,9 +91,12 @@ describe("a stage with an images section", () => {
 
     const config = parseImageJobConfig(vars.GITPOD_DR_CONFIG);
 
+    const stage = parseStageConfig({ ...exampleConfig, images: IMAGES });
     expect(config).toEqual({
       stage: "images",
-      images: parseStageConfig({ ...exampleConfig, images: IMAGES }).images,
+      images: stage.images,
+      // A complete sync is recorded in the stage's catalog, in the DR region.
+      catalog: catalogConfig("images", stage),
     });
   });
 

@@ -106,6 +106,15 @@ const RESTORE_ON_EVERYTHING: Record<string, string[]> = {
     ...XRAY,
   ],
 };
+/** The standby's: the restore's, and the RPO watchdog's DR copy check and metric publishing. */
+const STANDBY_ON_EVERYTHING: Record<string, string[]> = {
+  "RpoWatchdog/ServiceRole/DefaultPolicy/Resource": [
+    ...XRAY,
+    "cloudwatch:PutMetricData",
+    "rds:DescribeDBSnapshots",
+  ],
+  ...RESTORE_ON_EVERYTHING,
+};
 const PRIMARY_ON_EVERYTHING: Record<string, string[]> = {
   "RdsSnapshot/ServiceRole/DefaultPolicy/Resource": [...XRAY, "rds:DescribeDBSnapshots"],
   "S3Check/ServiceRole/DefaultPolicy/Resource": [
@@ -146,7 +155,7 @@ describe.each([
   });
 
   it('allows on Resource "*" only the reviewed actions, none of which has resource-level permissions', () => {
-    const expected = kind === "primary" ? PRIMARY_ON_EVERYTHING : RESTORE_ON_EVERYTHING;
+    const expected = kind === "primary" ? PRIMARY_ON_EVERYTHING : STANDBY_ON_EVERYTHING;
     const sorted = (r: Record<string, string[]>) =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v].sort()]));
     expect(onEverything).toEqual(sorted(expected));

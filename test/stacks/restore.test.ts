@@ -14,6 +14,7 @@ import { type App, getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
+import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { deploymentKind } from "../../stacks/index.ts";
 import { RESTORE_COMMENT, Restore } from "../../stacks/Restore.ts";
 import { RESTORE_KUBERNETES_GROUP } from "../../stacks/restore/functions.ts";
@@ -251,7 +252,13 @@ describe("the example stage's restore section", () => {
       const vars = functionOf(template, key).Properties.Environment.Variables;
       expect(vars.GITPOD_DR_STAGE).toBe("restore");
       const config = parseRestoreJobConfig(vars.GITPOD_DR_CONFIG);
-      expect(config).toEqual(restoreJobConfigSchema.parse(restoreJobConfig("restore", ACCOUNT, stage)));
+      // With the stage's catalog: the plan reads the newest complete recovery point for `{}`.
+      expect(config).toEqual(
+        restoreJobConfigSchema.parse(
+          restoreJobConfig("restore", ACCOUNT, stage, catalogConfig("restore", stage)),
+        ),
+      );
+      expect(config.catalog?.tableName).toBe("gitpod-dr-restore-catalog");
     }
   });
 
@@ -426,12 +433,11 @@ describe("the restore's standby in the DR region", () => {
     expect(deploymentKind("eu-west-1", stage, "example")).toBe("primary");
     expect(deploymentKind("eu-central-1", stage, "example")).toBe("standby");
     expect(() => deploymentKind("us-east-1", stage, "example")).toThrow(
-      'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), or its restore standby to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
+      'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), and its standby (catalog, RPO alarms, restore) to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
     );
+    // The DR region always has the recovery-point catalog, with or without a restore.
     const { restore: _restore, ...withoutRestore } = exampleConfig as StageConfigInput;
-    expect(() => deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toThrow(
-      'Stage "example" configures no restore: nothing to deploy in its DR region eu-central-1',
-    );
+    expect(deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toBe("standby");
   });
 
   let app: App;
@@ -446,10 +452,11 @@ describe("the restore's standby in the DR region", () => {
     template = Template.fromStack(getStack(Restore));
   }, 120_000);
 
-  it("holds only the alerts topic, the restore and its dashboard, in the DR region", () => {
+  it("holds only the alerts topic, the catalog, the restore and its dashboard, in the DR region", () => {
     const stacks = app.node.children.filter((c) => Stack.isStack(c)).map((c) => c.node.id);
     expect(stacks.sort()).toEqual([
       "standby-gitpod-dr-Alerts",
+      "standby-gitpod-dr-Catalog",
       "standby-gitpod-dr-Dashboard",
       "standby-gitpod-dr-Restore",
     ]);

@@ -3,6 +3,7 @@ import { parseStageConfig, parseStorageJobConfig } from "@gitpod-dr/core/config"
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { Storage } from "../../stacks/Storage.ts";
 import { arn, asList, type Statement } from "../fixtures/cfn.ts";
 import { ACCOUNT, synth } from "../fixtures/synth.ts";
@@ -85,6 +86,8 @@ describe("the example stage (storage section, repair off)", () => {
       account: ACCOUNT,
       regions: { primary: "eu-west-1", dr: "eu-central-1" },
       storage: parseStageConfig(exampleConfig).storage,
+      // The check records each named bucket's replication watermark in the stage's catalog.
+      catalog: catalogConfig("storage", parseStageConfig(exampleConfig)),
     });
   });
 
@@ -179,10 +182,13 @@ describe("the example stage (storage section, repair off)", () => {
     ).toEqual([]);
   });
 
-  it("uses no KMS key but the alerts topic's when no bucket key is configured", () => {
+  it("uses no KMS key but the alerts topic's and the catalog's (through DynamoDB) when no bucket key is configured", () => {
     const kms = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith("kms:")));
 
-    expect(kms.map((s) => s.Sid)).toEqual(["EncryptNotificationsWithTheTopicKey"]);
+    expect(kms.map((s) => s.Sid)).toEqual([
+      "EncryptNotificationsWithTheTopicKey",
+      "UseTheCatalogKeyThroughDynamoDb",
+    ]);
   });
 });
 

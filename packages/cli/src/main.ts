@@ -17,6 +17,7 @@ import { deploy } from "./commands/deploy.ts";
 import { rdsSnapshot } from "./commands/rds-snapshot.ts";
 import { restore } from "./commands/restore.ts";
 import { s3Check } from "./commands/s3-check.ts";
+import { status } from "./commands/status.ts";
 import { syncImages } from "./commands/sync-images.ts";
 import { synth } from "./commands/synth.ts";
 import { veleroBackup } from "./commands/velero-backup.ts";
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   veleroBackup,
   veleroStatus,
   s3Check,
+  status,
   restore,
   synth,
   deploy,

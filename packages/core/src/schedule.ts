@@ -106,3 +106,38 @@ export function scheduleExpressionProblem(expression: string): string | undefine
   }
   return undefined;
 }
+
+/** The values a cron field allows in `[min, max]` (names and the W/L/# forms count as "one value"). */
+function cronValues(text: string, min: number, max: number): number[] | "one" {
+  if (text === "*" || text === "?") return Array.from({ length: max - min + 1 }, (_, i) => min + i);
+  const values = new Set<number>();
+  for (const part of text.split(",")) {
+    const [range = "", step] = part.split("/");
+    const [from, to] = range === "*" ? [min, max] : range.split("-").map(Number);
+    if (from === undefined || Number.isNaN(from)) return "one";
+    const last = to ?? (step ? max : from);
+    for (let v = from; v <= last; v += Number(step ?? 1)) values.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+/**
+ * The longest time between two runs of a valid schedule expression: a rate's interval; for a cron
+ * expression, the longest gap between its daily times when it runs every day, else a week (days of the
+ * week named) or 31 days (days of the month named). An upper bound for RPO targets, never less than the truth.
+ */
+export function longestScheduleGapMs(schedule: string): number {
+  if (parseRate(schedule)) return schedulePeriodMs(schedule);
+  const [minutes = "*", hours = "*", dayOfMonth = "*", , dayOfWeek = "*"] = (CRON.exec(schedule)?.[1] ?? "")
+    .trim()
+    .split(/\s+/);
+  if (!["*", "?"].includes(dayOfMonth)) return 31 * UNIT_MS.day;
+  if (!["*", "?"].includes(dayOfWeek)) return 7 * UNIT_MS.day;
+  const m = cronValues(minutes, 0, 59);
+  const h = cronValues(hours, 0, 23);
+  if (m === "one" || h === "one" || m.length === 0 || h.length === 0) return UNIT_MS.day;
+  const times = h.flatMap((hour) => m.map((minute) => (hour * 60 + minute) * UNIT_MS.minute));
+  let gap = (times[0] as number) + UNIT_MS.day - (times[times.length - 1] as number);
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, (times[i] as number) - (times[i - 1] as number));
+  return gap;
+}

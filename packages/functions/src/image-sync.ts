@@ -19,7 +19,7 @@ export const handler = scheduledJobHandler({
   job: "image-sync",
   parseInput: (event) => parseImageSyncEvent(event),
   run: async (input, context, signal) => {
-    const { config, deps } = imageJob();
+    const { config, deps, catalog } = imageJob();
     // Copies still running shortly before the early timeout are stopped, so the run can end with its
     // report (and the deferred list) instead of being cut off as JobTimeout.
     const stop = new AbortController();
@@ -35,6 +35,7 @@ export const handler = scheduledJobHandler({
         canStart: () => context.getRemainingTimeInMillis() > STOP_STARTING_MS + TIMEOUT_EARLY_MS,
         signal: stop.signal,
         logger,
+        ...(catalog ? { catalog } : {}),
       });
     } finally {
       clearTimeout(timer);

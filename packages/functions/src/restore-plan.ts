@@ -1,5 +1,7 @@
+import { catalogStore } from "@gitpod-dr/core/catalog/clients";
 import { buildPlan } from "@gitpod-dr/core/restore/build-plan";
 import { planEvent, validateRestore } from "@gitpod-dr/core/restore/validate";
+import { clients } from "./lib/cache.ts";
 import { logger } from "./lib/logger.ts";
 import { clusterAccess } from "./lib/restore-cluster.ts";
 import { restoreConfig } from "./lib/restore-deps.ts";
@@ -13,7 +15,8 @@ export const handler = taskHandler(logger, async (raw) => {
   const e = planEvent.parse(raw);
   const config = restoreConfig();
   if (e.action === "validate") {
-    const request = await validateRestore(e, config, { rds: rdsClient });
+    const catalog = catalogStore(config.catalog, clients);
+    const request = await validateRestore(e, config, { rds: rdsClient, ...(catalog ? { catalog } : {}) });
     logger.info("Restore input valid", {
       restoreId: request.restoreId,
       target: request.target,

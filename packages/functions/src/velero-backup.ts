@@ -9,7 +9,7 @@ export const handler = scheduledJobHandler({
   job: "velero-backup",
   parseInput: (event) => parseVeleroBackupEvent(event, new Date()),
   run: async (input) => {
-    const { config, kube } = await veleroJob();
-    return runVeleroBackupJob(input, config.application, kube, { logger });
+    const { config, kube, catalog } = await veleroJob();
+    return runVeleroBackupJob(input, config.application, kube, { logger, ...(catalog ? { catalog } : {}) });
   },
 });

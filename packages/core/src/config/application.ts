@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";
 import {
   awsRegion,
@@ -107,6 +108,8 @@ export const veleroJobConfigSchema = z.strictObject({
   stage: z.string().min(1),
   region: awsRegion,
   application: applicationConfigSchema,
+  /** The recovery-point catalog: the job records each completed backup there. */
+  catalog: catalogConfigSchema.optional(),
 });
 export type VeleroJobConfig = z.output<typeof veleroJobConfigSchema>;
 
@@ -120,10 +123,15 @@ const LABEL = "Velero backup job configuration";
 export function veleroJobConfig(
   stage: string,
   config: { regions: Regions; application?: ApplicationConfig | undefined },
+  catalog?: CatalogConfig,
 ): VeleroJobConfig {
   const application = config.application;
   if (!application) throw new ConfigError("The stage configuration has no application section");
-  return validateConfig(veleroJobConfigSchema, { stage, region: config.regions.primary, application }, LABEL);
+  return validateConfig(
+    veleroJobConfigSchema,
+    { stage, region: config.regions.primary, application, ...(catalog ? { catalog } : {}) },
+    LABEL,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { ConfigError } from "../errors.ts";
 import { MAX_CONCURRENCY } from "../registry/limits.ts";
 import { parsePlatform } from "../registry/manifest.ts";
 import { ecrRegistry, parseRegistryHost } from "../registry/reference.ts";
+import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig } from "./parse.ts";
 import { kmsKeyArnText, registryHost, scheduleExpression, secretArnText } from "./patterns.ts";
 
@@ -182,6 +183,8 @@ function safeHost(host: string): string | undefined {
 export const imageJobConfigSchema = z.strictObject({
   stage: z.string().min(1),
   images: imagesConfigSchema,
+  /** The recovery-point catalog: the sync records each complete run there. */
+  catalog: catalogConfigSchema.optional(),
 });
 export type ImageJobConfig = z.output<typeof imageJobConfigSchema>;
 /** The image job's configuration as JSON holds it (platforms in their text form). */
@@ -192,9 +195,14 @@ export type ImageJobConfigInput = z.input<typeof imageJobConfigSchema>;
  * (platforms back to their text): what its stack writes into GITPOD_DR_CONFIG; the CLI decodes it with
  * `imageJobConfigSchema` as the function does.
  */
-export function imageJobConfig(stage: string, images: ImagesConfig): ImageJobConfigInput {
+export function imageJobConfig(
+  stage: string,
+  images: ImagesConfig,
+  catalog?: CatalogConfig,
+): ImageJobConfigInput {
   return {
     stage,
+    ...(catalog ? { catalog } : {}),
     images: {
       ...images,
       rules: images.rules.map(({ platforms, ...rule }) => ({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";
 import {
   awsRegion,
@@ -74,6 +75,8 @@ export const rdsJobConfigSchema = z.strictObject({
   drRetention: retentionSchema,
   manualSnapshotQuota: z.number().int().positive(),
   maxConcurrentCopies: z.number().int().min(1).max(5),
+  /** The recovery-point catalog: the job records its DR copies there and keeps the newest point's. */
+  catalog: catalogConfigSchema.optional(),
 });
 export type RdsJobConfig = z.output<typeof rdsJobConfigSchema>;
 
@@ -84,7 +87,7 @@ const LABEL = "RDS job configuration";
  * into GITPOD_DR_CONFIG and what the CLI runs the job with.
  * @throws ConfigError when the result is invalid.
  */
-export function rdsJobConfig(stage: string, config: RdsStageConfig): RdsJobConfig {
+export function rdsJobConfig(stage: string, config: RdsStageConfig, catalog?: CatalogConfig): RdsJobConfig {
   return validateConfig(
     rdsJobConfigSchema,
     {
@@ -96,6 +99,7 @@ export function rdsJobConfig(stage: string, config: RdsStageConfig): RdsJobConfi
       drRetention: config.drRetention ?? config.retention,
       manualSnapshotQuota: config.rds.manualSnapshotQuota,
       maxConcurrentCopies: config.rds.maxConcurrentCopies,
+      ...(catalog ? { catalog } : {}),
     },
     LABEL,
   );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import type { ApplicationConfig } from "./application.ts";
+import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import type { ImagesConfig } from "./images.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";
 import {
@@ -202,6 +203,8 @@ export const restoreJobConfigSchema = z.strictObject({
   /** Buckets whose replication lag the S3 check records (their replicas are where a DR restore points). */
   storageBuckets: z.array(z.string()).default([]),
   restore: restoreConfigSchema,
+  /** The recovery-point catalog: `{}` restores its newest complete recovery point. */
+  catalog: catalogConfigSchema.optional(),
 });
 export type RestoreJobConfig = z.output<typeof restoreJobConfigSchema>;
 
@@ -226,6 +229,7 @@ export function restoreJobConfig(
   stage: string,
   account: string,
   config: RestoreStageConfig,
+  catalog?: CatalogConfig,
 ): RestoreJobConfig {
   if (!config.restore) throw new ConfigError("The stage configuration has no restore section");
   const app = config.application;
@@ -235,6 +239,7 @@ export function restoreJobConfig(
       stage,
       account,
       regions: config.regions,
+      ...(catalog ? { catalog } : {}),
       database: { identifier: config.database.identifier, kind: config.database.kind },
       ...(app
         ? {

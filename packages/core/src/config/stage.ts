@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { applicationConfigSchema } from "./application.ts";
+import { rpoProblems, rpoSchema } from "./catalog.ts";
 import { imagesConfigSchema } from "./images.ts";
 import { validateConfig } from "./parse.ts";
 import { kmsKeyRegion } from "./patterns.ts";
@@ -23,6 +24,8 @@ export const stageConfigSchema = rdsStageSchema
     images: imagesConfigSchema.optional(),
     /** The restore state machine. Leave out to deploy none. Needs `application` for the application tier. */
     restore: restoreConfigSchema.optional(),
+    /** RPO targets per tier (`"26h"`); a tier left out gets its schedule's longest gap plus 2 hours. */
+    rpo: rpoSchema.optional(),
     notifications: z
       .strictObject({
         emails: z.array(z.email("must be an email address")).default([]),
@@ -31,6 +34,7 @@ export const stageConfigSchema = rdsStageSchema
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    for (const [path, message] of rpoProblems(config)) ctx.addIssue({ code: "custom", path, message });
     if (config.regions.dr === config.regions.primary) {
       ctx.addIssue({
         code: "custom",

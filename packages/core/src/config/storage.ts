@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";
 import { accountId, kmsKeyArnText, type Regions, regionsSchema, scheduleExpression } from "./patterns.ts";
 
@@ -121,6 +122,8 @@ export const storageJobConfigSchema = z.strictObject({
   /** The role S3 Batch Operations assumes for repair jobs (when repair is on). */
   batchRoleArn: z.string().optional(),
   storage: storageConfigSchema,
+  /** The recovery-point catalog: the check records each bucket's replication watermark there. */
+  catalog: catalogConfigSchema.optional(),
 });
 export type StorageJobConfig = z.output<typeof storageJobConfigSchema>;
 
@@ -137,6 +140,7 @@ export function storageJobConfig(
   account: string,
   config: { regions: Regions; storage?: StorageConfig | undefined },
   batchRoleArn?: string,
+  catalog?: CatalogConfig,
 ): StorageJobConfig {
   if (!config.storage) throw new ConfigError("The stage configuration has no storage section");
   return validateConfig(
@@ -147,6 +151,7 @@ export function storageJobConfig(
       regions: config.regions,
       ...(batchRoleArn ? { batchRoleArn } : {}),
       storage: config.storage,
+      ...(catalog ? { catalog } : {}),
     },
     LABEL,
   );

@@ -1,17 +1,21 @@
 import type { KMSClient } from "@aws-sdk/client-kms";
 import type { RDSClient } from "@aws-sdk/client-rds";
+import { recordEntries } from "../catalog/record.ts";
+import type { CatalogStore } from "../catalog/store.ts";
 import type { RdsJobConfig } from "../config/rds.ts";
 import { type JobLogger, silentLogger } from "../logger.ts";
 import { resolveDatabase, type SnapshotApi, snapshotApi } from "./api.ts";
 import { SnapshotConflictError, SnapshotJobIncompleteError } from "./errors.ts";
 import { DefaultKeyCheck } from "./kms.ts";
 import {
+  agedByRecoveryTime,
   isManagedBy,
   scheduleWindow,
   snapshotIdentifier,
   snapshotTags,
   TAG_SOURCE_SNAPSHOT,
 } from "./naming.ts";
+import { entriesToRecord, type LinkedRetention, linkedRetention } from "./recovery.ts";
 import { copiesDrRetentionWouldDelete, planRetention, type RetentionSnapshot } from "./retention.ts";
 import { attempt, type RdsJobSummary, recordProblem } from "./summary.ts";
 import { type Database, isInProgress, type Snapshot } from "./types.ts";
@@ -26,6 +30,11 @@ export interface RdsJobDeps {
   /** KMS client in the primary region; used only to recognise the AWS managed key `aws/rds`. */
   kmsPrimary: KMSClient;
   logger?: JobLogger;
+  /**
+   * The recovery-point catalog (in the DR region; present when the configuration names one): the job
+   * records its DR copies there, and never deletes the newest complete recovery point's snapshot.
+   */
+  catalog?: CatalogStore;
   /** The clock used for retention ages. */
   now?: () => Date;
   /**
@@ -68,8 +77,11 @@ export async function runRdsSnapshotJob(
   reportFailedSnapshots(run);
   const removedCopies = await removeFailedCopies(run);
   const copies = await copyToDr(run, appearedSinceListing);
-  await applyRetention(run, { ...copies, removedCopies });
+  const linked =
+    deps.catalog && config.catalog ? await linkedRetention(deps.catalog, config.catalog.scope) : undefined;
+  await applyRetention(run, { ...copies, removedCopies }, linked);
   warnAboutQuota(run, appearedSinceListing, copies.copyStarted.size);
+  await recordCopies(run, copies.copyStarted, linked);
   return finish(run);
 }
 
@@ -118,9 +130,10 @@ async function startRun(input: RdsJobInput, config: RdsJobConfig, deps: RdsJobDe
     warnings: [],
     problems: [],
   };
+  // Ordered and aged by recovery time (the window tag), never by a copy's SnapshotCreateTime.
   const [primaryAll, drAll] = await Promise.all([
-    api.listManualSnapshots(deps.rdsPrimary),
-    api.listManualSnapshots(deps.rdsDr),
+    api.listManualSnapshots(deps.rdsPrimary).then((l) => l.map(agedByRecoveryTime)),
+    api.listManualSnapshots(deps.rdsDr).then((l) => l.map(agedByRecoveryTime)),
   ]);
   return {
     input,
@@ -314,8 +327,17 @@ async function applyRetention(
     readonly tooOldForDr: ReadonlySet<string>;
     readonly removedCopies: ReadonlySet<string>;
   },
+  linked: LinkedRetention | undefined,
 ): Promise<void> {
   const { input, config, deps, database, api, summary, drByIdentifier } = run;
+  if (linked?.kind === "unknown") {
+    // Which snapshot the newest recovery point holds is unknown: deleting none is the safe answer.
+    summary.problems.push(
+      `Retention deleted nothing: the newest recovery point could not be read from the catalog, so its snapshot could not be protected (${linked.error.message}) [${linked.error.name}]`,
+    );
+    return;
+  }
+  const protect = linked?.protect ?? new Set<string>();
   const drCopyState = (id: string): RetentionSnapshot["drCopy"] => {
     if (copies.copyStarted.has(id)) return "in-progress";
     // No copy will ever be kept in the DR region: the primary's own retention decides alone.
@@ -327,12 +349,12 @@ async function applyRetention(
   };
   const primaryPlan = planRetention(
     ours(run, run.primaryAll).map((s) => ({ ...s, drCopy: drCopyState(s.identifier) })),
-    { databaseIdentifier: database.identifier, ...config.retention },
+    { databaseIdentifier: database.identifier, ...config.retention, protect },
     run.now,
   );
   const drPlan = planRetention(
     ours(run, run.drAll).filter((s) => !copies.removedCopies.has(s.identifier)),
-    { databaseIdentifier: database.identifier, ...config.drRetention },
+    { databaseIdentifier: database.identifier, ...config.drRetention, protect },
     run.now,
   );
   summary.kept = { primary: primaryPlan.keep, dr: drPlan.keep };
@@ -350,6 +372,35 @@ async function applyRetention(
       if (deleted !== undefined) done.push(decision);
     }
   }
+}
+
+/**
+ * 5. The DR copies (available, or being copied) in the recovery-point catalog. A failed write is a
+ * problem of the run: its copies exist, the job fails with the message, and the next run records them.
+ */
+async function recordCopies(
+  run: JobRun,
+  copyStarted: ReadonlySet<string>,
+  linked: LinkedRetention | undefined,
+): Promise<void> {
+  const { deps, summary, input } = run;
+  if (!deps.catalog || input.dryRun) return;
+  const store = deps.catalog;
+  const entries = entriesToRecord({
+    kind: run.database.kind,
+    primary: ours(run, run.primaryAll),
+    drCopies: ours(run, run.drAll),
+    started: ours(run, run.primaryAll).filter(
+      (s) => copyStarted.has(s.identifier) && !run.drByIdentifier.has(s.identifier),
+    ),
+    deletedInDr: new Set([...summary.deleted.dr.map((d) => d.identifier), ...summary.failedCopiesRemoved]),
+    recorded: linked?.kind === "read" ? linked.recorded : [],
+    drRegion: run.config.regions.dr,
+    now: run.now,
+  });
+  await attempt(summary, deps.signal, "Recording the DR copies in the catalog", () =>
+    recordEntries(store, entries, `The RDS snapshot job for ${run.database.identifier} finished its copies`),
+  );
 }
 
 /** 4. A warning per region whose manual-snapshot count, after this run, is near the quota. */

@@ -1,4 +1,5 @@
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "../tags.ts";
+import type { Snapshot } from "./types.ts";
 
 /**
  * Tags gitpod-dr puts on every snapshot it creates or copies, beside the tool's created-by tag
@@ -47,4 +48,27 @@ export function isManagedBy(tags: Readonly<Record<string, string>>, databaseIden
   return (
     tags[TAG_CREATED_BY] === TAG_CREATED_BY_VALUE && tags[TAG_SOURCE] === databaseIdentifier.toLowerCase()
   );
+}
+
+/**
+ * The recovery time of a snapshot: the schedule window the RDS job recorded on it (its
+ * `gitpod-dr:window` tag, which a DR copy keeps), or — only for a snapshot without that tag — its
+ * SnapshotCreateTime (for an instance snapshot copy, the original's). A cluster snapshot copy's
+ * SnapshotCreateTime is the time of the copy, not of the data (RDS API Reference, DBClusterSnapshot;
+ * moto agrees), so it cannot order or age DR copies.
+ */
+export function recoveryTime(snapshot: Pick<Snapshot, "tags" | "createdAt">): {
+  at?: Date;
+  from: "window tag" | "SnapshotCreateTime";
+} {
+  const window = Date.parse(snapshot.tags[TAG_WINDOW] ?? "");
+  if (!Number.isNaN(window)) return { at: new Date(window), from: "window tag" };
+  return { ...(snapshot.createdAt ? { at: snapshot.createdAt } : {}), from: "SnapshotCreateTime" };
+}
+
+/** The snapshot with `createdAt` replaced by its recovery time: what retention ages and orders by. */
+export function agedByRecoveryTime(snapshot: Snapshot): Snapshot {
+  const { createdAt: _, ...rest } = snapshot;
+  const at = recoveryTime(snapshot).at;
+  return at ? { ...rest, createdAt: at } : rest;
 }

@@ -20,6 +20,8 @@ export interface RetentionPolicy {
   keepLast: number;
   /** Snapshots beyond `keepLast` are deleted once strictly older than this. */
   maxAgeDays: number;
+  /** Linked retention: the snapshots of the newest complete recovery point, never deleted. */
+  protect?: ReadonlySet<string>;
 }
 
 export type KeepReason =
@@ -29,7 +31,8 @@ export type KeepReason =
   | "newest-available"
   | "within-keep-last"
   | "younger-than-max-age"
-  | "dr-copy-not-available";
+  | "dr-copy-not-available"
+  | "recovery-point";
 
 export interface RetentionDecision {
   identifier: string;
@@ -54,7 +57,9 @@ const DAY_MS = 86_400_000;
  * `available` (creating, copying, failed…) is never deleted, nor one without a creation time; the newest
  * available one is never deleted;
  * the newest `keepLast` available ones are kept; of the rest, only those strictly older than
- * `maxAgeDays` are deleted, and in the primary region only once their DR copy is `available`.
+ * `maxAgeDays` are deleted, and in the primary region only once their DR copy is `available`; never one
+ * of `protect` (the newest complete recovery point's snapshot). Ages count from `createdAt`: the job
+ * passes each snapshot's recovery time there (`agedByRecoveryTime`), never a copy's copy time.
  */
 export function planRetention(
   snapshots: readonly RetentionSnapshot[],
@@ -96,6 +101,7 @@ export function planRetention(
     if (index === 0) decide(plan.keep, s, "newest-available");
     else if (index < keepLast) decide(plan.keep, s, "within-keep-last");
     else if (age === undefined || !(age > policy.maxAgeDays)) decide(plan.keep, s, "younger-than-max-age");
+    else if (policy.protect?.has(s.identifier)) decide(plan.keep, s, "recovery-point");
     else if (s.drCopy !== undefined && s.drCopy !== "available")
       decide(plan.keep, s, "dr-copy-not-available");
     else decide(plan.delete, s, "expired");

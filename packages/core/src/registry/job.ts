@@ -1,3 +1,5 @@
+import { imagesEntry, recordEntries } from "../catalog/record.ts";
+import type { CatalogStore } from "../catalog/store.ts";
 import type { ImageJobConfig } from "../config.ts";
 import type { JobLogger } from "../logger.ts";
 import { ImageSyncIncompleteError } from "./errors.ts";
@@ -29,18 +31,24 @@ export interface ImageSyncRunOptions {
   readonly signal?: AbortSignal;
   readonly logger?: JobLogger;
   readonly onEvent?: Parameters<typeof syncImages>[2]["onEvent"];
+  /** The recovery-point catalog: a complete sync (nothing failed or deferred) is recorded there. */
+  readonly catalog?: CatalogStore;
+  readonly now?: () => Date;
 }
 
 const MAX_LISTED = 25;
 
 /**
  * @throws ImageSyncIncompleteError listing every failed image and rule, after every other copy ran.
+ * @throws CatalogWriteError when the complete sync could not be recorded (the images were copied).
  */
 export async function runImageSyncJob(
   config: ImageJobConfig,
   deps: SyncDeps,
   options: ImageSyncRunOptions = {},
 ): Promise<ImageSyncSummary> {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
   const images = config.images;
   const report = await syncImages(images.rules, deps, {
     concurrency: images.concurrency,
@@ -80,6 +88,14 @@ export async function runImageSyncJob(
       `Image sync of stage ${config.stage}: ${problems.length} failed (${report.totals.copied} copied, ${report.totals.upToDate} up to date, ${report.totals.deferred} left for the next run):\n  ${listed.join("\n  ")}${more}`,
       problems,
       summary,
+    );
+  }
+  // Only a complete sync is a recovery-point candidate: every image pushed before it started is copied.
+  if (options.catalog && !options.dryRun && report.deferred.length === 0) {
+    await recordEntries(
+      options.catalog,
+      [imagesEntry(report.images, { startedAt, completedAt: now() })],
+      `The image sync of stage ${config.stage} finished`,
     );
   }
   return summary;

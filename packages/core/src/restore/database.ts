@@ -11,7 +11,7 @@ import {
 import { z } from "zod";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import type { SnapshotApi } from "../rds/api.ts";
-import { isManagedBy, TAG_WINDOW } from "../rds/naming.ts";
+import { isManagedBy, recoveryTime } from "../rds/naming.ts";
 import type { DatabaseKind, Snapshot } from "../rds/types.ts";
 import { CREATED_BY_TAG } from "../tags.ts";
 import {
@@ -31,18 +31,7 @@ import { passedOn, type RestoreTargetSettings, type SnapshotRef } from "./types.
 export const TAG_RESTORE_ID = "gitpod-dr:restore-id";
 export const TAG_RESTORED_FROM = "gitpod-dr:restored-from";
 
-/**
- * The recovery time of a snapshot: the schedule window the RDS job recorded on it (its
- * `gitpod-dr:window` tag, which a DR copy keeps), or — only for a snapshot without that tag — its
- * SnapshotCreateTime (for an instance snapshot copy, the original's). A cluster snapshot copy's
- * SnapshotCreateTime is the time of the copy, not of the data (RDS API Reference, DBClusterSnapshot;
- * moto agrees), so it cannot order DR copies.
- */
-export function recoveryTime(snapshot: Snapshot): { at?: Date; from: "window tag" | "SnapshotCreateTime" } {
-  const window = Date.parse(snapshot.tags[TAG_WINDOW] ?? "");
-  if (!Number.isNaN(window)) return { at: new Date(window), from: "window tag" };
-  return { ...(snapshot.createdAt ? { at: snapshot.createdAt } : {}), from: "SnapshotCreateTime" };
-}
+export { recoveryTime } from "../rds/naming.ts";
 
 /**
  * The newest `available` snapshot gitpod-dr made of `database` in the client's region (in the DR

@@ -49,10 +49,27 @@ function lagLines(lag: readonly ReplicationLag[] | undefined): string[] {
   ];
 }
 
+/** What the restore takes from the catalog: the recovery point and each tier's age, or why none. */
+function recoveryPointLines(request: RestoreRequest): string[] {
+  const p = request.recoveryPoint;
+  if (!p)
+    return request.recoveryPointNote ? [`Recovery point: none used: ${request.recoveryPointNote}.`, ""] : [];
+  const ages = Object.entries(p.ages).map(([tier, s]) => `${tier} ${formatDuration((s ?? 0) * 1000)}`);
+  return [
+    `Recovery point: ${p.recoveryTime} (the newest complete one in the catalog): snapshot ${p.snapshot}${p.veleroBackup ? `, Velero backup ${p.veleroBackup}` : ""}.`,
+    `  Age of each tier (what this restore loses): ${ages.join(", ")}.`,
+    ...(p.applicationGapFlagged
+      ? ["  The Velero backup is more than a backup period newer than the snapshot: a backup was missed."]
+      : []),
+    "",
+  ];
+}
+
 export function planMessage(request: RestoreRequest, plan: RestorePlan, stage: string): Notification {
   const lines = [
     `Dry run of restore ${plan.restoreId} (stage ${stage}) into the ${plan.target} region ${plan.region}. Nothing was changed.`,
     "",
+    ...recoveryPointLines(request),
     "Plan:",
   ];
   if (plan.database) {

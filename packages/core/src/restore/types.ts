@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Tier } from "./input.ts";
+import type { RecoveryPointRef } from "./recovery-point.ts";
 
 /**
  * The data that flows between the restore state machine's states. Everything is plain JSON: Step
@@ -42,6 +43,10 @@ export interface RestoreRequest {
   readonly dbSnapshot: string;
   readonly veleroBackup: string;
   readonly executionStartedAt: string;
+  /** `{}` with a catalog: the newest complete recovery point the restore uses (explicit names override). */
+  readonly recoveryPoint?: RecoveryPointRef;
+  /** Why no recovery point of the catalog is used, when one was looked for. */
+  readonly recoveryPointNote?: string;
   readonly database?: {
     readonly kind: "instance" | "cluster";
     readonly snapshot: SnapshotRef;

@@ -1,5 +1,6 @@
 import type { RDSClient } from "@aws-sdk/client-rds";
 import { z } from "zod";
+import type { CatalogStore } from "../catalog/store.ts";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";
 import { snapshotApi } from "../rds/api.ts";
@@ -9,6 +10,7 @@ import { resolveRestoreSnapshot } from "./database.ts";
 import { planDatabase } from "./database-plan.ts";
 import { RestoreSnapshotNotFoundError } from "./errors.ts";
 import { parseRestoreInput } from "./input.ts";
+import { chooseRecoveryPoint } from "./recovery-point.ts";
 import { passedOn, type RestoreRequest } from "./types.ts";
 
 /**
@@ -20,6 +22,8 @@ import { passedOn, type RestoreRequest } from "./types.ts";
 export interface ValidateDeps {
   /** An RDS client in the given region. */
   readonly rds: (region: string) => RDSClient;
+  /** The recovery-point catalog (when the configuration names one): `{}` restores its newest point. */
+  readonly catalog?: CatalogStore;
 }
 
 /** "Validate input" and "Build plan". */
@@ -62,6 +66,36 @@ async function databaseKind(
 }
 
 /**
+ * With a catalog, what the input leaves to "latest" (no dbSnapshot, no veleroBackup given) comes from
+ * the newest complete recovery point; a name given (or "latest" written out) is kept.
+ */
+async function fromRecoveryPoint<
+  I extends { dbSnapshot: string; veleroBackup: string; tiers: readonly string[] },
+>(
+  input: I,
+  event: ValidateEvent,
+  config: RestoreJobConfig,
+  deps: ValidateDeps,
+): Promise<I & Pick<RestoreRequest, "recoveryPoint" | "recoveryPointNote">> {
+  const given = (field: string) => (event.input as Record<string, unknown> | null)?.[field] !== undefined;
+  if (!deps.catalog || !config.catalog || (given("dbSnapshot") && given("veleroBackup"))) return input;
+  const chosen = await chooseRecoveryPoint(deps.catalog, config.catalog, new Date(event.executionStartedAt));
+  if (!("point" in chosen)) return { ...input, recoveryPointNote: chosen.note };
+  const { point } = chosen;
+  const database = !given("dbSnapshot") && input.tiers.includes("database");
+  const application =
+    !given("veleroBackup") && point.veleroBackup && config.application && input.tiers.includes("application");
+  // Named in the plan only when it decides a tier: explicit names override it.
+  if (!database && !application) return input;
+  return {
+    ...input,
+    ...(database ? { dbSnapshot: point.snapshot } : {}),
+    ...(application && point.veleroBackup ? { veleroBackup: point.veleroBackup } : {}),
+    recoveryPoint: point,
+  };
+}
+
+/**
  * @throws InvalidInputError listing every problem found.
  */
 export async function validateRestore(
@@ -69,7 +103,12 @@ export async function validateRestore(
   config: RestoreJobConfig,
   deps: ValidateDeps,
 ): Promise<RestoreRequest> {
-  const parsed = parseRestoreInput(event.input, event.executionName);
+  const parsed = await fromRecoveryPoint(
+    parseRestoreInput(event.input, event.executionName),
+    event,
+    config,
+    deps,
+  );
   // `{}` restores every tier this stage configures; naming a tier that is not configured is an error.
   const tiersGiven = (event.input as { tiers?: unknown }).tiers !== undefined;
   const input = tiersGiven
@@ -151,6 +190,8 @@ export async function validateRestore(
     dbSnapshot: input.dbSnapshot,
     veleroBackup: input.veleroBackup,
     executionStartedAt: event.executionStartedAt,
+    ...(parsed.recoveryPoint ? { recoveryPoint: parsed.recoveryPoint } : {}),
+    ...(parsed.recoveryPointNote ? { recoveryPointNote: parsed.recoveryPointNote } : {}),
     ...(database ? { database } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import pLimit from "p-limit";
+import { objectStorageEntries, recordEntries } from "../catalog/record.ts";
 import type { StorageJobConfig } from "../config/storage.ts";
 import type { JobLogger } from "../logger.ts";
 import { schedulePeriodMs } from "../schedule.ts";
@@ -47,6 +48,7 @@ function unhealthyError(summary: StorageCheckSummary): ReplicationUnhealthyError
 /**
  * One run of the check.
  * @throws ReplicationUnhealthyError when any finding is a failure (after every bucket was checked).
+ * @throws CatalogWriteError when the watermarks could not be recorded (the check itself ran).
  * @throws AwsAccessDeniedError, AwsThrottledError, AwsCallError when the buckets cannot be discovered.
  */
 export async function runStorageCheck(
@@ -103,6 +105,15 @@ export async function runStorageCheck(
     buckets: reports.length,
     findings: findings.length,
   });
+  // Buckets failing replication claim no watermark; the healthy ones' are recorded even then. Only the
+  // named buckets: they are the recovery point's (prefix-discovered ones get a canary only in rotation).
+  if (deps.catalog && !input.dryRun) {
+    await recordEntries(
+      deps.catalog,
+      objectStorageEntries(summary, now).filter((e) => explicit.has(e.bucket)),
+      `The S3 replication check of stage ${config.stage} finished (${summary.health})`,
+    );
+  }
   if (summary.health === "failed") throw unhealthyError(summary);
   return summary;
 }

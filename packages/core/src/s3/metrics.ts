@@ -7,7 +7,7 @@ import type { Finding } from "./types.ts";
  */
 
 /** The CloudWatch namespace of the S3 check's own metrics (the IAM condition of its PutMetricData). */
-export const METRIC_NAMESPACE = "GitpodDR";
+export { METRIC_NAMESPACE } from "../metrics.ts";
 
 export interface MetricThresholds {
   /** Seconds (ReplicationLatency, maximum over the window). */

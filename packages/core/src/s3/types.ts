@@ -1,6 +1,7 @@
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { S3ControlClient } from "@aws-sdk/client-s3-control";
+import type { CatalogStore } from "../catalog/store.ts";
 import type { StorageJobConfig } from "../config.ts";
 
 /** What the replication check takes and reports. */
@@ -57,6 +58,8 @@ export interface StorageDeps {
   readonly s3Dr: S3Client;
   readonly cloudwatch: CloudWatchClient;
   readonly s3control: S3ControlClient;
+  /** The recovery-point catalog: each bucket's replication watermark is recorded there. */
+  readonly catalog?: CatalogStore;
 }
 
 export interface StorageCheckInput {

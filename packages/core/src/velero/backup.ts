@@ -1,3 +1,5 @@
+import { applicationEntry, recordEntries } from "../catalog/record.ts";
+import type { CatalogStore } from "../catalog/store.ts";
 import type { ApplicationConfig } from "../config.ts";
 import { findKotsadm } from "../kots/kotsadm.ts";
 import type { JobLogger } from "../logger.ts";
@@ -246,7 +248,12 @@ export async function runVeleroBackupJob(
   input: VeleroBackupInput,
   app: ApplicationConfig,
   kube: KubeOps,
-  options: { readonly now?: () => Date; readonly logger?: JobLogger } = {},
+  options: {
+    readonly now?: () => Date;
+    readonly logger?: JobLogger;
+    /** The recovery-point catalog: the previous backup, once Completed, is recorded there. */
+    readonly catalog?: CatalogStore;
+  } = {},
 ): Promise<VeleroBackupSummary> {
   const now = options.now ?? (() => new Date());
   const checks = await preflight(kube, app);
@@ -321,6 +328,18 @@ export async function runVeleroBackupJob(
   }
   if (verdict.kind === "unknown") {
     throw Object.assign(new VeleroBackupUnknownError(unknownMessage(verdict, app, thisWindow)), { summary });
+  }
+  // The previous backup, judged good, is the application tier's newest copy (this window's is running).
+  const entry =
+    verdict.kind === "good" && options.catalog && !input.dryRun
+      ? applicationEntry(
+          verdict.report,
+          { cluster: app.cluster.name, storageLocation: app.velero.storageLocation },
+          now(),
+        )
+      : undefined;
+  if (entry && options.catalog) {
+    await recordEntries(options.catalog, [entry], `The Velero backup job on ${app.cluster.name} finished`);
   }
   return summary;
 }

@@ -1,3 +1,5 @@
+import { catalogStore } from "@gitpod-dr/core/catalog/clients";
+import type { CatalogStore } from "@gitpod-dr/core/catalog/store";
 import { type ImageJobConfig, parseImageJobConfig } from "@gitpod-dr/core/config/images";
 import { imageSyncDeps } from "@gitpod-dr/core/registry/clients";
 import type { SyncDeps } from "@gitpod-dr/core/registry/sync";
@@ -9,7 +11,8 @@ import { env } from "./env.ts";
  * invocation (a fresh token cache each run); their keep-alive connections are shared.
  * @throws ConfigError when GITPOD_DR_CONFIG is missing or invalid.
  */
-export function imageJob(): { config: ImageJobConfig; deps: SyncDeps } {
+export function imageJob(): { config: ImageJobConfig; deps: SyncDeps; catalog?: CatalogStore } {
   const config = clients.value("image-job-config", () => parseImageJobConfig(env.config));
-  return { config, deps: imageSyncDeps(config, clients) };
+  const catalog = catalogStore(config.catalog, clients);
+  return { config, deps: imageSyncDeps(config, clients), ...(catalog ? { catalog } : {}) };
 }
