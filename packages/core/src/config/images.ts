@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parsePlatform } from "../registry/manifest.ts";
 import { ecrRegistry, parseRegistryHost } from "../registry/reference.ts";
 import { parseJobConfig } from "./parse.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseRegistryHost } from "../registry/reference.ts";
 import { scheduleExpressionProblem } from "../schedule.ts";
 

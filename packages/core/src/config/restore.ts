@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors.ts";
 import type { ApplicationConfig } from "./application.ts";
 import type { ImagesConfig } from "./images.ts";
