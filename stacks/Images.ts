@@ -16,6 +16,8 @@ const PULL = [
 ];
 const PUSH = [
   ...PULL,
+  // Tag → digest of a destination repository, 1,000 a call: an unchanged image costs no registry request.
+  "ecr:ListImages",
   "ecr:InitiateLayerUpload",
   "ecr:UploadLayerPart",
   "ecr:CompleteLayerUpload",
