@@ -20,6 +20,8 @@ export interface DigestedCopy {
   readonly source: Reference;
   readonly destination: Reference;
   readonly sourceDigest?: string | undefined;
+  /** The source image's size in bytes, when the source's listing gave it (ECR). */
+  readonly sourceSize?: number | undefined;
 }
 
 export interface DestinationState {

@@ -28,6 +28,8 @@ export interface TagInfo {
   readonly pushedAt?: Date;
   /** The manifest digest the tag points at, when the listing gives it (ECR's does). */
   readonly digest?: string;
+  /** The image's size in bytes as ECR reports it (compressed layers), when the listing gives it. */
+  readonly size?: number;
 }
 
 /** ECR's largest page for DescribeRepositories, DescribeImages and ListImages. */
@@ -65,6 +67,7 @@ export async function listEcrTags(ecr: Ecr, registryId: string, repositoryName: 
             tag,
             ...(image.imagePushedAt ? { pushedAt: new Date(image.imagePushedAt) } : {}),
             ...(image.imageDigest ? { digest: image.imageDigest } : {}),
+            ...(image.imageSizeInBytes !== undefined ? { size: image.imageSizeInBytes } : {}),
           });
         }
       }

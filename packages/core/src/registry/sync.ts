@@ -209,12 +209,14 @@ async function planRule(
       );
       continue;
     }
-    const digests = new Map(tags.map((t) => [t.tag, t.digest]));
+    const listed = new Map(tags.map((t) => [t.tag, t]));
     for (const tag of selectTags(rule, tags)) {
+      const { digest, size } = listed.get(tag) ?? {};
       copies.push({
         rule: rule.name,
         source: { registry: sourceRegistry, repository, tag },
-        ...(digests.get(tag) ? { sourceDigest: digests.get(tag) } : {}),
+        ...(digest ? { sourceDigest: digest } : {}),
+        ...(size !== undefined ? { sourceSize: size } : {}),
         destination: {
           registry: rule.destination.registry,
           repository: destinationRepository(rule, repository),
