@@ -7,6 +7,7 @@ import { Alerts } from "./Alerts.ts";
 import { type Allow, policy } from "./constructs/iam.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
+import { imageSyncWorkflow } from "./images/workflow.ts";
 
 const PULL = [
   "ecr:BatchGetImage",
@@ -106,6 +107,20 @@ export function Images({ stack, app }: StackContext) {
     const resources = secretArns.flatMap((arn) => [arn, `${arn}-??????`]);
     allow("ReadRegistryCredentials", ["secretsmanager:GetSecretValue"], resources);
   }
+  const wildcardReason =
+    "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names";
+  if (images.fanOut) {
+    // Big registries: the workflow (README, "Fan-out") instead of the one function.
+    const workflow = imageSyncWorkflow(stack, {
+      config: imageJobConfig(app.stage, images),
+      fanOut: images.fanOut,
+      schedule: images.schedule,
+      alerts,
+      registryPolicy: statements,
+      wildcardReason,
+    });
+    return { imageSyncMachine: workflow.machine };
+  }
   const job = new ScheduledJob(stack, "ImageSync", {
     description: "copy container images to the DR registry",
     handler: "image-sync",
@@ -120,12 +135,7 @@ export function Images({ stack, app }: StackContext) {
     retryAttempts: 0,
     alerts,
     policy: statements,
-    wildcards: [
-      {
-        because:
-          "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names",
-      },
-    ],
+    wildcards: [{ because: wildcardReason }],
   });
   return { imageSyncFunction: job.function };
 }

@@ -19,7 +19,9 @@ const MAX_LISTED = 25;
  */
 export const handler = taskHandler(logger, async (raw, context) => {
   const e = parseWorkEvent(workSummaryEvent, raw, "Summarize");
-  const plan = JSON.parse(await workFiles.get(e.plan.bucket, e.plan.planKey)) as WorkPlan;
+  const plan: Pick<WorkPlan, "current" | "problems" | "repositoriesCreated"> = e.plan
+    ? JSON.parse(await workFiles.get(e.plan.bucket, e.plan.planKey))
+    : { current: [], problems: [], repositoriesCreated: [] };
   const results = e.results;
   const { outputs, failed } = Array.isArray(results)
     ? { outputs: results as WorkBatchResult[], failed: [] }

@@ -23,6 +23,7 @@ const CONFIG: ImageJobConfig = {
     concurrency: 4,
     imageConcurrency: 2,
     registries: {},
+    insecureRegistries: [],
     repositoryDefaults: { tagMutability: "MUTABLE", scanOnPush: true, encryption: { type: "AES256" } },
     rules: [
       {

@@ -115,3 +115,18 @@ export const registryHost = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+/**
+ * Registries on this machine spoken to over plain HTTP (a local rehearsal or test registry): loopback
+ * hosts only, so no credential or image ever crosses a network unencrypted.
+ */
+export const insecureRegistries = z
+  .array(
+    z
+      .string()
+      .regex(
+        /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/,
+        "must be a loopback registry (127.0.0.1, localhost or [::1], with an optional port): plain HTTP is never used over a network",
+      ),
+  )
+  .default([]);

@@ -33,7 +33,8 @@ export const planOutput = z.looseObject({
 });
 
 export const workSummaryEvent = z.strictObject({
-  plan: planOutput,
+  /** Absent when Plan itself failed. */
+  plan: planOutput.optional(),
   /** The Map's output: the children's results (a local run), or where its ResultWriter put them (AWS). */
   results: z
     .union([

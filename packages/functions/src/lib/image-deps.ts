@@ -11,5 +11,5 @@ import { env } from "./env.ts";
  */
 export function imageJob(): { config: ImageJobConfig; deps: SyncDeps } {
   const config = clients.value("image-job-config", () => parseImageJobConfig(env.config));
-  return { config, deps: imageSyncDeps(config, clients) };
+  return { config, deps: imageSyncDeps(config, clients, { insecure: config.images.insecureRegistries }) };
 }
