@@ -24,6 +24,13 @@ type EcrStub = AwsClientStub<ECRClient>;
 
 const PUSHED_AT = new Date("2026-11-01T00:00:00Z");
 
+/** ECR's imageSizeInBytes: the sum of the manifest's layer sizes (an index: left out, as here). */
+function imageSize(manifest: Buffer | undefined): number | undefined {
+  if (!manifest) return undefined;
+  const layers = (JSON.parse(manifest.toString()) as { layers?: { size: number }[] }).layers;
+  return layers?.reduce((sum, l) => sum + l.size, 0);
+}
+
 function page<T>(items: readonly T[], input: { maxResults?: number; nextToken?: string }) {
   const size = Math.min(input.maxResults ?? 100, 1000);
   const start = input.nextToken ? Number(input.nextToken) : 0;
@@ -69,6 +76,7 @@ export function serveEcrApi(stub: EcrStub, registries: readonly FakeRegistry[]):
       imageDigest,
       imageTags,
       imagePushedAt: PUSHED_AT,
+      imageSizeInBytes: imageSize(repo.manifests.get(imageDigest)?.bytes),
       repositoryName: input.repositoryName,
     }));
     const { items, nextToken } = page(details, input);
