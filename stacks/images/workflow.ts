@@ -17,6 +17,29 @@ import { $, lambdaTask, obj } from "../restore/steps.ts";
 /** The only prefix the workflow's files live under (core `workKeys`), and the ResultWriter's below it. */
 export const WORK_PREFIX = "image-sync/";
 
+/**
+ * CDK's ResultWriter grants the machine s3:PutObject/GetObject on the whole bucket (`<bucket>/*`; its
+ * V2 with a bucket path on "*"): this one grants the same actions on the run files' prefix only.
+ */
+class PrefixResultWriter extends sfn.ResultWriter {
+  constructor(
+    private readonly objects: string,
+    props: sfn.ResultWriterProps,
+  ) {
+    super(props);
+  }
+
+  override providePolicyStatements(): iam.PolicyStatement[] {
+    return [
+      statement(
+        "WriteTheMapResults",
+        ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+        [this.objects],
+      ),
+    ];
+  }
+}
+
 export interface ImageSyncWorkflowProps {
   /** The image job's run-time configuration (GITPOD_DR_CONFIG of the three functions). */
   readonly config: unknown;
@@ -118,7 +141,7 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
     itemBatcher: new sfn.ItemBatcher({ maxItemsPerBatch: props.fanOut.imagesPerChild }),
     maxConcurrency: props.fanOut.maxConcurrency,
     toleratedFailurePercentage: props.fanOut.toleratedFailurePercentage,
-    resultWriter: new sfn.ResultWriter({ bucket, prefix: `${WORK_PREFIX}results` }),
+    resultWriter: new PrefixResultWriter(workObjects, { bucket, prefix: `${WORK_PREFIX}results` }),
     resultPath: "$.results",
     mapExecutionType: sfn.StateMachineType.STANDARD,
   });
