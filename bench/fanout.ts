@@ -28,8 +28,8 @@ const ECR = {
   uploadLayerPartPerSecond: 500,
   initiateLayerUploadPerSecond: 100,
   completeLayerUploadPerSecond: 100,
-  /** The part size the engine uploads to ECR (≥ 5 MiB, ECR's minimum for all but the last part). */
-  partBytes: 10 * MB,
+  /** The chunk the engine uploads above 64 MiB (ECR's minimum part is 5 MiB); below, one PUT. */
+  partBytes: 32 * MB,
 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
