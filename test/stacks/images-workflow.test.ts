@@ -1,10 +1,17 @@
 import type { StageConfigInput } from "@gitpod-dr/core/config";
+import { Aspects } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
+import {
+  AwsSolutionsChecks,
+  type INagLogger,
+  type NagLoggerErrorData,
+  type NagLoggerNonComplianceData,
+} from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { Images } from "../../stacks/Images.ts";
 import { asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth } from "../fixtures/synth.ts";
+import { ACCOUNT, synth, synthApp } from "../fixtures/synth.ts";
 
 const SOURCE = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
 const DEST = `${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com`;
@@ -160,4 +167,28 @@ describe("a stage with images.fanOut", () => {
       ),
     ).toEqual([]);
   });
+});
+
+describe("cdk-nag over a stage with images.fanOut", () => {
+  it("reports nothing unsuppressed for the workflow's resources", async () => {
+    const app = await synthApp({
+      stage: "fanoutnag",
+      config: { ...exampleConfig, images: IMAGES },
+      withoutRestore: true,
+    });
+    const unsuppressed: string[] = [];
+    const logger: INagLogger = {
+      onNonCompliance: (d: NagLoggerNonComplianceData) =>
+        void unsuppressed.push(`${d.ruleId} ${d.findingId} on ${d.resource.node.path}`),
+      onError: (d: NagLoggerErrorData) =>
+        void unsuppressed.push(`error ${d.ruleId} on ${d.resource.node.path}: ${d.errorMessage}`),
+      onSuppressed: () => undefined,
+      onSuppressedError: () => undefined,
+      onCompliance: () => undefined,
+      onNotApplicable: () => undefined,
+    };
+    Aspects.of(app).add(new AwsSolutionsChecks({ reports: false, additionalLoggers: [logger] }));
+    app.synth();
+    expect(unsuppressed.filter((f) => f.includes("ImageSync") || f.includes("Copy in parallel"))).toEqual([]);
+  }, 300_000);
 });
