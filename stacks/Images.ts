@@ -8,6 +8,7 @@ import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { type Allow, policy } from "./constructs/iam.ts";
 import { ScheduledJob } from "./constructs/ScheduledJob.ts";
 import { stageConfig } from "./context.ts";
+import { imageSyncWorkflow } from "./images/workflow.ts";
 
 const PULL = [
   "ecr:BatchGetImage",
@@ -17,6 +18,8 @@ const PULL = [
 ];
 const PUSH = [
   ...PULL,
+  // Tag → digest of a destination repository, 1,000 a call: an unchanged image costs no registry request.
+  "ecr:ListImages",
   "ecr:InitiateLayerUpload",
   "ecr:UploadLayerPart",
   "ecr:CompleteLayerUpload",
@@ -107,6 +110,20 @@ export function Images({ stack, app }: StackContext) {
     allow("ReadRegistryCredentials", ["secretsmanager:GetSecretValue"], resources);
   }
   const catalog = catalogAccess(stack, app.stage, config);
+  const wildcardReason =
+    "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names";
+  if (images.fanOut) {
+    // Big registries: the workflow (README, "Fan-out") instead of the one function.
+    const workflow = imageSyncWorkflow(stack, {
+      config: imageJobConfig(app.stage, images),
+      fanOut: images.fanOut,
+      schedule: images.schedule,
+      alerts,
+      registryPolicy: statements,
+      wildcardReason,
+    });
+    return { imageSyncMachine: workflow.machine };
+  }
   const job = new ScheduledJob(stack, "ImageSync", {
     description: "copy container images to the DR registry",
     handler: "image-sync",
@@ -121,12 +138,7 @@ export function Images({ stack, app }: StackContext) {
     retryAttempts: 0,
     alerts,
     policy: statements,
-    wildcards: [
-      {
-        because:
-          "Repositories under the configured prefixes (matched at every run, so new ones are synced); repository/* only to list names",
-      },
-    ],
+    wildcards: [{ because: wildcardReason }],
   });
   grantCatalog(stack, job, catalog);
   return { imageSyncFunction: job.function, imageSyncLogGroup: job.logGroup };

@@ -23,6 +23,7 @@ import { awsErrorCode } from "../../packages/core/src/aws/errors.ts";
 import { ecrCredentials } from "../../packages/core/src/registry/auth.ts";
 import {
   type EcrRepositorySettings,
+  ecrTagDigests,
   ensureEcrRepository,
   listEcrTags,
 } from "../../packages/core/src/registry/ecr.ts";
@@ -223,6 +224,20 @@ describe("ECR as the image sync reads it: moto and the unit tests' mock agree", 
     expect(awsErrorCode(again)).toBe("RepositoryAlreadyExistsException");
     expect((again as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(400);
     await expect(ensureEcrRepository(dr, ACCOUNT, "dr/gitpod/server", settings)).resolves.toBe("exists");
+  }, 30_000);
+
+  it("ListImages gives the tag → digest map DescribeImages gives, and RepositoryNotFound for a missing repository", async () => {
+    const client = await seedMoto();
+    const described = await listEcrTags(client, ACCOUNT, "gitpod/server");
+
+    const listed = await ecrTagDigests(client, ACCOUNT, "gitpod/server");
+
+    // moto's digests are not ECR's (MOTO_ECR_GAPS imageDigest), but its two APIs agree with each other,
+    // which is what the sync's bulk comparison relies on.
+    expect(listed).toEqual(new Map(described.map((t) => [t.tag, t.digest])));
+    expect([...(listed?.keys() ?? [])].sort()).toEqual(["1.0", "1.1", "1.2", "stable"]);
+    expect(listed?.get("stable")).toBe(listed?.get("1.1"));
+    expect(await ecrTagDigests(client, ACCOUNT, "gitpod/missing")).toBeUndefined();
   }, 30_000);
 
   it("reads the authorization token as the unit tests mock it: user AWS, a password, an expiry time", async () => {

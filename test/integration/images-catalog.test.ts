@@ -21,6 +21,7 @@ const CONFIG: ImageJobConfig = {
     concurrency: 2,
     imageConcurrency: 2,
     registries: {},
+    insecureRegistries: [],
     repositoryDefaults: { tagMutability: "MUTABLE", scanOnPush: true, encryption: { type: "AES256" } },
     rules: [
       {

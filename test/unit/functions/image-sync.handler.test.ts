@@ -1,16 +1,11 @@
-import {
-  CreateRepositoryCommand,
-  DescribeImagesCommand,
-  DescribeRepositoriesCommand,
-  ECRClient,
-  GetAuthorizationTokenCommand,
-} from "@aws-sdk/client-ecr";
+import { CreateRepositoryCommand, ECRClient, GetAuthorizationTokenCommand } from "@aws-sdk/client-ecr";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { HttpAgents } from "../../../packages/core/src/registry/http.ts";
 import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
+import { serveEcrApi } from "../registry/fake-ecr.ts";
 import { FakeNetwork } from "../registry/fake-network.ts";
 import { FakeRegistry, ociError } from "../registry/fake-registry.ts";
 
@@ -115,13 +110,8 @@ beforeEach(async () => {
   ecr.on(GetAuthorizationTokenCommand).resolves({
     authorizationData: [{ authorizationToken: ECR_TOKEN, expiresAt: new Date(Date.now() + 12 * 3_600_000) }],
   });
-  ecr.on(DescribeRepositoriesCommand).resolves({
-    repositories: [{ repositoryName: "gitpod/proxy" }, { repositoryName: "gitpod/server" }],
-  });
-  ecr.on(DescribeImagesCommand).resolves({
-    imageDetails: [{ imageTags: ["1"], imagePushedAt: new Date("2026-11-20T00:00:00Z") }],
-  });
-  ecr.on(CreateRepositoryCommand).resolves({});
+  // ECR's API answers from the fake registries (repositories, tags with digests, creation).
+  serveEcrApi(ecr, [src, dst]);
   secrets.on(GetSecretValueCommand).resolves({
     SecretString: JSON.stringify({ username: "gitpod+robot", password: QUAY_PASSWORD }),
   });
@@ -259,7 +249,8 @@ describe("image-sync handler", () => {
     ]);
     expect(summary.totals).toMatchObject({ copied: 0, deferred: 2, failed: 0 });
     expect(network.requests).toEqual([]);
-    expect(dst.repos.size).toBe(0);
+    // The destination repositories were made ready through ECR's API; no image was written.
+    expect([...dst.repos.values()].map((r) => r.tags.size)).toEqual([0, 0]);
     expect(published()).toEqual([]);
   });
 

@@ -64,6 +64,7 @@ describe("the images section of the stage configuration", () => {
       concurrency: 6,
       imageConcurrency: 8,
       registries: {},
+      insecureRegistries: [],
       repositoryDefaults: { tagMutability: "MUTABLE", scanOnPush: true, encryption: { type: "AES256" } },
       rules: [
         {

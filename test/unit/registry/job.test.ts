@@ -9,6 +9,7 @@ import { runImageSyncJob } from "../../../packages/core/src/registry/job.ts";
 import { sha256Digest } from "../../../packages/core/src/registry/manifest.ts";
 import { transportPool } from "../../../packages/core/src/registry/registries.ts";
 import type { SyncDeps } from "../../../packages/core/src/registry/sync.ts";
+import { serveEcrApi } from "./fake-ecr.ts";
 import { FakeNetwork } from "./fake-network.ts";
 import { FakeRegistry, ociError } from "./fake-registry.ts";
 
@@ -22,6 +23,7 @@ const CONFIG: ImageJobConfig = {
     concurrency: 4,
     imageConcurrency: 2,
     registries: {},
+    insecureRegistries: [],
     repositoryDefaults: { tagMutability: "MUTABLE", scanOnPush: true, encryption: { type: "AES256" } },
     rules: [
       {
@@ -43,10 +45,10 @@ let layers: Record<string, Buffer>;
 
 beforeEach(async () => {
   ecr.reset();
-  ecr.on(CreateRepositoryCommand).resolves({});
   network = await FakeNetwork.start();
   src = new FakeRegistry(SOURCE, network);
   dst = new FakeRegistry(DEST, network);
+  serveEcrApi(ecr, [dst]);
   layers = {};
   for (const name of ["a", "b", "c"]) {
     layers[name] = Buffer.from(`layer of app/${name} `.repeat(1000));
@@ -152,7 +154,8 @@ describe("runImageSyncJob", () => {
     ]);
     expect(summary.totals).toMatchObject({ copied: 0, deferred: 3, failed: 0 });
     expect(dst.requests).toEqual([]);
-    expect(dst.repos.size).toBe(0);
+    // The destination repositories were made ready (ECR's API), with no image in them.
+    expect([...dst.repos.values()].map((r) => r.tags.size)).toEqual([0, 0, 0]);
   });
 
   it("stops starting copies once the deadline says so, keeping the rest for later", async () => {

@@ -154,9 +154,11 @@ describe("planSync", () => {
       `gitpod: ${SOURCE_ECR}/gitpod/server:1.1 → ${DEST_ECR}/dr/gitpod/server:1.1`,
       `gitpod: ${SOURCE_ECR}/gitpod/server:1.2 → ${DEST_ECR}/dr/gitpod/server:1.2`,
     ]);
+    // Two pages of 1,000 at most (the SDK's paginator sends one input object, updated with each page's
+    // token, so the recorded inputs both show its last state).
     const listed = ecr.commandCalls(DescribeRepositoriesCommand).map((c) => c.args[0].input);
     expect(listed).toEqual([
-      { registryId: ACCOUNT, maxResults: 1000 },
+      { registryId: ACCOUNT, maxResults: 1000, nextToken: "page-2" },
       { registryId: ACCOUNT, maxResults: 1000, nextToken: "page-2" },
     ]);
     expect(ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input)).toEqual([

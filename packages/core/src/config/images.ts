@@ -1,11 +1,17 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors.ts";
 import { MAX_CONCURRENCY } from "../registry/limits.ts";
 import { parsePlatform } from "../registry/manifest.ts";
 import { ecrRegistry, parseRegistryHost } from "../registry/reference.ts";
 import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig } from "./parse.ts";
-import { kmsKeyArnText, registryHost, scheduleExpression, secretArnText } from "./patterns.ts";
+import {
+  insecureRegistries,
+  kmsKeyArnText,
+  registryHost,
+  scheduleExpression,
+  secretArnText,
+} from "./patterns.ts";
 
 /** The image tier: the registry sync's part of the stage configuration, and its run-time form. */
 
@@ -112,6 +118,22 @@ export const imagesConfigSchema = z
       })
       .prefault({}),
     rules: z.array(syncRuleSchema).min(1, "must have at least one rule"),
+    /** Loopback registries spoken to over plain HTTP (a local rehearsal or test registry). */
+    insecureRegistries,
+    /**
+     * Run the sync as a Step Functions workflow that fans out over a Distributed Map (big registries),
+     * instead of one function: Plan, children copying `imagesPerChild` images each, Summarize.
+     */
+    fanOut: z
+      .strictObject({
+        /** Children at once. ECR: PutImage 10 TPS per repository (README, "Fan-out"). */
+        maxConcurrency: z.number().int().min(1).max(1000, "must be at most 1000").default(10),
+        /** Images per child (the Map's ItemBatcher): small images share a child. */
+        imagesPerChild: z.number().int().min(1).max(100, "must be at most 100").default(10),
+        /** Children that may fail (after retries) before the Map itself fails, in percent. */
+        toleratedFailurePercentage: z.number().min(0).max(100, "must be at most 100").default(0),
+      })
+      .optional(),
   })
   .superRefine((images, ctx) => {
     const names = new Set<string>();

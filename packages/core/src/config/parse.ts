@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { ConfigError } from "../errors.ts";
 
 /** Formats zod issues as `path.to.field: reason` lines. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { parseRegistryHost } from "../registry/reference.ts";
 import { scheduleExpressionProblem } from "../schedule.ts";
 import { AWS_PARTITIONS } from "./aws-regions.ts";
@@ -160,3 +160,18 @@ export const registryHost = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+/**
+ * Registries on this machine spoken to over plain HTTP (a local rehearsal or test registry): loopback
+ * hosts only, so no credential or image ever crosses a network unencrypted.
+ */
+export const insecureRegistries = z
+  .array(
+    z
+      .string()
+      .regex(
+        /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/,
+        "must be a loopback registry (127.0.0.1, localhost or [::1], with an optional port): plain HTTP is never used over a network",
+      ),
+  )
+  .default([]);

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";
 import {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors.ts";
 import type { ApplicationConfig } from "./application.ts";
 import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
@@ -9,6 +9,7 @@ import {
   awsRegion,
   databaseKind,
   eksClusterName,
+  insecureRegistries,
   k8sName,
   kmsKeyArnText,
   matchLabels,
@@ -140,20 +141,8 @@ export const restoreConfigSchema = z
           .min(1, "must list at least one image"),
         /** Images ensured at once (the Map state's MaxConcurrency). */
         concurrency: z.number().int().min(1).max(40).default(4),
-        /**
-         * Registries on this machine spoken to over plain HTTP (a local rehearsal or test registry):
-         * loopback hosts only, so no credential or image ever crosses a network unencrypted.
-         */
-        insecureRegistries: z
-          .array(
-            z
-              .string()
-              .regex(
-                /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/,
-                "must be a loopback registry (127.0.0.1, localhost or [::1], with an optional port): plain HTTP is never used over a network",
-              ),
-          )
-          .default([]),
+        /** Loopback registries spoken to over plain HTTP (a local rehearsal or test registry). */
+        insecureRegistries,
       })
       .optional(),
   })

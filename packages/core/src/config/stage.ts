@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { applicationConfigSchema } from "./application.ts";
 import { rpoProblems, rpoSchema } from "./catalog.ts";
 import { imagesConfigSchema } from "./images.ts";

@@ -91,6 +91,19 @@ export class ImageSyncIncompleteError extends ProblemsError {
   override readonly name = "ImageSyncIncomplete";
 }
 
+/**
+ * A child of the sync workflow had images fail with a temporary error: the batch is worth running again
+ * (the Map's Retry matches the name `Transient` the task middleware gives every retryable error).
+ */
+export class ImageCopyRetryError extends RetryableError {
+  override readonly name = "ImageCopyRetry";
+}
+
+/** Summarize could not read what the Distributed Map's ResultWriter wrote. */
+export class WorkResultsUnreadableError extends GitpodDrError {
+  override readonly name = "WorkResultsUnreadable";
+}
+
 /** Whether an error is one the engine may retry: its classification, never its message. */
 export function isTemporary(error: unknown): boolean {
   return (

@@ -9,21 +9,23 @@ import {
   type TransportFor,
 } from "./copy.ts";
 import {
-  type EcrRepositorySettings,
-  ensureEcrRepository,
-  listEcrRepositories,
-  listEcrTags,
-  type TagInfo,
-} from "./ecr.ts";
+  type DigestedCopy,
+  knownCurrent,
+  readDestinations,
+  repositoryKey,
+  upToDateReport,
+} from "./current.ts";
+import { type EcrRepositorySettings, listEcrRepositories, listEcrTags, type TagInfo } from "./ecr.ts";
 import { InvalidSyncRuleError } from "./errors.ts";
 import type { Platform } from "./manifest.ts";
-import { DOCKER_HUB, ecrRegistry, formatReference, type Reference } from "./reference.ts";
+import { DOCKER_HUB, ecrRegistry, formatReference } from "./reference.ts";
 import { headManifest, listRepositories, listTags } from "./remote.ts";
 
 /**
  * Keeps destination registries in step with source registries by rules: discovery (repositories by
  * name or prefix, tags by regex and recency), destination ECR repositories created on demand, then one
- * `CopySession` for every image so shared blobs move once.
+ * `CopySession` for every image so shared blobs move once. Between ECR registries, digests are compared
+ * in bulk first (current.ts), so an unchanged image costs no registry request.
  */
 
 export interface SyncRule {
@@ -67,14 +69,11 @@ export interface SyncOptions
 export interface SyncDeps {
   readonly transportFor: TransportFor;
   /** An ECR client for a region (the registry's own). */
-  readonly ecr: (region: string) => Pick<ECRClient, "send">;
+  readonly ecr: (region: string) => ECRClient;
 }
 
-export interface PlannedCopy {
-  readonly rule: string;
-  readonly source: Reference;
-  readonly destination: Reference;
-}
+/** A copy to make; `sourceDigest` when the source's listing gave it (ECR), for the bulk comparison. */
+export type PlannedCopy = DigestedCopy;
 
 export interface SyncReport {
   readonly images: readonly ImageReport[];
@@ -210,10 +209,14 @@ async function planRule(
       );
       continue;
     }
+    const listed = new Map(tags.map((t) => [t.tag, t]));
     for (const tag of selectTags(rule, tags)) {
+      const { digest, size } = listed.get(tag) ?? {};
       copies.push({
         rule: rule.name,
         source: { registry: sourceRegistry, repository, tag },
+        ...(digest ? { sourceDigest: digest } : {}),
+        ...(size !== undefined ? { sourceSize: size } : {}),
         destination: {
           registry: rule.destination.registry,
           repository: destinationRepository(rule, repository),
@@ -238,40 +241,13 @@ export async function syncImages(
   const { copies, problems } = await planSync(rules, deps, options.signal);
   logger?.info("Planned image copies", { copies: copies.length, problems: problems.length });
 
-  const repositoriesCreated: string[] = [];
   const wouldCopy: PlannedCopy[] = [];
   const images: ImageReport[] = [];
   const deferred: PlannedCopy[] = [];
-  const unusable = new Set<string>();
-
-  // Destination ECR repositories, once each, before any copy into them.
-  const destinations = new Map<string, { registry: string; repository: string }>();
-  for (const copy of copies) {
-    destinations.set(`${copy.destination.registry}/${copy.destination.repository}`, copy.destination);
-  }
-  // A few at a time: a run with hundreds of destination repositories does not wait on them one by one.
-  const creating = pLimit(4);
-  await Promise.all(
-    [...destinations].map(([key, destination]) =>
-      creating(async () => {
-        const ecr = ecrRegistry(destination.registry);
-        if (!ecr || options.dryRun) return;
-        try {
-          const result = await ensureEcrRepository(
-            deps.ecr(ecr.region),
-            ecr.account,
-            destination.repository,
-            options.repositorySettings,
-          );
-          if (result === "created") repositoriesCreated.push(key);
-        } catch (error) {
-          unusable.add(key);
-          problems.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      }),
-    ),
-  );
-  repositoriesCreated.sort();
+  // Destination ECR repositories, once each, before any copy into them: listed (tag → digest) and created
+  // when missing.
+  const destinations = await readDestinations(copies, deps.ecr, options);
+  problems.push(...destinations.problems);
 
   // One session for every rule: one concurrency limit, and blobs shared across all images of the run.
   const session = new CopySession(deps.transportFor, sessionOptions(options));
@@ -280,9 +256,23 @@ export async function syncImages(
   await Promise.all(
     copies.map((copy) =>
       limit(async () => {
-        if (unusable.has(`${copy.destination.registry}/${copy.destination.repository}`)) return;
+        if (destinations.unusable.has(repositoryKey(copy.destination))) return;
+        // Known from the listings: no registry request, also past the deadline (it costs nothing).
+        const known = knownCurrent(copy, destinations);
+        if (known?.current) {
+          if (!options.dryRun) {
+            const report = upToDateReport(copy, known.digest);
+            options.onEvent?.({ kind: "image", report });
+            images.push(report);
+          }
+          return;
+        }
         if ((options.canStart && !options.canStart()) || options.signal?.aborted) {
           deferred.push(copy);
+          return;
+        }
+        if (options.dryRun && known) {
+          wouldCopy.push(copy);
           return;
         }
         if (options.dryRun) {
@@ -346,7 +336,7 @@ export async function syncImages(
     images,
     deferred,
     wouldCopy,
-    repositoriesCreated,
+    repositoriesCreated: destinations.created,
     problems,
     totals: {
       copied: images.filter((r) => r.status === "copied").length,

@@ -8,7 +8,7 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   type Tag,
 } from "@aws-sdk/client-rds";
-import { z } from "zod";
+import * as z from "zod";
 import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import type { SnapshotApi } from "../rds/api.ts";
 import { isManagedBy, recoveryTime } from "../rds/naming.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CopySession, type TransportFor } from "../registry/copy.ts";
 import { parseReference, referenceTarget } from "../registry/reference.ts";
 import { headManifest } from "../registry/remote.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Notification } from "../notify/failure.ts";
 import { type InventoryDeps, restoreInventory } from "./inventory.ts";
 import {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Tier } from "./input.ts";
 import type { RecoveryPointRef } from "./recovery-point.ts";
 

@@ -1,5 +1,5 @@
 import type { RDSClient } from "@aws-sdk/client-rds";
-import { z } from "zod";
+import * as z from "zod";
 import type { CatalogStore } from "../catalog/store.ts";
 import type { RestoreJobConfig } from "../config.ts";
 import { InvalidInputError } from "../errors.ts";

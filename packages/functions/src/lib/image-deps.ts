@@ -14,5 +14,9 @@ import { env } from "./env.ts";
 export function imageJob(): { config: ImageJobConfig; deps: SyncDeps; catalog?: CatalogStore } {
   const config = clients.value("image-job-config", () => parseImageJobConfig(env.config));
   const catalog = catalogStore(config.catalog, clients);
-  return { config, deps: imageSyncDeps(config, clients), ...(catalog ? { catalog } : {}) };
+  return {
+    config,
+    deps: imageSyncDeps(config, clients, { insecure: config.images.insecureRegistries }),
+    ...(catalog ? { catalog } : {}),
+  };
 }

@@ -1,0 +1,62 @@
+import { buildFailureNotification, publishNotification } from "@gitpod-dr/core/notify/failure";
+import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/errors";
+import type { WorkPlan } from "@gitpod-dr/core/registry/work";
+import type { WorkBatchResult } from "@gitpod-dr/core/registry/work-copy";
+import { parseWorkEvent, workSummaryEvent } from "@gitpod-dr/core/registry/work-input";
+import { readMapResults, summarizeWork } from "@gitpod-dr/core/registry/work-summary";
+import { snsClient } from "./lib/clients.ts";
+import { env } from "./lib/env.ts";
+import { workFiles } from "./lib/image-work.ts";
+import { logger } from "./lib/logger.ts";
+import { taskHandler } from "./lib/task.ts";
+
+const MAX_LISTED = 25;
+
+/**
+ * Step Functions, the image sync workflow's "Summarize": the plan's report and the children's results
+ * as one report; on any failure one SNS message, then the step fails (ImageSyncIncomplete), so the
+ * execution does.
+ */
+export const handler = taskHandler(logger, async (raw, context) => {
+  const e = parseWorkEvent(workSummaryEvent, raw, "Summarize");
+  const plan: Pick<WorkPlan, "current" | "problems" | "repositoriesCreated"> = e.plan
+    ? JSON.parse(await workFiles.get(e.plan.bucket, e.plan.planKey))
+    : { current: [], problems: [], repositoriesCreated: [] };
+  const results = e.results;
+  const { outputs, failed } = Array.isArray(results)
+    ? { outputs: results as WorkBatchResult[], failed: [] }
+    : results
+      ? await readMapResults(results.ResultWriterDetails, workFiles.get)
+      : { outputs: [], failed: [] };
+  const mapFailure = e.error ? [{ error: e.error.Error, cause: e.error.Cause ?? "" }] : [];
+  const summary = summarizeWork(plan, outputs, [...failed, ...mapFailure]);
+  logger.info("Image sync finished", { ...summary.totals, repositoriesCreated: summary.repositoriesCreated });
+  // Here a finished sync's recovery point is recorded (summary.images: source → destination digest).
+  if (summary.problems.length === 0) return { totals: summary.totals, deferred: summary.deferred.length };
+
+  const listed = summary.problems.slice(0, MAX_LISTED);
+  const more =
+    summary.problems.length > MAX_LISTED ? `\n  …and ${summary.problems.length - MAX_LISTED} more` : "";
+  const error = new ImageSyncIncompleteError(
+    `Image sync of stage ${env.stage}: ${summary.problems.length} failed (${summary.totals.copied} copied, ${summary.totals.upToDate} up to date, ${summary.totals.deferred} left for the next run):\n  ${listed.join("\n  ")}${more}`,
+    summary.problems,
+    summary.totals,
+  );
+  const arn = context.invokedFunctionArn?.split(":") ?? [];
+  const notification = buildFailureNotification(
+    {
+      job: "image-sync",
+      stage: env.stage,
+      account: arn[4] ?? "unknown",
+      region: arn[3] ?? env.region,
+      functionName: context.functionName,
+      requestId: context.awsRequestId,
+      logGroupName: context.logGroupName,
+      logStreamName: context.logStreamName,
+      time: new Date(),
+    },
+    error,
+  );
+  await publishNotification(snsClient(), env.topicArn, notification);
+  throw error;
+});

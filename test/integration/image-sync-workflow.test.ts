@@ -1,0 +1,267 @@
+/**
+ * Issue 18 §3: the image sync workflow as synthesized (stacks/images/workflow.ts), run locally in
+ * aws-local-stepfunctions with every Task bound to the REAL handlers (image-plan, image-copy,
+ * image-summarize) copying between two real registries (Debian's docker-registry).
+ *
+ * Locally the Distributed Map's ItemReader, ItemBatcher and ResultWriter are not run (PLATFORM.md: the
+ * reader is ignored): the Plan binding reads the work list Plan wrote (the object the reader would read)
+ * and batches it with the definition's own MaxItemsPerBatch, and the Map iterates those batches; its
+ * output (the children's results) reaches Summarize as the array a local run gives. S3 and SNS are
+ * aws-sdk-client-mock stubs over an in-memory bucket and a message list (end state asserted on them).
+ */
+
+import { Readable } from "node:stream";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { sdkStreamMixin } from "@smithy/util-stream";
+import { StateMachine as LocalStateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import exampleConfig from "../../config/example.ts";
+import { imageJobConfig } from "../../packages/core/src/config/images.ts";
+import { parseStageConfig, type StageConfigInput } from "../../packages/core/src/config.ts";
+import { Images } from "../../stacks/Images.ts";
+import { lambdaContextFor } from "../fixtures/lambda.ts";
+import { pushImage, randomLayer } from "../fixtures/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+import { synth } from "../fixtures/synth.ts";
+
+const BUCKET = "gitpod-dr-image-sync-work";
+const TOPIC = "arn:aws:sns:eu-west-1:123456789012:gitpod-dr-imagesim-alerts";
+const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gitpod-dr/local-AbCdEf";
+const STATES: Record<string, "image-plan" | "image-copy" | "image-summarize"> = {
+  Plan: "image-plan",
+  "Copy images": "image-copy",
+  Summarize: "image-summarize",
+  "Summarize failure": "image-summarize",
+};
+
+const s3 = mockClient(S3Client);
+const sns = mockClient(SNSClient);
+const objects = new Map<string, string>();
+const published: { Subject?: string; Message?: string }[] = [];
+
+let src: RegistryServer;
+let dst: RegistryServer;
+let definition: StateMachineDefinition;
+let maxItemsPerBatch: number;
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContextFor>) => Promise<unknown>;
+let handlers: Record<string, Handler>;
+
+/** The definition's DefinitionString with its tokens resolved: the work bucket, fake function ARNs. */
+function resolveDefinition(machine: { Properties: { DefinitionString: unknown } }): Record<string, unknown> {
+  const body = machine.Properties.DefinitionString as { "Fn::Join": [string, unknown[]] } | string;
+  const text =
+    typeof body === "string"
+      ? body
+      : body["Fn::Join"][1]
+          .map((part) => {
+            if (typeof part === "string") return part;
+            const ref = (part as { Ref?: string }).Ref;
+            if (ref?.startsWith("ImageSyncWork")) return BUCKET;
+            const getAtt = (part as { "Fn::GetAtt"?: string[] })["Fn::GetAtt"];
+            if (getAtt) return `arn:aws:lambda:eu-west-1:123456789012:function:${getAtt[0]}`;
+            return "aws";
+          })
+          .join("");
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+type Asl = { States: Record<string, Record<string, unknown>> };
+
+/** The Map state as a local run can run it: over the batches the Plan binding adds to its result. */
+function localDefinition(asl: Asl): StateMachineDefinition {
+  const map = asl.States["Copy in parallel"] as Record<string, unknown>;
+  maxItemsPerBatch = (map.ItemBatcher as { MaxItemsPerBatch: number }).MaxItemsPerBatch;
+  const { ItemReader: _r, ItemBatcher: _b, ResultWriter: _w, ...rest } = map;
+  asl.States["Copy in parallel"] = { ...rest, ItemsPath: "$.plan.localBatches" };
+  return asl as unknown as StateMachineDefinition;
+}
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([startRegistry(), startRegistry()]);
+  const images = {
+    schedule: "rate(1 hour)",
+    insecureRegistries: [src.host, dst.host],
+    registries: { [dst.host]: { credentialsSecretArn: SECRET } },
+    rules: [
+      {
+        name: "local",
+        source: { registry: src.host },
+        repositories: ["gitpod/server", "workspace-images"],
+        destination: { registry: dst.host, repositoryPrefix: "dr/" },
+      },
+    ],
+    fanOut: { maxConcurrency: 3, imagesPerChild: 2, toleratedFailurePercentage: 0 },
+  } satisfies StageConfigInput["images"];
+  const config = { ...exampleConfig, images };
+  const template = await synth(Images, { stage: "imagesim", config, withoutRestore: true });
+  const [machine] = Object.values(template.findResources("AWS::StepFunctions::StateMachine"));
+  definition = localDefinition(resolveDefinition(machine as never) as Asl);
+
+  for (let i = 0; i < 4; i++) {
+    await pushImage(src.host, "workspace-images", `build-${i}`, {
+      layers: [randomLayer(200_000, { seed: i + 1 }), randomLayer(50_000, { seed: 100 })],
+    });
+  }
+  await pushImage(src.host, "gitpod/server", "2026.12", { layers: [randomLayer(300_000, { seed: 7 })] });
+
+  vi.stubEnv("GITPOD_DR_STAGE", "imagesim");
+  vi.stubEnv("GITPOD_DR_TOPIC_ARN", TOPIC);
+  vi.stubEnv(
+    "GITPOD_DR_CONFIG",
+    JSON.stringify(imageJobConfig("imagesim", parseStageConfig(config).images as never)),
+  );
+  vi.stubEnv("AWS_REGION", "eu-west-1");
+  vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
+  vi.stubEnv("AWS_SECRET_ACCESS_KEY", "x");
+  vi.stubEnv("POWERTOOLS_LOG_LEVEL", "SILENT");
+  vi.resetModules();
+  handlers = {
+    "image-plan": (await import("../../packages/functions/src/image-plan.ts")).handler as Handler,
+    "image-copy": (await import("../../packages/functions/src/image-copy.ts")).handler as Handler,
+    "image-summarize": (await import("../../packages/functions/src/image-summarize.ts")).handler as Handler,
+  };
+}, 180_000);
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await Promise.all([src?.stop(), dst?.stop()]);
+});
+
+beforeEach(() => {
+  s3.reset();
+  sns.reset();
+  objects.clear();
+  published.length = 0;
+  s3.on(PutObjectCommand).callsFake((input) => {
+    objects.set(`${input.Bucket}/${input.Key}`, String(input.Body));
+    return {};
+  });
+  s3.on(GetObjectCommand).callsFake((input) => {
+    const body = objects.get(`${input.Bucket}/${input.Key}`);
+    if (body === undefined) throw Object.assign(new Error("NoSuchKey"), { name: "NoSuchKey" });
+    return { Body: sdkStreamMixin(Readable.from([Buffer.from(body)])) };
+  });
+  sns.on(PublishCommand).callsFake((input) => {
+    published.push({ Subject: input.Subject, Message: input.Message });
+    return { MessageId: `m-${published.length}` };
+  });
+});
+
+interface Run {
+  status: string;
+  output?: unknown;
+  error?: string;
+  calls: { state: string; error?: string }[];
+}
+
+/** One execution; `fail(state, call)` makes that task call throw (an injected failure) instead. */
+async function run(fail?: (state: string, n: number) => Error | undefined): Promise<Run> {
+  const calls: Run["calls"] = [];
+  const bind = (state: string) => async (raw: unknown) => {
+    const n = calls.filter((c) => c.state === state).length + 1;
+    const call: Run["calls"][number] = { state };
+    calls.push(call);
+    try {
+      const injected = fail?.(state, n);
+      if (injected) throw injected;
+      const fn = handlers[STATES[state] as string] as Handler;
+      const event = JSON.parse(JSON.stringify(raw));
+      const result = JSON.parse(JSON.stringify((await fn(event, lambdaContextFor(state))) ?? null));
+      if (state === "Plan") {
+        // What the ItemReader would read and the ItemBatcher would make of it.
+        const items = JSON.parse(objects.get(`${result.bucket}/${result.itemsKey}`) as string) as unknown[];
+        const localBatches = [];
+        for (let i = 0; i < items.length; i += maxItemsPerBatch) {
+          localBatches.push({ Items: items.slice(i, i + maxItemsPerBatch) });
+        }
+        return { ...result, localBatches };
+      }
+      return result;
+    } catch (error) {
+      const e = error as Error;
+      call.error = e.name;
+      // As Lambda reports a function error to Step Functions: Error = errorType, Cause = the JSON.
+      const lambdaError = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message }));
+      lambdaError.name = e.name;
+      throw lambdaError;
+    }
+  };
+  const machine = new LocalStateMachine(definition, {
+    validationOptions: { checkPaths: true, checkArn: true },
+  });
+  const execution = machine.run({} as never, {
+    overrides: {
+      taskResourceLocalHandlers: Object.fromEntries(Object.keys(STATES).map((s) => [s, bind(s)])),
+      retryIntervalOverrides: Object.fromEntries(Object.keys(STATES).map((s) => [s, 0])),
+    },
+    context: { Execution: { Name: `run-${Math.random().toString(36).slice(2, 8)}` } } as never,
+  });
+  const result = await execution.result.then(
+    (output) => ({ status: "SUCCEEDED", output }),
+    (error: Error) => ({ status: "FAILED", error: error.name }),
+  );
+  return { ...result, calls };
+}
+
+async function digestAt(registry: RegistryServer, repo: string, tag: string): Promise<string | null> {
+  const response = await fetch(`${registry.url}/v2/${repo}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  return response.ok ? response.headers.get("docker-content-digest") : null;
+}
+
+const TAGS = [
+  ["gitpod/server", "2026.12"],
+  ["workspace-images", "build-0"],
+  ["workspace-images", "build-1"],
+  ["workspace-images", "build-2"],
+  ["workspace-images", "build-3"],
+] as const;
+
+describe("the image sync workflow, run locally on the real handlers", () => {
+  it("plans, copies in batches of the configured size, and summarizes; a second run finds everything current", async () => {
+    const first = await run();
+
+    expect(first.status).toBe("SUCCEEDED");
+    // 5 images in batches of 2: three children.
+    expect(first.calls.filter((c) => c.state === "Copy images")).toHaveLength(3);
+    expect(first.output).toMatchObject({ totals: { copied: 5, upToDate: 0, failed: 0, deferred: 0 } });
+    for (const [repo, tag] of TAGS) {
+      expect(await digestAt(dst, `dr/${repo}`, tag)).toBe(await digestAt(src, repo, tag));
+    }
+    const plan = [...objects.keys()].find((k) => k.endsWith("/items.json")) as string;
+    expect(JSON.parse(objects.get(plan) as string)).toHaveLength(5);
+    expect(published).toEqual([]);
+
+    const second = await run();
+
+    expect(second.status).toBe("SUCCEEDED");
+    expect(second.output).toMatchObject({ totals: { copied: 0, upToDate: 5, failed: 0 } });
+  }, 120_000);
+
+  it("retries a child that fails with a temporary error, and the run succeeds", async () => {
+    const transient = () => Object.assign(new Error("503 from the registry"), { name: "Transient" });
+    const result = await run((state, n) => (state === "Copy images" && n === 1 ? transient() : undefined));
+
+    expect(result.status).toBe("SUCCEEDED");
+    const copies = result.calls.filter((c) => c.state === "Copy images");
+    expect(copies.map((c) => c.error)).toContain("Transient");
+    expect(copies).toHaveLength(4); // three batches, one of them twice
+    expect(published).toEqual([]);
+  }, 120_000);
+
+  it("fails the run with one SNS message when a child keeps failing (no failure tolerated)", async () => {
+    const transient = () => Object.assign(new Error("503 from the registry"), { name: "Transient" });
+    const result = await run((state) => (state === "Copy images" ? transient() : undefined));
+
+    expect(result.status).toBe("FAILED");
+    expect(result.calls.map((c) => c.state)).toContain("Summarize failure");
+    expect(result.calls.at(-1)).toEqual({ state: "Summarize failure", error: "ImageSyncIncomplete" });
+    expect(published).toHaveLength(1);
+    expect(published[0]?.Subject).toContain("image-sync failed: ImageSyncIncomplete");
+    expect(published[0]?.Message).toContain("Transient");
+  }, 120_000);
+});
