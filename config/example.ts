@@ -200,6 +200,8 @@ export default {
     maxAgeDays: 8,
     // The check function runs here and is the only client the scratch database admits.
     vpc: { subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0a1b2c3d4e5f60718"] },
+    // The scratch database's group: its only ingress rule admits the group above on the database port.
+    database: { securityGroupIds: ["sg-0a1b2c3d4e5f60719"] },
     checks: {
       // Gitpod's tables (d_b_user, d_b_workspace, d_b_workspace_instance) are checked by default.
       database: {

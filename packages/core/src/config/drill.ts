@@ -78,6 +78,10 @@ export const drillConfigSchema = z
       /** The check function's security group: the only source the scratch database's group admits. */
       securityGroupIds: z.array(securityGroupId).min(1, "must list at least one security group"),
     }),
+    /** The scratch database's security groups: their ingress must admit only `vpc.securityGroupIds`. */
+    database: z.strictObject({
+      securityGroupIds: z.array(securityGroupId).min(1, "must list at least one security group"),
+    }),
     checks: z
       .strictObject({
         database: z

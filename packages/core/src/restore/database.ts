@@ -164,7 +164,7 @@ export async function startDatabaseRestore(
           ...(s.parameterGroupName ? { DBParameterGroupName: s.parameterGroupName } : {}),
           PubliclyAccessible: false,
           CopyTagsToSnapshot: true,
-          DeletionProtection: true,
+          DeletionProtection: s.deletionProtection ?? true,
           Tags: tagList(input),
         }),
       );
@@ -183,7 +183,7 @@ export async function startDatabaseRestore(
             ? { DBClusterParameterGroupName: s.clusterParameterGroupName }
             : {}),
           ...(s.kmsKeyArn ? { KmsKeyId: s.kmsKeyArn } : {}),
-          DeletionProtection: true,
+          DeletionProtection: s.deletionProtection ?? true,
           Tags: tagList(input),
         }),
       );
