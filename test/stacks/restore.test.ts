@@ -340,7 +340,7 @@ describe("the example stage's restore section", () => {
 
 describe("a stage without a restore section", () => {
   it("deploys no state machine, no restore function and no access entry", async () => {
-    const { restore: _, ...withoutRestore } = exampleConfig as StageConfigInput;
+    const { restore: _, drill: _drill, ...withoutRestore } = exampleConfig as StageConfigInput;
     const template = await synth(Restore, { stage: "norestore", config: withoutRestore });
 
     expect(Object.keys(template.findResources("AWS::StepFunctions::StateMachine"))).toEqual([]);
@@ -428,7 +428,7 @@ describe("the restore's standby in the DR region", () => {
     expect(() => deploymentKind("us-east-1", stage, "example")).toThrow(
       'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), or its restore standby to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
     );
-    const { restore: _restore, ...withoutRestore } = exampleConfig as StageConfigInput;
+    const { restore: _restore, drill: _drill, ...withoutRestore } = exampleConfig as StageConfigInput;
     expect(() => deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toThrow(
       'Stage "example" configures no restore: nothing to deploy in its DR region eu-central-1',
     );
