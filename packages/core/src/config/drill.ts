@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { parseJobConfig, validateConfig } from "./parse.ts";
 import { scheduleExpression, securityGroupId } from "./patterns.ts";
+import { type RestoreStageConfig, restoreJobConfig, restoreJobConfigSchema } from "./restore.ts";
 
 /**
  * The scheduled restore drill (issue 13): what it restores, what it checks, how long it may take. The
@@ -138,3 +141,32 @@ export const drillConfigSchema = z
     }
   });
 export type DrillConfig = z.output<typeof drillConfigSchema>;
+
+/** The drill functions' run-time configuration: the restore's (the drill restores with it) and the drill's. */
+export const drillJobConfigSchema = restoreJobConfigSchema.extend({ drill: drillConfigSchema });
+export type DrillJobConfig = z.output<typeof drillJobConfigSchema>;
+
+const LABEL = "drill configuration";
+
+/**
+ * The drill functions' configuration, derived from the stage configuration (what the Drill stack
+ * writes into GITPOD_DR_CONFIG).
+ * @throws ConfigError when the stage has no drill (or restore) section.
+ */
+export function drillJobConfig(
+  stage: string,
+  account: string,
+  config: RestoreStageConfig & { readonly drill?: DrillConfig | undefined },
+): DrillJobConfig {
+  if (!config.drill) throw new ConfigError("The stage configuration has no drill section");
+  return validateConfig(
+    drillJobConfigSchema,
+    { ...restoreJobConfig(stage, account, config), drill: config.drill },
+    LABEL,
+  );
+}
+
+/** @throws ConfigError naming the invalid field. */
+export function parseDrillJobConfig(json: string | undefined): DrillJobConfig {
+  return parseJobConfig(drillJobConfigSchema, json, LABEL);
+}
