@@ -5,6 +5,7 @@ import { Application } from "./Application.ts";
 import { Backups } from "./Backups.ts";
 import { customResourceHandlerLogs } from "./constructs/CustomResourceHandler.ts";
 import { setStageConfig } from "./context.ts";
+import { Drill } from "./Drill.ts";
 import { stripJsonImportAttributes } from "./esbuild.ts";
 import { Images } from "./Images.ts";
 import { Restore } from "./Restore.ts";
@@ -47,6 +48,8 @@ export function addStacks(app: App, config: StageConfig, kind: "primary" | "stan
   } else {
     app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
   }
+  // The drill runs where it restores: its database checks must run in the target region's VPC.
+  if (config.drill && (config.drill.target === "dr") === (kind === "standby")) app.stack(Drill);
   for (const stack of app.node.children) {
     if (stack instanceof Stack) customResourceHandlerLogs(stack);
   }

@@ -22,8 +22,8 @@ import type { DrillRecoveryPoint, DrillRecoveryPoints, DrillResult } from "./typ
 export interface LatestRecoveryPointsDeps {
   /** RDS in the drill's target region. */
   readonly rds: Pick<RDSClient, "send" | "config">;
-  /** The target cluster (absent: no application tier). */
-  readonly kube?: KubeOps | undefined;
+  /** The target cluster (undefined: no application tier). */
+  readonly kube: () => Promise<KubeOps | undefined>;
   readonly ssm: Pick<SSMClient, "send">;
   /** The SSM parameter the last result is kept in, `/gitpod-dr/<stage>/drill/last-result`. */
   readonly parameterName: string;
@@ -72,9 +72,10 @@ export function latestRecoveryPoints(
       const { kind, snapshot } = await newestSnapshot(deps.rds, config);
       const at = recoveryTime(snapshot).at ?? new Date(0);
       const app = config.application;
+      const kube = app ? await deps.kube() : undefined;
       const backup =
-        app && deps.kube
-          ? await resolveBackup(deps.kube, app.veleroNamespace, "latest", app.includeKotsBackups)
+        app && kube
+          ? await resolveBackup(kube, app.veleroNamespace, "latest", app.includeKotsBackups)
           : undefined;
       const total = (backup?.status as { progress?: { totalItems?: number } } | undefined)?.progress
         ?.totalItems;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { wrapAwsError } from "../aws/errors.ts";
 import { type Notification, snsMessage, snsSubject } from "../notify/failure.ts";
 import { METRIC_NAMESPACE } from "../s3/metrics.ts";
+import { DrillTeardownFailedError } from "./errors.ts";
 import type { DrillPlan } from "./steps.ts";
 import type { DrillRecoveryPoints, DrillResult, DrillRto } from "./types.ts";
 
@@ -36,7 +37,12 @@ export interface DrillState {
   readonly teardown?: { readonly removed?: readonly string[] };
   /** The caught failures by step key: `{ Error, Cause }` as Step Functions records them. */
   readonly failed?: Record<string, { readonly Error?: string; readonly Cause?: string }>;
+  /** Teardown's own failure (DrillTeardownFailed names what is left). */
+  readonly teardownFailed?: { readonly Error?: string; readonly Cause?: string };
 }
+
+/** A branch's Fail state writes its cause as `[step <state name>] <cause>` (stacks/drill/definition.ts). */
+const STEP_MARK = /^\[step ([^\]]+)\] ([\s\S]*)$/;
 
 export const finishEvent = z.object({
   action: z.literal("finish"),
@@ -71,16 +77,30 @@ export function measuredRto(state: DrillState, now: Date): DrillRto | undefined 
 
 /** The caught failure: its step key, error name and cause (the Cause of a task failure is JSON). */
 export function failureOf(state: DrillState): DrillResult["failure"] | undefined {
-  const [step, caught] = Object.entries(state.failed ?? {})[0] ?? [];
-  if (!step || !caught) return undefined;
-  let cause = caught.Cause ?? "";
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    if (parsed.errorMessage) cause = parsed.errorMessage;
-  } catch {
-    // not JSON: a States.* error's cause is text
-  }
-  return { step, error: caught.Error ?? "Unknown", cause };
+  const text = (cause: string | undefined) => {
+    try {
+      const parsed = JSON.parse(cause ?? "") as { errorMessage?: string };
+      if (parsed.errorMessage) return parsed.errorMessage;
+    } catch {
+      // not JSON: a States.* error's cause is text
+    }
+    return cause ?? "";
+  };
+  const [key, caught] = Object.entries(state.failed ?? {})[0] ?? [];
+  const marked = STEP_MARK.exec(caught?.Cause ?? "");
+  const first = caught
+    ? {
+        step: marked?.[1] ?? key ?? "unknown",
+        error: caught.Error ?? "Unknown",
+        cause: text(marked ? marked[2] : caught.Cause),
+      }
+    : undefined;
+  const down = state.teardownFailed;
+  if (!down) return first;
+  const teardown = `teardown failed (${down.Error ?? "Unknown"}): ${text(down.Cause)}`;
+  return first
+    ? { ...first, cause: `${first.cause}; ${teardown}` }
+    : { step: "Tear down", error: down.Error ?? "DrillTeardownFailed", cause: teardown };
 }
 
 /** The one message of a drill. */
@@ -211,4 +231,40 @@ export async function publishDrillAge(stage: string, deps: FinishDeps): Promise<
   const age = seconds(last.finishedAt, now.toISOString()) ?? 0;
   await putDrillAge(deps.cloudwatch(), stage, age, now);
   return { ageSeconds: age };
+}
+
+/**
+ * "cleanup" (EventBridge, on an aborted or timed-out drill execution, which never reached its own
+ * teardown): removes every drill's scratch resources and sends the drill's one message.
+ * @throws DrillTeardownFailedError (after publishing what is left), NotificationError
+ */
+export async function cleanUpStoppedDrill(
+  e: { readonly executionName: string; readonly status: string; readonly executionArn: string },
+  stage: string,
+  teardown: () => Promise<{ removed: readonly string[] }>,
+  publish: FinishDeps["publish"],
+): Promise<{ removed: readonly string[] }> {
+  let removed: readonly string[] = [];
+  let problem: string | undefined;
+  try {
+    removed = (await teardown()).removed;
+  } catch (error) {
+    problem = (error as Error).message;
+    removed = ((error as { summary?: { removed?: string[] } }).summary?.removed ?? []) as string[];
+  }
+  const lines = [
+    `Drill execution ${e.executionName} ended ${e.status} before its own teardown.`,
+    `Torn down: ${removed.join(", ") || "nothing"}`,
+    ...(problem ? [`TEARDOWN FAILED: ${problem}`] : []),
+    "",
+    `Execution: ${e.executionArn}`,
+  ];
+  await publish({
+    subject: snsSubject(
+      `gitpod-dr ${stage}: restore drill ${e.executionName} ${e.status}${problem ? ", teardown FAILED" : ""}`,
+    ),
+    message: snsMessage(lines.join("\n")),
+  });
+  if (problem) throw new DrillTeardownFailedError(problem, [problem], { removed });
+  return { removed };
 }

@@ -67,7 +67,8 @@ export const drillEvent = z.discriminatedUnion("action", [
   z.object({ action: z.literal("check-application"), drill: plan, started: passedOn<DrillRestoreStarted>() }),
   z.object({ action: z.literal("check-images"), drill: plan }),
   z.object({ action: z.literal("check-object-storage"), drill: plan }),
-  z.object({ action: z.literal("teardown"), drillId: z.string().min(1) }),
+  // The whole state: a failed "Plan drill" leaves no drill id, and then every drill's resources go.
+  z.object({ action: z.literal("teardown"), state: passedOn<{ drill?: Pick<DrillPlan, "drillId"> }>() }),
 ]);
 export type DrillEvent = z.infer<typeof drillEvent>;
 
@@ -251,7 +252,7 @@ export async function drillStep(e: DrillEvent, config: DrillJobConfig, deps: Dri
     case "teardown":
       return tearDown(
         { rds: deps.rds(), secrets: deps.secrets(), kube: await deps.kube() },
-        { stage: config.stage, drillId: e.drillId, veleroNamespace: app?.veleroNamespace },
+        { stage: config.stage, drillId: e.state.drill?.drillId, veleroNamespace: app?.veleroNamespace },
       );
   }
 }
