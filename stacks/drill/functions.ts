@@ -79,14 +79,23 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
     "rds:CreateDBInstance",
   ];
   drill("RestoreIntoNewDrillDatabases", [...restoreActions, "rds:AddTagsToResource"], scratch, requestTagged);
+  const groups = [
+    rds("pg", target?.database.parameterGroupName ?? "default.*"),
+    rds("cluster-pg", target?.database.clusterParameterGroupName ?? "default.*"),
+    rds("og", "default:*"),
+  ];
   drill("RestoreFromSnapshotsIntoTheTargetNetwork", restoreActions, [
     rds("snapshot", "*"),
     rds("cluster-snapshot", "*"),
     rds("subgrp", target?.database.subnetGroupName ?? "none"),
-    rds("pg", target?.database.parameterGroupName ?? "default.*"),
-    rds("cluster-pg", target?.database.clusterParameterGroupName ?? "default.*"),
-    rds("og", "default:*"),
+    ...groups,
   ]);
+  acceptWildcards(
+    stack,
+    f.drill.fn,
+    "RDS's default parameter and option groups, the family following the snapshot's engine version",
+    groups.filter((g) => g.includes("*")),
+  );
   // Change and delete: drill-named AND tagged databases only (never production's).
   drill(
     "ResetPasswordAndDeleteOnlyDrillDatabases",
@@ -142,10 +151,13 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
       ["s3:ListBucket", "s3:GetReplicationConfiguration"],
       storage.buckets.map((b) => `arn:${partition}:s3:::${b}`),
     );
-    drill(
-      "HeadSampledObjects",
-      ["s3:GetObject"],
-      buckets.map((b) => `arn:${partition}:s3:::${b}/*`),
+    const objects = buckets.map((b) => `arn:${partition}:s3:::${b}/*`);
+    drill("HeadSampledObjects", ["s3:GetObject"], objects);
+    acceptWildcards(
+      stack,
+      f.drill.fn,
+      "The sample is any object of the configured source buckets and their replicas, chosen at run time; read only",
+      objects,
     );
   }
   // Images: HEAD manifests in the target registry (read only).
