@@ -446,9 +446,13 @@ describe("the restore's standby in the DR region", () => {
     template = Template.fromStack(getStack(Restore));
   }, 120_000);
 
-  it("holds only the alerts topic and the restore, in the DR region", () => {
+  it("holds only the alerts topic, the restore and the drill (the example's drill targets dr), in the DR region", () => {
     const stacks = app.node.children.filter((c) => Stack.isStack(c)).map((c) => c.node.id);
-    expect(stacks.sort()).toEqual(["standby-gitpod-dr-Alerts", "standby-gitpod-dr-Restore"]);
+    expect(stacks.sort()).toEqual([
+      "standby-gitpod-dr-Alerts",
+      "standby-gitpod-dr-Drill",
+      "standby-gitpod-dr-Restore",
+    ]);
     expect(getStack(Restore).region).toBe("eu-central-1");
     expect(Object.keys(template.findResources("AWS::StepFunctions::StateMachine"))).toHaveLength(1);
   });
