@@ -191,6 +191,35 @@ export default {
   // A target for a tier the stage does not configure is rejected. Here: the database tier's target;
   // the others get their defaults (objectStorage 3h, images 8h, application 50h with the schedules above).
   rpo: { database: "26h" },
+  // Optional: the scheduled restore drill (README "Restore drills"). Restores the newest recovery point
+  // into scratch resources named from the drill id (database gitpod-dr-drill-<id>, namespaces
+  // gitpod-drill-<id>), checks it, and tears everything down. Needs the restore section above.
+  drill: {
+    // Weekly, Sunday 04:00 UTC (after the nightly backups).
+    schedule: "cron(0 4 ? * SUN *)",
+    // The DR region proves what a regional disaster would get back.
+    target: "dr",
+    // The whole drill's limit, teardown included (the database restore is most of it).
+    deadlineMinutes: 240,
+    // Keep the scratch resources this long after the checks (0: tear down at once).
+    keepMinutes: 0,
+    // Alarm when no drill has succeeded for this many days.
+    maxAgeDays: 8,
+    // The check function runs here and is the only client the scratch database admits.
+    vpc: { subnetIds: ["subnet-0123456789abcdef0"], securityGroupIds: ["sg-0a1b2c3d4e5f60718"] },
+    // The scratch database's group: its only ingress rule admits the group above on the database port.
+    database: { securityGroupIds: ["sg-0a1b2c3d4e5f60719"] },
+    checks: {
+      // Gitpod's tables (d_b_user, d_b_workspace, d_b_workspace_instance) are checked by default.
+      database: {
+        schema: "gitpod",
+        rowCountRatio: { min: 0.9, max: 1.5 },
+        maxStalenessHours: 26,
+        sql: [{ name: "teams present", sql: "SELECT COUNT(*) FROM d_b_team", expect: { min: 1 } }],
+      },
+      objectStorage: { sampleSize: 20 },
+    },
+  },
   notifications: {
     // Who hears about failures. Email subscriptions must be confirmed from the email AWS sends.
     emails: ["platform-oncall@example.com"],

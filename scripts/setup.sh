@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh clone for the tests and the CLI: the Debian packages the integration tests run against
-# (docker-registry, skopeo), a check for moto_server, then npm ci. Works as root and as a user (sudo).
+# (docker-registry, skopeo, mariadb-server), a check for moto_server, then npm ci. Works as root and as a user (sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +15,15 @@ as_root() {
 
 # The image tier's integration tests run against real peers: Debian's docker-registry (CNCF
 # distribution) and skopeo (the reference copier).
-if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null; then
+# The drill's SQL checks run against a real MariaDB server (mariadbd, started by the tests on a private
+# port and data directory; the package starts no service here).
+if ! command -v docker-registry >/dev/null || ! command -v skopeo >/dev/null || ! command -v mariadbd >/dev/null; then
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo mariadb-server
+fi
+if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "setup: mariadbd is missing after installing mariadb-server; the drill's SQL tests need it" >&2
+  exit 2
 fi
 
 # The conformance suite (test/conformance) runs the jobs against moto_server, an independent AWS

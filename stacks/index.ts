@@ -7,6 +7,7 @@ import { Catalog } from "./Catalog.ts";
 import { customResourceHandlerLogs } from "./constructs/CustomResourceHandler.ts";
 import { setStageConfig } from "./context.ts";
 import { Dashboard } from "./Dashboard.ts";
+import { Drill } from "./Drill.ts";
 import { stripJsonImportAttributes } from "./esbuild.ts";
 import { Images } from "./Images.ts";
 import { Restore } from "./Restore.ts";
@@ -40,17 +41,14 @@ export function addStacks(app: App, config: StageConfig, kind: "primary" | "stan
     nodejs: { minify: true, esbuild: { plugins: [stripJsonImportAttributes] } },
   });
   if (kind === "standby") {
-    app.stack(Alerts).stack(Catalog).stack(Restore).stack(Dashboard);
+    app.stack(Alerts).stack(Catalog).stack(Restore);
   } else {
-    app
-      .stack(Alerts)
-      .stack(Backups)
-      .stack(Storage)
-      .stack(Images)
-      .stack(Application)
-      .stack(Restore)
-      .stack(Dashboard);
+    app.stack(Alerts).stack(Backups).stack(Storage).stack(Images).stack(Application).stack(Restore);
   }
+  // The drill runs where it restores: its database checks must run in the target region's VPC.
+  if (config.drill && (config.drill.target === "dr") === (kind === "standby")) app.stack(Drill);
+  // Last: the dashboard shows the alarms of the stacks before it.
+  app.stack(Dashboard);
   for (const stack of app.node.children) {
     if (stack instanceof Stack) customResourceHandlerLogs(stack);
   }

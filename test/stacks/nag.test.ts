@@ -115,6 +115,22 @@ const STANDBY_ON_EVERYTHING: Record<string, string[]> = {
   ],
   ...RESTORE_ON_EVERYTHING,
 };
+/** The drill (the example's targets dr: in the standby). */
+const DRILL_ON_EVERYTHING: Record<string, string[]> = {
+  "Drill/ServiceRole/DefaultPolicy/Resource": [
+    ...XRAY,
+    "cloudwatch:PutMetricData",
+    "ecr:GetAuthorizationToken",
+    "rds:DescribeDBClusterSnapshots",
+    "rds:DescribeDBSnapshots",
+    "secretsmanager:ListSecrets",
+  ],
+  "DrillDatabase/ServiceRole/DefaultPolicy/Resource": [...XRAY],
+  "DrillMachine/Role/DefaultPolicy/Resource": [
+    ...(RESTORE_ON_EVERYTHING["RestoreMachine/Role/DefaultPolicy/Resource"] ?? []),
+  ],
+};
+
 const PRIMARY_ON_EVERYTHING: Record<string, string[]> = {
   "RdsSnapshot/ServiceRole/DefaultPolicy/Resource": [...XRAY, "rds:DescribeDBSnapshots"],
   "S3Check/ServiceRole/DefaultPolicy/Resource": [
@@ -155,7 +171,8 @@ describe.each([
   });
 
   it('allows on Resource "*" only the reviewed actions, none of which has resource-level permissions', () => {
-    const expected = kind === "primary" ? PRIMARY_ON_EVERYTHING : STANDBY_ON_EVERYTHING;
+    const expected =
+      kind === "primary" ? PRIMARY_ON_EVERYTHING : { ...STANDBY_ON_EVERYTHING, ...DRILL_ON_EVERYTHING };
     const sorted = (r: Record<string, string[]>) =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v].sort()]));
     expect(onEverything).toEqual(sorted(expected));

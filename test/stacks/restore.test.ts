@@ -347,7 +347,7 @@ describe("the example stage's restore section", () => {
 
 describe("a stage without a restore section", () => {
   it("deploys no state machine, no restore function and no access entry", async () => {
-    const { restore: _, ...withoutRestore } = exampleConfig as StageConfigInput;
+    const { restore: _, drill: _drill, ...withoutRestore } = exampleConfig as StageConfigInput;
     const template = await synth(Restore, { stage: "norestore", config: withoutRestore });
 
     expect(Object.keys(template.findResources("AWS::StepFunctions::StateMachine"))).toEqual([]);
@@ -436,7 +436,7 @@ describe("the restore's standby in the DR region", () => {
       'Deploy stage "example" to its primary region eu-west-1 (--region eu-west-1), and its standby (catalog, RPO alarms, restore) to the DR region eu-central-1 (--region eu-central-1); it was asked for us-east-1',
     );
     // The DR region always has the recovery-point catalog, with or without a restore.
-    const { restore: _restore, ...withoutRestore } = exampleConfig as StageConfigInput;
+    const { restore: _restore, drill: _drill, ...withoutRestore } = exampleConfig as StageConfigInput;
     expect(deploymentKind("eu-central-1", parseStageConfig(withoutRestore), "example")).toBe("standby");
   });
 
@@ -452,12 +452,13 @@ describe("the restore's standby in the DR region", () => {
     template = Template.fromStack(getStack(Restore));
   }, 120_000);
 
-  it("holds only the alerts topic, the catalog, the restore and its dashboard, in the DR region", () => {
+  it("holds only the alerts topic, the catalog, the restore, the drill (the example's drill targets dr) and the dashboard, in the DR region", () => {
     const stacks = app.node.children.filter((c) => Stack.isStack(c)).map((c) => c.node.id);
     expect(stacks.sort()).toEqual([
       "standby-gitpod-dr-Alerts",
       "standby-gitpod-dr-Catalog",
       "standby-gitpod-dr-Dashboard",
+      "standby-gitpod-dr-Drill",
       "standby-gitpod-dr-Restore",
     ]);
     expect(getStack(Restore).region).toBe("eu-central-1");

@@ -4,6 +4,7 @@
  * function imports its own tier's module, so its bundle carries no other tier's schemas.
  */
 export * from "./config/application.ts";
+export * from "./config/drill.ts";
 export * from "./config/images.ts";
 export * from "./config/parse.ts";
 export * from "./config/patterns.ts";

@@ -20,9 +20,10 @@ const PRIMARY_TARGET = {
 const DR_KEY = "arn:aws:kms:eu-central-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 const PRIMARY_KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 
-/** The example stage with its restore section replaced. */
+/** The example stage with its restore section replaced (and no drill: it cross-checks the restore's targets). */
 const withRestore = (restore: unknown, rest: Partial<StageConfigInput> = {}): unknown => ({
   ...exampleConfig,
+  drill: undefined,
   ...rest,
   restore,
 });
@@ -218,7 +219,7 @@ describe("the restore section of the stage configuration", () => {
   });
 
   it("does not need targets.dr.cluster without an application section", () => {
-    const { application: _, ...noApplication } = exampleConfig as StageConfigInput;
+    const { application: _, drill: _drill, ...noApplication } = exampleConfig as StageConfigInput;
     const config = parseStageConfig({
       ...noApplication,
       restore: { targets: { primary: PRIMARY_TARGET, dr: PRIMARY_TARGET } },
@@ -278,7 +279,7 @@ describe("the restore functions' run-time configuration", () => {
   });
 
   it("has no application part without an application section, and no restore without a restore section", () => {
-    const { application: _, ...noApplication } = exampleConfig as StageConfigInput;
+    const { application: _, drill: _drill, ...noApplication } = exampleConfig as StageConfigInput;
     const stage = parseStageConfig({
       ...noApplication,
       restore: { ...exampleConfig.restore, targets: { primary: exampleConfig.restore.targets.primary } },
@@ -286,7 +287,7 @@ describe("the restore functions' run-time configuration", () => {
     const parsed = parseRestoreJobConfig(JSON.stringify(restoreJobConfig("prod", ACCOUNT, stage)));
     expect(parsed.application).toBeUndefined();
 
-    const { restore: __, ...noRestore } = exampleConfig as StageConfigInput;
+    const { restore: __, drill: ___, ...noRestore } = exampleConfig as StageConfigInput;
     expect(() => restoreJobConfig("prod", ACCOUNT, parseStageConfig(noRestore))).toThrow(
       new ConfigError("The stage configuration has no restore section"),
     );

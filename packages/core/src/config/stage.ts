@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { applicationConfigSchema } from "./application.ts";
 import { rpoProblems, rpoSchema } from "./catalog.ts";
+import { drillConfigSchema } from "./drill.ts";
 import { imagesConfigSchema } from "./images.ts";
 import { validateConfig } from "./parse.ts";
 import { kmsKeyRegion } from "./patterns.ts";
@@ -26,6 +27,8 @@ export const stageConfigSchema = rdsStageSchema
     restore: restoreConfigSchema.optional(),
     /** RPO targets per tier (`"26h"`); a tier left out gets its schedule's longest gap plus 2 hours. */
     rpo: rpoSchema.optional(),
+    /** The scheduled restore drill (into scratch resources, then torn down). Needs `restore`. */
+    drill: drillConfigSchema.optional(),
     notifications: z
       .strictObject({
         emails: z.array(z.email("must be an email address")).default([]),
@@ -73,6 +76,7 @@ export const stageConfigSchema = rdsStageSchema
         });
       }
     }
+    if (config.drill) drillCrossChecks(config, ctx);
     const dbKeyRegion = config.database.kmsKeyArn ? kmsKeyRegion(config.database.kmsKeyArn) : undefined;
     if (dbKeyRegion && dbKeyRegion !== config.regions.primary) {
       ctx.addIssue({
@@ -94,4 +98,40 @@ export type StageConfig = z.output<typeof stageConfigSchema>;
  */
 export function parseStageConfig(raw: unknown, source = "stage configuration"): StageConfig {
   return validateConfig(stageConfigSchema, raw, source);
+}
+
+/** The drill restores with the restore's settings: the target it names must be configured, and fit. */
+function drillCrossChecks(
+  config: Pick<z.output<typeof rdsStageSchema>, "regions"> & {
+    restore?: z.output<typeof restoreConfigSchema> | undefined;
+    drill?: z.output<typeof drillConfigSchema> | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const drill = config.drill;
+  if (!drill) return;
+  const restore = config.restore;
+  if (!restore) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["drill"],
+      message: "needs a restore section: the drill restores with the restore's target settings",
+    });
+    return;
+  }
+  if (!restore.targets[drill.target]) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["drill", "target"],
+      message: `is "${drill.target}" but restore.targets.${drill.target} is not configured`,
+    });
+  }
+  const needed = restore.database.deadlineMinutes + drill.keepMinutes + 15;
+  if (drill.deadlineMinutes < needed) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["drill", "deadlineMinutes"],
+      message: `must be at least ${needed}: restore.database.deadlineMinutes (${restore.database.deadlineMinutes}) + keepMinutes (${drill.keepMinutes}) + 15 for the checks and teardown`,
+    });
+  }
 }

@@ -153,7 +153,7 @@ export async function startDatabaseRestore(
           ...(s.parameterGroupName ? { DBParameterGroupName: s.parameterGroupName } : {}),
           PubliclyAccessible: false,
           CopyTagsToSnapshot: true,
-          DeletionProtection: true,
+          DeletionProtection: s.deletionProtection ?? true,
           Tags: tagList(input),
         }),
       );
@@ -172,7 +172,7 @@ export async function startDatabaseRestore(
             ? { DBClusterParameterGroupName: s.clusterParameterGroupName }
             : {}),
           ...(s.kmsKeyArn ? { KmsKeyId: s.kmsKeyArn } : {}),
-          DeletionProtection: true,
+          DeletionProtection: s.deletionProtection ?? true,
           Tags: tagList(input),
         }),
       );

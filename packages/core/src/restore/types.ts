@@ -28,6 +28,8 @@ export interface RestoreTargetSettings {
   readonly clusterParameterGroupName?: string;
   /** The KMS key of the restored storage (a cluster restored from an encrypted snapshot needs one in the region). */
   readonly kmsKeyArn?: string;
+  /** Default true; a drill's scratch database is restored without it (its teardown deletes it). */
+  readonly deletionProtection?: boolean;
 }
 
 /** The output of "Validate input": the input with defaults filled and `latest` resolved for the database. */

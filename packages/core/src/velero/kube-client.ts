@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
+import type { DrillKube } from "../drill/kube.ts";
 import { rememberSecretValues } from "../notify/secrets.ts";
 import { KubeApiError } from "./errors.ts";
 import type {
@@ -100,7 +101,7 @@ export function kubeError(error: unknown, what: string, cluster: string): KubeAp
   );
 }
 
-export class ClientNodeKubeOps implements KubeOps {
+export class ClientNodeKubeOps implements KubeOps, DrillKube {
   private clients: Clients | undefined;
 
   constructor(
@@ -345,5 +346,47 @@ export class ClientNodeKubeOps implements KubeOps {
         PatchStrategy.MergePatch,
       ),
     );
+  }
+
+  async listObjects(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector?: string,
+  ): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call(`List ${kind} in ${namespace ?? "the cluster"}`, (c) =>
+        c.objects.list(
+          apiVersion,
+          kind,
+          namespace,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          labelSelector,
+          500,
+          token,
+        ),
+      );
+      items.push(...((page.items ?? []) as unknown as KubeObject[]));
+      token = page.metadata?._continue || undefined;
+    } while (token);
+    return items;
+  }
+
+  async deleteObject(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<boolean> {
+    const where = namespace ? `${namespace}/${name}` : name;
+    const deleted = await this.orUndefined(`Delete ${kind} ${where}`, (c) =>
+      c.objects.delete({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } }),
+    );
+    return deleted !== undefined;
   }
 }

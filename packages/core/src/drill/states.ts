@@ -1,0 +1,20 @@
+/** The drill state machine's state names (as the console graph shows them), shared by the stack and tests. */
+export const DRILL_STATES = {
+  plan: "Plan drill",
+  restore: "Restore scratch copies",
+  restoreDatabase: "Restore scratch database",
+  waitDatabase: "Wait for scratch database",
+  checkDatabaseRestore: "Check scratch database restore",
+  prepareAccess: "Prepare database access",
+  checkDatabase: "Check database",
+  restoreApplication: "Restore application to scratch namespaces",
+  waitApplication: "Wait for scratch application",
+  checkApplication: "Verify scratch application",
+  checkImages: "Check images",
+  checkObjects: "Check object storage",
+  keep: "Keep for inspection",
+  teardown: "Tear down",
+  finish: "Finish drill",
+  passed: "Drill passed",
+  failed: "Drill failed",
+} as const;

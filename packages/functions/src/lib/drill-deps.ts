@@ -1,0 +1,58 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { RDSClient } from "@aws-sdk/client-rds";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { type DrillJobConfig, parseDrillJobConfig } from "@gitpod-dr/core/config/drill";
+import type { DrillKube } from "@gitpod-dr/core/drill/kube";
+import { lastResultParameter, latestRecoveryPoints } from "@gitpod-dr/core/drill/recovery-points";
+import type { DrillRecoveryPoints } from "@gitpod-dr/core/drill/types";
+import { registryTransports } from "@gitpod-dr/core/registry/clients";
+import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
+import { clusterAccess } from "@gitpod-dr/core/velero/clients";
+import type { KubeOps } from "@gitpod-dr/core/velero/kube";
+import { clients } from "./cache.ts";
+import { env } from "./env.ts";
+
+/** The drill functions' configuration and clients, built once per cold start (clients per region). */
+
+export function drillConfig(): DrillJobConfig {
+  return clients.value("drill-config", () => parseDrillJobConfig(env.config));
+}
+
+const targetRegion = (c: DrillJobConfig) => (c.drill.target === "dr" ? c.regions.dr : c.regions.primary);
+
+export const drillRds = (): RDSClient => clients.client(RDSClient, targetRegion(drillConfig()));
+export const drillSecrets = (): SecretsManagerClient =>
+  clients.client(SecretsManagerClient, targetRegion(drillConfig()));
+export const drillS3 = (region: string): S3Client => clients.client(S3Client, region);
+export const drillCloudwatch = (): CloudWatchClient =>
+  clients.client(CloudWatchClient, env.region || "us-east-1");
+
+/** The target cluster: `ClientNodeKubeOps`, which implements the drill's list and delete as well. */
+export async function drillKube(): Promise<(KubeOps & DrillKube) | undefined> {
+  const config = drillConfig();
+  const cluster = targetCluster(config, config.drill.target);
+  if (!cluster || !config.application) return undefined;
+  return (await clusterAccess(clients, cluster, targetRegion(config))) as KubeOps & DrillKube;
+}
+
+export function drillTransports() {
+  const config = drillConfig();
+  return registryTransports(clients, {
+    secretArns: config.registrySecrets,
+    insecure: config.restore.images?.insecureRegistries ?? [],
+  });
+}
+
+/** Today's recovery-point selection (the restore's latest); the catalog's implementation replaces it. */
+export function drillPoints(): DrillRecoveryPoints {
+  const config = drillConfig();
+  return latestRecoveryPoints(config, {
+    rds: drillRds(),
+    ssm: clients.client(SSMClient, env.region || "us-east-1"),
+    parameterName: lastResultParameter(config.stage),
+    registry: config.restore.targets[config.drill.target]?.registry,
+    kube: drillKube,
+  });
+}

@@ -1,0 +1,223 @@
+import type { DrillConfig } from "@gitpod-dr/core/config/drill";
+import { DRILL_STATES as S } from "@gitpod-dr/core/drill/states";
+import { Duration } from "aws-cdk-lib";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import type { Stack } from "sst/constructs";
+import type { RestoreFunction } from "../restore/functions.ts";
+import { $, lambdaTask, obj, pollingLoop, type TaskProps } from "../restore/steps.ts";
+
+export interface DrillFunctions {
+  /** Plan, restores, application/image/replica checks, teardown, finish. */
+  readonly drill: RestoreFunction;
+  /** The database checks, in the drill's VPC. */
+  readonly database: RestoreFunction;
+}
+
+/**
+ * The drill's graph: plan (leftovers of earlier drills removed first) → the tiers restored into scratch
+ * and verified, in parallel → keep for inspection (optional) → tear down → finish (one message) →
+ * passed / failed. Every step's failure is caught and leads to teardown; teardown's own failure leads
+ * to Finish, which reports it loudly and fails the drill.
+ */
+export function drillDefinition(
+  stack: Stack,
+  drill: DrillConfig,
+  f: DrillFunctions,
+  pollSeconds: { database: number; application: number },
+): sfn.IChainable {
+  const task = (p: TaskProps) => lambdaTask(stack, p);
+  const d = { drill: obj("$.drill") };
+
+  const finish = task({
+    name: S.finish,
+    fn: f.drill,
+    payload: { action: "finish", state: obj("$"), executionArn: $("$$.Execution.Id") },
+    resultPath: "$.finished",
+  });
+  finish.addCatch(
+    new sfn.Fail(stack, "Drill failed (not notified)", {
+      stateName: "Drill failed (not notified)",
+      error: "NotificationFailed",
+      cause: "The drill's message could not be published; see the execution's events",
+    }),
+    { resultPath: "$.finishError" },
+  );
+  finish.next(
+    new sfn.Choice(stack, "Drill succeeded?", { stateName: "Drill succeeded?" })
+      .when(
+        sfn.Condition.booleanEquals("$.finished.succeeded", true),
+        new sfn.Succeed(stack, S.passed, { stateName: S.passed }),
+      )
+      .otherwise(
+        new sfn.Fail(stack, S.failed, {
+          stateName: S.failed,
+          errorPath: "$.finished.error",
+          causePath: "$.finished.cause",
+        }),
+      ),
+  );
+  const teardown = task({
+    name: S.teardown,
+    fn: f.drill,
+    payload: { action: "teardown", state: obj("$") },
+    resultPath: "$.teardown",
+  });
+  teardown.addCatch(finish, { errors: ["States.ALL"], resultPath: "$.teardownFailed" });
+  teardown.next(finish);
+  const toTeardown = <T extends sfn.TaskStateBase | sfn.Parallel>(state: T, key: string) =>
+    state.addCatch(teardown, { errors: ["States.ALL"], resultPath: `$.failed.${key}` });
+
+  /** In a branch: a failure ends the branch with its state's name in the cause (`[step <name>] …`). */
+  const branchStep = (p: TaskProps) => {
+    const t = task(p);
+    const mark = new sfn.Pass(stack, `${p.name} failed`, {
+      stateName: `${p.name} failed`,
+      parameters: { "error.$": "$.Error", "cause.$": `States.Format('[step ${p.name}] {}', $.Cause)` },
+    }).next(
+      new sfn.Fail(stack, `${p.name} not verified`, {
+        stateName: `${p.name} not verified`,
+        errorPath: "$.error",
+        causePath: "$.cause",
+      }),
+    );
+    t.addCatch(mark, { errors: ["States.ALL"] });
+    return t;
+  };
+  const present = (path: string, name: string, then: sfn.IChainable) =>
+    new sfn.Choice(stack, name, { stateName: name }).when(sfn.Condition.isPresent(path), then).otherwise(
+      new sfn.Pass(stack, `${name} (no)`, {
+        stateName: `${name} (no)`,
+        result: sfn.Result.fromObject({ skipped: true }),
+      }),
+    );
+
+  const checkDatabase = branchStep({
+    name: S.checkDatabase,
+    fn: f.database,
+    payload: { action: "check-database", ...d, access: obj("$.access") },
+    resultPath: "$.dbChecks",
+  });
+  // The new password takes a minute or two to apply: DrillNotReady is retried here, longer than Transient.
+  checkDatabase.addRetry({
+    errors: ["DrillNotReady"],
+    interval: Duration.seconds(30),
+    maxAttempts: 20,
+    backoffRate: 1,
+  });
+  const dbBranch = pollingLoop(stack, {
+    start: branchStep({
+      name: S.restoreDatabase,
+      fn: f.drill,
+      payload: { action: "restore-database", ...d },
+      resultPath: "$.db",
+    }),
+    wait: { name: S.waitDatabase, seconds: pollSeconds.database },
+    check: branchStep({
+      name: S.checkDatabaseRestore,
+      fn: f.drill,
+      payload: { action: "check-database-restore", ...d, started: obj("$.db") },
+      resultPath: "$.db",
+    }),
+    done: {
+      name: "Scratch database available?",
+      when: sfn.Condition.booleanEquals("$.db.done", true),
+      next: branchStep({
+        name: S.prepareAccess,
+        fn: f.drill,
+        payload: { action: "prepare-database-access", ...d },
+        resultPath: "$.access",
+      })
+        .next(checkDatabase)
+        .next(
+          new sfn.Pass(stack, "Database verified", {
+            stateName: "Database verified",
+            outputPath: "$.dbChecks",
+          }),
+        ),
+    },
+  });
+  const appBranch = present(
+    "$.drill.point.application",
+    "Restore the application?",
+    pollingLoop(stack, {
+      start: branchStep({
+        name: S.restoreApplication,
+        fn: f.drill,
+        payload: { action: "restore-application", ...d },
+        resultPath: "$.appStarted",
+      }),
+      wait: { name: S.waitApplication, seconds: pollSeconds.application },
+      check: branchStep({
+        name: S.checkApplication,
+        fn: f.drill,
+        payload: { action: "check-application", ...d, started: obj("$.appStarted") },
+        resultPath: "$.appVerify",
+      }),
+      done: {
+        name: "Application verified?",
+        when: sfn.Condition.booleanEquals("$.appVerify.done", true),
+        next: new sfn.Pass(stack, "Application verified", {
+          stateName: "Application verified",
+          outputPath: "$.appVerify",
+        }),
+      },
+    }),
+  );
+  const imagesBranch = present(
+    "$.drill.point.images",
+    "Check the images?",
+    branchStep({ name: S.checkImages, fn: f.drill, payload: { action: "check-images", ...d } }),
+  );
+  const objectsBranch = present(
+    "$.drill.point.objectStorage",
+    "Check object storage?",
+    branchStep({ name: S.checkObjects, fn: f.drill, payload: { action: "check-object-storage", ...d } }),
+  );
+
+  const restore = new sfn.Parallel(stack, S.restore, {
+    stateName: S.restore,
+    resultPath: "$.tiers",
+    resultSelector: {
+      dbChecks: obj("$[0]"),
+      appVerify: obj("$[1]"),
+      images: obj("$[2]"),
+      objects: obj("$[3]"),
+    },
+  })
+    .branch(dbBranch)
+    .branch(appBranch)
+    .branch(imagesBranch)
+    .branch(objectsBranch);
+  toTeardown(restore, "restore");
+  const lift = new sfn.Pass(stack, "Collect results", {
+    stateName: "Collect results",
+    parameters: {
+      "drill.$": "$.drill",
+      "dbChecks.$": "$.tiers.dbChecks",
+      "appVerify.$": "$.tiers.appVerify",
+      "images.$": "$.tiers.images",
+      "objects.$": "$.tiers.objects",
+    },
+  });
+  const plan = toTeardown(
+    task({
+      name: S.plan,
+      fn: f.drill,
+      payload: {
+        action: "plan",
+        executionName: $("$$.Execution.Name"),
+        executionStartedAt: $("$$.Execution.StartTime"),
+      },
+      resultPath: "$.drill",
+    }),
+    "plan",
+  );
+  const afterChecks: sfn.IChainable =
+    drill.keepMinutes > 0
+      ? new sfn.Wait(stack, S.keep, {
+          stateName: S.keep,
+          time: sfn.WaitTime.duration(Duration.minutes(drill.keepMinutes)),
+        }).next(teardown)
+      : teardown;
+  return plan.next(restore).next(lift).next(afterChecks);
+}
