@@ -116,6 +116,7 @@ export function Images({ stack, app }: StackContext) {
     // Big registries: the workflow (README, "Fan-out") instead of the one function.
     const workflow = imageSyncWorkflow(stack, {
       config: imageJobConfig(app.stage, images),
+      catalog,
       fanOut: images.fanOut,
       schedule: images.schedule,
       alerts,

@@ -8,6 +8,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Stack } from "sst/constructs";
+import { type catalogAccess, grantCatalog } from "../Catalog.ts";
 import { statement } from "../constructs/iam.ts";
 import { jobFunction } from "../constructs/JobFunction.ts";
 import { acceptFinding, acceptWildcards, policyOf, resourcesOf } from "../constructs/nag.ts";
@@ -41,8 +42,10 @@ class PrefixResultWriter extends sfn.ResultWriter {
 }
 
 export interface ImageSyncWorkflowProps {
-  /** The image job's run-time configuration (GITPOD_DR_CONFIG of the three functions). */
-  readonly config: unknown;
+  /** The image job's run-time configuration (GITPOD_DR_CONFIG of the three functions; Summarize's with the catalog). */
+  readonly config: object;
+  /** The recovery-point catalog, where Summarize records a complete run. */
+  readonly catalog: ReturnType<typeof catalogAccess>;
   readonly fanOut: {
     readonly maxConcurrency: number;
     readonly imagesPerChild: number;
@@ -83,6 +86,7 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
     description: string,
     timeoutSeconds: number,
     memorySize: number,
+    config: object = props.config,
   ) => {
     const f: RestoreFunction = {
       fn: jobFunction(stack, id, {
@@ -91,7 +95,7 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
         timeout: timeoutSeconds,
         memorySize,
         logRetention: logs.RetentionDays.THREE_MONTHS,
-        config: props.config,
+        config,
         topic,
       }).fn,
       timeoutSeconds,
@@ -100,7 +104,11 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
   };
   const plan = fn("ImageSyncPlan", "image-plan", "plan the copies", 900, 1024);
   const copy = fn("ImageSyncCopy", "image-copy", "copy a batch of images", 900, 1024);
-  const summarize = fn("ImageSyncSummarize", "image-summarize", "report the run", 300, 512);
+  const summarize = fn("ImageSyncSummarize", "image-summarize", "report and record the run", 300, 512, {
+    ...props.config,
+    catalog: props.catalog.config,
+  });
+  grantCatalog(stack, { function: summarize.fn }, props.catalog);
   for (const f of [plan, copy]) {
     for (const s of props.registryPolicy) f.fn.addToRolePolicy(s);
     acceptWildcards(stack, f.fn, props.wildcardReason, resourcesOf(props.registryPolicy));
@@ -129,13 +137,13 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
   const summarizeStep = lambdaTask(stack, {
     name: "Summarize",
     fn: summarize,
-    payload: { plan: obj("$.plan"), results: obj("$.results") },
+    payload: { plan: obj("$.plan"), results: obj("$.results"), startedAt: $("$$.Execution.StartTime") },
   });
   const summarizeFailure = lambdaTask(stack, {
     name: "Summarize failure",
     fn: summarize,
     // After a failed Plan there is no plan: Summarize then reports the error alone.
-    payload: { "plan.$": "$.plan", error: obj("$.error") },
+    payload: { "plan.$": "$.plan", error: obj("$.error"), startedAt: $("$$.Execution.StartTime") },
   });
   const copyStep = lambdaTask(stack, { name: "Copy images", fn: copy, payload: { Items: obj("$.Items") } });
   const map = new sfn.DistributedMap(stack, "Copy in parallel", {

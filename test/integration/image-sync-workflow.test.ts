@@ -7,20 +7,27 @@
  * reader is ignored): the Plan binding reads the work list Plan wrote (the object the reader would read)
  * and batches it with the definition's own MaxItemsPerBatch, and the Map iterates those batches; its
  * output (the children's results) reaches Summarize as the array a local run gives. S3 and SNS are
- * aws-sdk-client-mock stubs over an in-memory bucket and a message list (end state asserted on them).
+ * aws-sdk-client-mock stubs over an in-memory bucket and a message list (end state asserted on them);
+ * the recovery-point catalog Summarize records a complete run in is a real DynamoDB (dynalite).
  */
 
+import type { Server } from "node:http";
 import { Readable } from "node:stream";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { sdkStreamMixin } from "@smithy/util-stream";
 import { StateMachine as LocalStateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
+import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { imageJobConfig } from "../../packages/core/src/config/images.ts";
 import { parseStageConfig, type StageConfigInput } from "../../packages/core/src/config.ts";
 import { Images } from "../../stacks/Images.ts";
+import { CATALOG_REGION, createCatalogTable, startDynalite } from "../fixtures/catalog/dynalite.ts";
 import { lambdaContextFor } from "../fixtures/lambda.ts";
 import { pushImage, randomLayer } from "../fixtures/registry/images.ts";
 import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
@@ -47,6 +54,7 @@ let definition: StateMachineDefinition;
 let maxItemsPerBatch: number;
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContextFor>) => Promise<unknown>;
 let handlers: Record<string, Handler>;
+let dynalite: { server: Server; raw: DynamoDBClient; store: CatalogStore };
 
 /** The definition's DefinitionString with its tokens resolved: the work bucket, fake function ARNs. */
 function resolveDefinition(machine: { Properties: { DefinitionString: unknown } }): Record<string, unknown> {
@@ -106,12 +114,22 @@ beforeAll(async () => {
   }
   await pushImage(src.host, "gitpod/server", "2026.12", { layers: [randomLayer(300_000, { seed: 7 })] });
 
+  const stage = parseStageConfig({ ...config, regions: { ...config.regions, dr: CATALOG_REGION } });
+  const catalog = catalogConfig("imagesim", stage);
+  const { server, endpoint } = await startDynalite();
+  const raw = new DynamoDBClient({
+    endpoint,
+    region: CATALOG_REGION,
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "x" },
+  });
+  await createCatalogTable(raw, catalog.tableName);
+  dynalite = { server, raw, store: new CatalogStore(DynamoDBDocumentClient.from(raw), catalog.tableName) };
+
   vi.stubEnv("GITPOD_DR_STAGE", "imagesim");
   vi.stubEnv("GITPOD_DR_TOPIC_ARN", TOPIC);
-  vi.stubEnv(
-    "GITPOD_DR_CONFIG",
-    JSON.stringify(imageJobConfig("imagesim", parseStageConfig(config).images as never)),
-  );
+  // Summarize's configuration (as the stack gives it): the image job's, with the catalog.
+  vi.stubEnv("GITPOD_DR_CONFIG", JSON.stringify(imageJobConfig("imagesim", stage.images as never, catalog)));
+  vi.stubEnv("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
   vi.stubEnv("AWS_REGION", "eu-west-1");
   vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
   vi.stubEnv("AWS_SECRET_ACCESS_KEY", "x");
@@ -126,7 +144,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   vi.unstubAllEnvs();
-  await Promise.all([src?.stop(), dst?.stop()]);
+  dynalite?.raw.destroy();
+  await Promise.all([
+    src?.stop(),
+    dst?.stop(),
+    new Promise<void>((resolve) => (dynalite ? dynalite.server.close(() => resolve()) : resolve())),
+  ]);
 });
 
 beforeEach(() => {
@@ -196,7 +219,11 @@ async function run(fail?: (state: string, n: number) => Error | undefined): Prom
       taskResourceLocalHandlers: Object.fromEntries(Object.keys(STATES).map((s) => [s, bind(s)])),
       retryIntervalOverrides: Object.fromEntries(Object.keys(STATES).map((s) => [s, 0])),
     },
-    context: { Execution: { Name: `run-${Math.random().toString(36).slice(2, 8)}` } } as never,
+    context: {
+      Execution: {
+        Name: `run-${Math.random().toString(36).slice(2, 8)}`,
+      },
+    } as never,
   });
   const result = await execution.result.then(
     (output) => ({ status: "SUCCEEDED", output }),
@@ -223,7 +250,9 @@ const TAGS = [
 
 describe("the image sync workflow, run locally on the real handlers", () => {
   it("plans, copies in batches of the configured size, and summarizes; a second run finds everything current", async () => {
+    const before = Date.now();
     const first = await run();
+    const after = Date.now();
 
     expect(first.status).toBe("SUCCEEDED");
     // 5 images in batches of 2: three children.
@@ -236,10 +265,31 @@ describe("the image sync workflow, run locally on the real handlers", () => {
     expect(JSON.parse(objects.get(plan) as string)).toHaveLength(5);
     expect(published).toEqual([]);
 
+    // The complete run is a recovery point: the execution's start, and every image's destination digest.
+    const [recorded] = await dynalite.store.newest("images");
+    expect(recorded).toMatchObject({ tier: "images", copied: 5, upToDate: 0 });
+    const startedAt = Date.parse(recorded?.startedAt as string);
+    expect(startedAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(startedAt).toBeLessThanOrEqual(after);
+    const expected = [];
+    for (const [repo, tag] of TAGS) {
+      expected.push({
+        source: `${src.host}/${repo}:${tag}`,
+        destination: `${dst.host}/dr/${repo}:${tag}`,
+        digest: await digestAt(dst, `dr/${repo}`, tag),
+      });
+    }
+    expect(recorded?.images).toEqual(expect.arrayContaining(expected));
+    expect(recorded?.images).toHaveLength(5);
+
     const second = await run();
 
     expect(second.status).toBe("SUCCEEDED");
     expect(second.output).toMatchObject({ totals: { copied: 0, upToDate: 5, failed: 0 } });
+    const [newest] = await dynalite.store.newest("images");
+    expect(newest).toMatchObject({ copied: 0, upToDate: 5 });
+    expect(Date.parse(newest?.startedAt as string)).toBeGreaterThanOrEqual(startedAt);
+    expect(newest?.recordedAt).not.toBe(recorded?.recordedAt);
   }, 120_000);
 
   it("retries a child that fails with a temporary error, and the run succeeds", async () => {
@@ -255,9 +305,12 @@ describe("the image sync workflow, run locally on the real handlers", () => {
 
   it("fails the run with one SNS message when a child keeps failing (no failure tolerated)", async () => {
     const transient = () => Object.assign(new Error("503 from the registry"), { name: "Transient" });
+    const before = await dynalite.store.newest("images");
     const result = await run((state) => (state === "Copy images" ? transient() : undefined));
 
     expect(result.status).toBe("FAILED");
+    // An incomplete run is no recovery point: the catalog's newest entry is unchanged.
+    expect(await dynalite.store.newest("images")).toEqual(before);
     expect(result.calls.map((c) => c.state)).toContain("Summarize failure");
     expect(result.calls.at(-1)).toEqual({ state: "Summarize failure", error: "ImageSyncIncomplete" });
     expect(published).toHaveLength(1);

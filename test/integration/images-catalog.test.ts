@@ -2,7 +2,7 @@
  * The image sync records a complete run in the catalog (dynalite): its start, and each image's source →
  * destination digest, equal to the digest in the destination registry. A dry run records nothing.
  */
-import { CreateRepositoryCommand, ECRClient } from "@aws-sdk/client-ecr";
+import { CreateRepositoryCommand, ECRClient, ListImagesCommand } from "@aws-sdk/client-ecr";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageJobConfig } from "../../packages/core/src/config.ts";
@@ -42,6 +42,8 @@ let dst: FakeRegistry;
 beforeEach(async () => {
   ecr.reset();
   ecr.on(CreateRepositoryCommand).resolves({});
+  // The warm sync lists the destination's tags in bulk (ECR ListImages): a new repository has none.
+  ecr.on(ListImagesCommand).resolves({ imageIds: [] });
   network = await FakeNetwork.start();
   const src = new FakeRegistry(SOURCE, network);
   dst = new FakeRegistry(DEST, network);

@@ -9,6 +9,7 @@ import {
 } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { catalogTableName } from "../../packages/core/src/config/catalog.ts";
 import { Images } from "../../stacks/Images.ts";
 import { asList, type Statement } from "../fixtures/cfn.ts";
 import { ACCOUNT, synth, synthApp } from "../fixtures/synth.ts";
@@ -152,6 +153,45 @@ describe("a stage with images.fanOut", () => {
     // The children and Plan may push to ECR (ListImages for the bulk comparison among them).
     expect(roles.copy.flatMap((s) => asList(s.Action))).toContain("ecr:PutImage");
     expect(roles.plan.flatMap((s) => asList(s.Action))).toContain("ecr:ListImages");
+  });
+
+  it("lets Summarize (only) record in the catalog table, and gives it the catalog's configuration", () => {
+    const dynamo = (statements: Statement[]) =>
+      statements.filter((s) => asList(s.Action).some((a) => String(a).startsWith("dynamodb:")));
+    const summarize = fnByHandler(template, "image-summarize");
+    const grants = dynamo(roleStatements(template, summarize));
+    expect(grants).toHaveLength(1);
+    expect(asList(grants[0]?.Action)).toEqual(["dynamodb:PutItem", "dynamodb:Query", "dynamodb:GetItem"]);
+    // The one table's ARN, in the DR region (no wildcard).
+    const resources = asList(grants[0]?.Resource).map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(1);
+    expect(resources[0]).toContain(`:dynamodb:${exampleConfig.regions.dr}:`);
+    expect(resources[0]).toContain(`:table/${catalogTableName("fanout")}`);
+    expect(resources[0]).not.toContain("*");
+    const key = roleStatements(template, summarize).find((s) => asList(s.Action).includes("kms:Encrypt"));
+    expect(key?.Condition).toEqual({
+      StringEquals: {
+        "kms:ViaService": `dynamodb.${exampleConfig.regions.dr}.amazonaws.com`,
+        "kms:EncryptionContext:aws:dynamodb:tableName": catalogTableName("fanout"),
+      },
+    });
+    for (const handler of ["image-plan", "image-copy"]) {
+      expect(dynamo(roleStatements(template, fnByHandler(template, handler))), handler).toEqual([]);
+    }
+    const configOf = (fn: { Properties: Record<string, unknown> }) =>
+      JSON.parse(
+        (fn.Properties.Environment as { Variables: Record<string, string> }).Variables
+          .GITPOD_DR_CONFIG as string,
+      );
+    expect(configOf(summarize).catalog).toMatchObject({
+      tableName: catalogTableName("fanout"),
+      region: exampleConfig.regions.dr,
+    });
+    expect(configOf(fnByHandler(template, "image-plan")).catalog).toBeUndefined();
+    // Its recovery time: the execution's start.
+    for (const step of ["Summarize", "Summarize failure"]) {
+      expect(states[step]?.Parameters, step).toMatchObject({ "startedAt.$": "$$.Execution.StartTime" });
+    }
   });
 
   it("starts the workflow on the stage's schedule, instead of the single function", () => {

@@ -1,11 +1,14 @@
+import { recordImageSync } from "@gitpod-dr/core/catalog/record";
 import { buildFailureNotification, publishNotification } from "@gitpod-dr/core/notify/failure";
 import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/errors";
 import type { WorkPlan } from "@gitpod-dr/core/registry/work";
 import type { WorkBatchResult } from "@gitpod-dr/core/registry/work-copy";
 import { parseWorkEvent, workSummaryEvent } from "@gitpod-dr/core/registry/work-input";
 import { readMapResults, summarizeWork } from "@gitpod-dr/core/registry/work-summary";
+import type { Context } from "aws-lambda";
 import { snsClient } from "./lib/clients.ts";
 import { env } from "./lib/env.ts";
+import { imageCatalog } from "./lib/image-deps.ts";
 import { workFiles } from "./lib/image-work.ts";
 import { logger } from "./lib/logger.ts";
 import { taskHandler } from "./lib/task.ts";
@@ -31,8 +34,22 @@ export const handler = taskHandler(logger, async (raw, context) => {
   const mapFailure = e.error ? [{ error: e.error.Error, cause: e.error.Cause ?? "" }] : [];
   const summary = summarizeWork(plan, outputs, [...failed, ...mapFailure]);
   logger.info("Image sync finished", { ...summary.totals, repositoriesCreated: summary.repositoriesCreated });
-  // Here a finished sync's recovery point is recorded (summary.images: source → destination digest).
-  if (summary.problems.length === 0) return { totals: summary.totals, deferred: summary.deferred.length };
+  if (summary.problems.length === 0) {
+    // Only a complete run is a recovery point (as the single function's): nothing failed or deferred.
+    const { config, catalog } = imageCatalog();
+    if (catalog && summary.deferred.length === 0) {
+      try {
+        await recordImageSync(catalog, config.stage, summary.images, {
+          startedAt: new Date(e.startedAt),
+          completedAt: new Date(),
+        });
+      } catch (error) {
+        // CatalogWriteFailed: the copies exist, but a person must know the run is not recorded.
+        throw await notified(error as Error, context);
+      }
+    }
+    return { totals: summary.totals, deferred: summary.deferred.length };
+  }
 
   const listed = summary.problems.slice(0, MAX_LISTED);
   const more =
@@ -42,6 +59,11 @@ export const handler = taskHandler(logger, async (raw, context) => {
     summary.problems,
     summary.totals,
   );
+  throw await notified(error, context);
+});
+
+/** Publishes the run's failure notification (one SNS message) and returns the error to throw. */
+async function notified(error: Error, context: Context): Promise<Error> {
   const arn = context.invokedFunctionArn?.split(":") ?? [];
   const notification = buildFailureNotification(
     {
@@ -58,5 +80,5 @@ export const handler = taskHandler(logger, async (raw, context) => {
     error,
   );
   await publishNotification(snsClient(), env.topicArn, notification);
-  throw error;
-});
+  return error;
+}

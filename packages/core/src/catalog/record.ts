@@ -111,6 +111,20 @@ export function imagesEntry(
   };
 }
 
+/**
+ * Records a complete image sync (nothing failed or deferred: every image pushed before `startedAt` is
+ * at its destination): the one way the scheduled job and the workflow's Summarize record it.
+ * @throws CatalogWriteError naming the sync and what was not recorded.
+ */
+export async function recordImageSync(
+  store: CatalogStore,
+  stage: string,
+  images: Parameters<typeof imagesEntry>[0],
+  times: Parameters<typeof imagesEntry>[1],
+): Promise<void> {
+  await recordEntries(store, [imagesEntry(images, times)], `The image sync of stage ${stage} finished`);
+}
+
 /** A completed Velero backup's entry, or undefined for one in any other phase or without its times. */
 export function applicationEntry(
   report: PhaseReport,

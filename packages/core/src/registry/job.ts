@@ -1,4 +1,4 @@
-import { imagesEntry, recordEntries } from "../catalog/record.ts";
+import { recordImageSync } from "../catalog/record.ts";
 import type { CatalogStore } from "../catalog/store.ts";
 import type { ImageJobConfig } from "../config.ts";
 import type { JobLogger } from "../logger.ts";
@@ -92,11 +92,7 @@ export async function runImageSyncJob(
   }
   // Only a complete sync is a recovery-point candidate: every image pushed before it started is copied.
   if (options.catalog && !options.dryRun && report.deferred.length === 0) {
-    await recordEntries(
-      options.catalog,
-      [imagesEntry(report.images, { startedAt, completedAt: now() })],
-      `The image sync of stage ${config.stage} finished`,
-    );
+    await recordImageSync(options.catalog, config.stage, report.images, { startedAt, completedAt: now() });
   }
   return summary;
 }

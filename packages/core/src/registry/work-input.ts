@@ -33,6 +33,8 @@ export const planOutput = z.looseObject({
 });
 
 export const workSummaryEvent = z.strictObject({
+  /** The execution's start (`$$.Execution.StartTime`): a complete run's recovery time in the catalog. */
+  startedAt: z.iso.datetime({ offset: true, error: "must be an ISO 8601 time" }),
   /** Absent when Plan itself failed. */
   plan: planOutput.optional(),
   /** The Map's output: the children's results (a local run), or where its ResultWriter put them (AWS). */

@@ -12,11 +12,21 @@ import { env } from "./env.ts";
  * @throws ConfigError when GITPOD_DR_CONFIG is missing or invalid.
  */
 export function imageJob(): { config: ImageJobConfig; deps: SyncDeps; catalog?: CatalogStore } {
-  const config = clients.value("image-job-config", () => parseImageJobConfig(env.config));
-  const catalog = catalogStore(config.catalog, clients);
+  const { config, catalog } = imageCatalog();
   return {
     config,
     deps: imageSyncDeps(config, clients, { insecure: config.images.insecureRegistries }),
     ...(catalog ? { catalog } : {}),
   };
+}
+
+/**
+ * The image job's configuration and its recovery-point catalog (when configured), without the registry
+ * clients (the workflow's Summarize records, it does not copy).
+ * @throws ConfigError when GITPOD_DR_CONFIG is missing or invalid.
+ */
+export function imageCatalog(): { config: ImageJobConfig; catalog?: CatalogStore } {
+  const config = clients.value("image-job-config", () => parseImageJobConfig(env.config));
+  const catalog = catalogStore(config.catalog, clients);
+  return { config, ...(catalog ? { catalog } : {}) };
 }
