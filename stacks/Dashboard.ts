@@ -1,3 +1,4 @@
+import { rpoTargets } from "@gitpod-dr/core/config/catalog";
 import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
 import { Stack as CdkStack, Duration } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -13,6 +14,14 @@ import { Storage } from "./Storage.ts";
 
 /** The tiers of the recovery-point metric (the RPO watchdog's `Tier` dimension). */
 export const RECOVERY_POINT_TIERS = ["database", "objectStorage", "images", "application"] as const;
+
+/** Each tier's colour: its line and its RPO target's annotation. */
+const TIER_COLOURS: Record<(typeof RECOVERY_POINT_TIERS)[number], string> = {
+  database: cloudwatch.Color.BLUE,
+  objectStorage: cloudwatch.Color.GREEN,
+  images: cloudwatch.Color.PURPLE,
+  application: cloudwatch.Color.ORANGE,
+};
 
 const HOUR = Duration.hours(1);
 const DAY = Duration.days(1);
@@ -37,7 +46,7 @@ export function Dashboard({ stack, app }: StackContext) {
 
   const rows: cloudwatch.ConcreteWidget[][] = [
     [
-      recoveryPointAge(app.stage, config.regions.dr),
+      recoveryPointAge(app.stage, config.regions.dr, rpoTargets(config)),
       new cloudwatch.AlarmStatusWidget({
         title: `Alarms of stage ${app.stage} in ${stack.region} (the description of each says where to look)`,
         alarms: stageAlarms(stack),
@@ -86,8 +95,15 @@ export function Dashboard({ stack, app }: StackContext) {
   return { dashboard };
 }
 
-/** `RecoveryPointAge` (seconds, by Stage and Tier, published by the RPO watchdog in the DR region), in hours. */
-function recoveryPointAge(stage: string, region: string): cloudwatch.GraphWidget {
+/**
+ * `RecoveryPointAge` (seconds, by Stage and Tier, published by the RPO watchdog in the DR region), in
+ * hours, with each configured tier's RPO target (what its alarm compares with) as a horizontal line.
+ */
+function recoveryPointAge(
+  stage: string,
+  region: string,
+  targets: ReturnType<typeof rpoTargets>,
+): cloudwatch.GraphWidget {
   return new cloudwatch.GraphWidget({
     title: `Recovery-point age per tier, hours (${region}, the RPO watchdog's RecoveryPointAge)`,
     region,
@@ -98,6 +114,7 @@ function recoveryPointAge(stage: string, region: string): cloudwatch.GraphWidget
         new cloudwatch.MathExpression({
           expression: `age_${tier} / 3600`,
           label: tier,
+          color: TIER_COLOURS[tier],
           period: Duration.minutes(15),
           usingMetrics: {
             [`age_${tier}`]: new cloudwatch.Metric({
@@ -110,6 +127,12 @@ function recoveryPointAge(stage: string, region: string): cloudwatch.GraphWidget
           },
         }),
     ),
+    leftAnnotations: RECOVERY_POINT_TIERS.flatMap((tier) => {
+      const target = targets[tier];
+      if (target === undefined) return [];
+      const hours = Math.round((target / 3_600_000) * 100) / 100;
+      return [{ value: hours, label: `${tier} RPO target (${hours} h)`, color: TIER_COLOURS[tier] }];
+    }),
     leftYAxis: { min: 0, label: "hours", showUnits: false },
   });
 }

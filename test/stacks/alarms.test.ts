@@ -299,6 +299,31 @@ describe("alarms, destinations and the dashboard (example stage, primary region)
         expect.objectContaining({ stat: "Maximum", visible: false }),
       ]);
     }
+    // Each tier's RPO target (what its alarm compares with) as a horizontal line in hours, in the tier's
+    // colour: the example's database target (26h), the others' defaults (schedule's gap + 2h; the
+    // application's twice its daily gap + 2h).
+    const colours = Object.fromEntries(
+      metricsOf(age).flatMap((m) => {
+        const options = m.at(-1) as { label?: string; color?: string };
+        return options.label && options.color ? [[options.label, options.color]] : [];
+      }),
+    );
+    expect(age.properties.annotations.horizontal).toEqual(
+      (
+        [
+          ["database", 26],
+          ["objectStorage", 3],
+          ["images", 8],
+          ["application", 50],
+        ] as const
+      ).map(([tier, hours]) => ({
+        value: hours,
+        label: `${tier} RPO target (${hours} h)`,
+        color: colours[tier],
+        yAxis: "left",
+      })),
+    );
+    expect(Object.keys(colours).sort()).toEqual(["application", "database", "images", "objectStorage"]);
     // Every alarm of the region, by ARN.
     const [status] = widgets.filter((w) => w.type === "alarm");
     const alarmNames = resources(templates, "AWS::CloudWatch::Alarm").map(
