@@ -80,6 +80,9 @@ const units = [
   "-----BEGIN PRIVATE KEY-----",
   '"',
   "Bearer ",
+  // Keys whose value is skipped (a nested object, prose after "credentials"): one scan of the line.
+  "password: {",
+  "credentials: a b ",
 ];
 const worst = units
   .map((unit) => {

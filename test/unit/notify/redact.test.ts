@@ -1,4 +1,4 @@
-import { REDACT_MAX_INPUT, REDACTED, redact, secretForms } from "@gitpod-dr/core/notify/redact";
+import { isSecretKey, REDACT_MAX_INPUT, REDACTED, redact, secretForms } from "@gitpod-dr/core/notify/redact";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
@@ -65,6 +65,59 @@ describe("redact: the shapes a secret takes in someone else's text", () => {
       "GET https://token.actions.example.com:8443/v2/ answered 503",
     ]) {
       expect(redact(text)).toBe(text);
+    }
+  });
+});
+
+describe("redact: error names and prose about credentials are not key/value secrets", () => {
+  it("leaves an error's name and message, and help text about credentials, as they are", () => {
+    for (const text of [
+      "CredentialsProviderError: Could not load credentials from any providers",
+      "ExpiredTokenException: The security token included in the request is expired",
+      "InvalidSecretError: the secret's value is not JSON",
+      "AwsCredentialsMissing: Could not load credentials from any providers. Set AWS_PROFILE or run aws sso login",
+      "credentials: the CLI uses the AWS SDK's default chain (AWS_PROFILE, SSO, environment variables)",
+      "  Missing credentials: configure a profile first",
+    ]) {
+      expect(redact(text)).toBe(text);
+    }
+  });
+
+  // [text, the secret that must be gone, a part that must stay]
+  const stillSecret: [string, string, string][] = [
+    ["password: hunter2", "hunter2", "password"],
+    ["aws_secret_access_key = wJalrXUtnFEMI/K7MDENG", "wJalrXUtnFEMI", "aws_secret_access_key"],
+    ['{"Secret": "s3cr3t value here"}', "s3cr3t", '"Secret"'],
+    ["token: abc.def.ghi", "abc.def.ghi", "token"],
+    ["SessionToken: IQoJb3JpZ2luX2VjEXAMPLE", "IQoJb3JpZ2luX2Vj", "SessionToken"],
+    ["client_secret: correct horse battery", "horse battery", "client_secret"],
+    // A credentials key with one value (not prose), quoted or not, is still a secret.
+    ["credentials: robot:AbCdEf0123456789", "AbCdEf0123456789", "credentials"],
+    ['{"credentials": "robot pa55 word"}', "pa55", "credentials"],
+    ['{"Credentials": {"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG"}}', "wJalrXUtnFEMI", "Credentials"],
+    // An error's name is not a key, but a secret its message quotes is still found.
+    ["CredentialsProviderError: config had password=hunter22", "hunter22", "CredentialsProviderError"],
+    ["credentials: see the profile, password=hunter22", "hunter22", "see the profile"],
+  ];
+  it.each(stillSecret)("%s", (text, secret, kept) => {
+    const out = redact(text);
+    expect(out).not.toContain(secret);
+    expect(out).toContain(REDACTED);
+    expect(out).toContain(kept);
+  });
+
+  it("is one rule for key names, here and for a Secret's data (secrets.ts)", () => {
+    for (const name of ["password", "DB_PASS", "apiKey", "kotsadm-authstring", "tls.key", "ssh-privatekey"]) {
+      expect(isSecretKey(name), name).toBe(true);
+    }
+    for (const name of [
+      "CredentialsProviderError",
+      "ExpiredTokenException",
+      "host",
+      "author",
+      "WWW-Authenticate",
+    ]) {
+      expect(isSecretKey(name), name).toBe(false);
     }
   });
 });

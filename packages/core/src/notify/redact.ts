@@ -23,11 +23,34 @@ export const REDACT_MAX_INPUT = 262_144;
 /** Known secrets shorter than this are not searched for: they would erase ordinary words. */
 const MIN_SECRET_LENGTH = 4;
 
-// Words that make a key name secret-looking (`db_password`, `aws_secret_access_key`, `"auth"`, `apiKey`).
-// "auth" only as a word of its own or as authorization / authstring / auth_token (not `WWW-Authenticate`,
-// `auths`, `author`).
+// Words that make a key name secret-looking (`db_password`, `aws_secret_access_key`, `"auth"`, `apiKey`,
+// `tls.key`). "auth" only as a word of its own or as authorization / authstring / auth_token (not
+// `WWW-Authenticate`, `auths`, `author`).
 const SECRET_KEY =
-  /pass(?:word|wd)?|pwd|secret|token|api[_-]?key|credential|private[_-]?key|session[_-]?key|(?<![a-z])auth(?:orization|[_-]?string|[_-]?token)?(?![a-z])/i;
+  /pass(?:word|wd)?|pwd|secret|token|api[_-]?key|credential|private[_-]?key|session[_-]?key|(?<![a-z])auth(?:orization|[_-]?string|[_-]?token)?(?![a-z])|\.key$/i;
+// A key whose only secret-looking word is "credential(s)": a value names the credentials (a token, a
+// key id) or holds them (an object, whose own keys are searched); prose after it describes them.
+const CREDENTIAL_ONLY = /credential/i;
+const ERROR_NAME_SUFFIXES = ["Error", "Exception", "Fault"];
+
+/**
+ * Whether a key names a secret: a secret-looking word (password, secret, token, api key, credential,
+ * private key, auth…), and not an error's name (`CredentialsProviderError`, `ExpiredTokenException`):
+ * the one rule for key/value text here and for the keys of a Secret's data (secrets.ts).
+ */
+export function isSecretKey(name: string): boolean {
+  if (ERROR_NAME_SUFFIXES.some((suffix) => name.length > suffix.length && name.endsWith(suffix))) {
+    return false;
+  }
+  return SECRET_KEY.test(name);
+}
+
+/** Prose after a credentials key (`credentials: Could not load credentials from any providers`). */
+function isCredentialProse(name: string, value: string): boolean {
+  if (!CREDENTIAL_ONLY.test(name) || SECRET_KEY.test(name.replace(/credentials?/gi, ""))) return false;
+  // Its first words (a bounded look, so a long line of such keys stays linear).
+  return value[0] !== '"' && value[0] !== "'" && /\S\s+\S/.test(value.slice(0, 64));
+}
 
 // A URL's user info, up to the last "@" before the host: `https://robot:p@ssw0rd@host`, `https://TOKEN@host`.
 // "?" and "#" may stand in an unencoded password; "/" ends the authority.
@@ -49,8 +72,9 @@ const PEM_PRIVATE_KEY =
 // so the value of a harmless key is still searched (`config: password=…`).
 const KEY = /(?<![\w.-])(["']?)(?=([\w.-]+))\2\1[ \t]*[:=][ \t]*/g;
 // The value after a secret key: quoted (escapes kept, to the line's end if unterminated), or unquoted
-// to the end of the line or a separator, so a password with spaces goes whole.
-const VALUE = /"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|[^\n\r,;}&]*/y;
+// to the end of the line or a separator (UNQUOTED_END), so a password with spaces goes whole.
+const QUOTED_VALUE = /"(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?/y;
+const UNQUOTED_END = /[\n\r,;}&]/g;
 
 function base64url(text: string): string {
   return Buffer.from(text, "utf8").toString("base64url");
@@ -117,14 +141,29 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
 /** Replaces the value after every secret-looking key (one pass, left to right). */
 function redactKeyValues(text: string): string {
   const key = new RegExp(KEY);
-  const valueAt = new RegExp(VALUE);
+  const quotedAt = new RegExp(QUOTED_VALUE);
+  const unquotedEnd = new RegExp(UNQUOTED_END);
+  // Where the unquoted value running at or after a position ends: the same for every start before it,
+  // so a line of skipped keys (`password: {password: {…`, prose) is scanned once, not once per key.
+  let segmentEnd = -1;
+  const valueAt = (from: number): string => {
+    if (text[from] === '"' || text[from] === "'") {
+      quotedAt.lastIndex = from;
+      return quotedAt.exec(text)?.[0] ?? "";
+    }
+    if (from > segmentEnd) {
+      unquotedEnd.lastIndex = from;
+      segmentEnd = unquotedEnd.exec(text)?.index ?? text.length;
+    }
+    return text.slice(from, segmentEnd);
+  };
   const parts: string[] = [];
   let done = 0;
   for (let m = key.exec(text); m; m = key.exec(text)) {
     const name = m[2] ?? "";
-    if (!SECRET_KEY.test(name)) continue;
-    valueAt.lastIndex = key.lastIndex;
-    const value = valueAt.exec(text)?.[0] ?? "";
+    if (!isSecretKey(name)) continue;
+    const value = valueAt(key.lastIndex);
+    if (isCredentialProse(name, value)) continue;
     // A nested object or list: its own keys are searched in turn.
     if (value === "" || value.startsWith(REDACTED) || value[0] === "{" || value[0] === "[") continue;
     // host:port (`db-secret-1.example.com:3306`): a name with a dot, a bare colon, a port number.

@@ -1,4 +1,4 @@
-import { redact } from "./redact.ts";
+import { isSecretKey, redact } from "./redact.ts";
 
 /**
  * The secret values this process has read (registry passwords and tokens, the EKS token, the kotsadm
@@ -43,10 +43,9 @@ function add(value: string): void {
  */
 export function rememberSecretValues(data: Readonly<Record<string, string>> | undefined): void {
   for (const [key, value] of Object.entries(data ?? {})) {
-    if (SECRET_KEY.test(key)) rememberSecret(value);
+    if (isSecretKey(key)) rememberSecret(value);
   }
 }
-const SECRET_KEY = /pass|pwd|secret|token|auth|credential|private|api[-_]?key|\.key$/i;
 
 /** The remembered values, newest last (a copy). */
 export function knownSecrets(): readonly string[] {
