@@ -78,6 +78,9 @@ describe("redact: error names and prose about credentials are not key/value secr
       "AwsCredentialsMissing: Could not load credentials from any providers. Set AWS_PROFILE or run aws sso login",
       "credentials: the CLI uses the AWS SDK's default chain (AWS_PROFILE, SSO, environment variables)",
       "  Missing credentials: configure a profile first",
+      // IAM actions and ARNs, as `synth --json` prints them.
+      '"Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],',
+      '"Resource": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gitpod-dr/registry-AbCdEf"',
     ]) {
       expect(redact(text)).toBe(text);
     }

@@ -39,6 +39,8 @@ const ERROR_NAME_SUFFIXES = ["Error", "Exception", "Fault"];
  * the one rule for key/value text here and for the keys of a Secret's data (secrets.ts).
  */
 export function isSecretKey(name: string): boolean {
+  // The AWS service (IAM actions `secretsmanager:GetSecretValue`, ARNs): a name, not a key.
+  if (name.toLowerCase() === "secretsmanager") return false;
   if (ERROR_NAME_SUFFIXES.some((suffix) => name.length > suffix.length && name.endsWith(suffix))) {
     return false;
   }
@@ -166,6 +168,8 @@ function redactKeyValues(text: string): string {
     if (isCredentialProse(name, value)) continue;
     // A nested object or list: its own keys are searched in turn.
     if (value === "" || value.startsWith(REDACTED) || value[0] === "{" || value[0] === "[") continue;
+    // An ARN's resource type (`arn:aws:secretsmanager:…:secret:gitpod-dr/registry`): colon-joined, no space.
+    if (m[0] === `${name}:` && text[m.index - 1] === ":") continue;
     // host:port (`db-secret-1.example.com:3306`): a name with a dot, a bare colon, a port number.
     if (name.includes(".") && m[0].endsWith(":") && /^\d{1,5}(?!\w)/.test(value)) continue;
     const quote = value[0] === '"' || value[0] === "'" ? value[0] : "";
