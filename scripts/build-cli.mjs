@@ -25,7 +25,17 @@ const result = await build({
   // tsx loads stage files (config/<stage>.ts) at run time: it stays a package of node_modules. So do
   // SST and the CDK, which only `synth` and `deploy` load (SST bundles handlers with its own esbuild and
   // reads its own files from its package directory).
-  external: ["tsx", "tsx/*", "sst", "sst/*", "aws-cdk-lib", "aws-cdk-lib/*", "constructs", "cdk-nag", "esbuild"],
+  external: [
+    "tsx",
+    "tsx/*",
+    "sst",
+    "sst/*",
+    "aws-cdk-lib",
+    "aws-cdk-lib/*",
+    "constructs",
+    "cdk-nag",
+    "esbuild",
+  ],
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },

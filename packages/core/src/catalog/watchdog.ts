@@ -1,6 +1,6 @@
 import { type CloudWatchClient, type MetricDatum, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import type { RDSClient } from "@aws-sdk/client-rds";
-import { z } from "zod";
+import * as z from "zod";
 import { wrapAwsError } from "../aws/errors.ts";
 import type { WatchdogJobConfig } from "../config/watchdog.ts";
 import { parseJobEvent } from "../input.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { TIERS, type Tier } from "../catalog/entries.ts";
 import type { RecoveryScope } from "../catalog/recovery-point.ts";
 import { longestScheduleGapMs } from "../schedule.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { TIERS } from "../catalog/entries.ts";
 import { type CatalogConfig, catalogConfigSchema, type RpoSources, rpoTargets } from "./catalog.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";

@@ -1,7 +1,7 @@
 import type { RDSClient } from "@aws-sdk/client-rds";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import type { DrillJobConfig } from "../config/drill.ts";
 import type { TransportFor } from "../registry/copy.ts";
 import { checkDatabaseStep, restoreDatabaseStep } from "../restore/database.ts";
