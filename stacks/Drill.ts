@@ -11,6 +11,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { deadLetterQueue } from "./constructs/alarms.ts";
 import { acceptFinding, policyOf } from "./constructs/nag.ts";
 import { stageConfig } from "./context.ts";
 import { drillDefinition } from "./drill/definition.ts";
@@ -59,11 +60,20 @@ export function Drill({ stack, app }: StackContext) {
     tracingEnabled: true,
     logs: { destination: machineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
   });
+  // What EventBridge could not deliver (a drill not started, a cleanup not run) waits here, alarmed.
+  const dlq = deadLetterQueue(stack, "DrillRulesDlq", {
+    what: "drill-rules",
+    delivers: "start a drill, the cleanup after a stopped drill, or the daily drill-age publisher",
+    topic: alerts.topic,
+  });
+  const delivery = { deadLetterQueue: dlq, retryAttempts: 2, maxEventAge: Duration.hours(1) };
   new events.Rule(stack, "DrillSchedule", {
     ruleName: `gitpod-dr-${app.stage}-drill-schedule`,
     description: `gitpod-dr ${app.stage}: start a restore drill`,
     schedule: events.Schedule.expression(drill.schedule),
-    targets: [new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject({}) })],
+    targets: [
+      new targets.SfnStateMachine(machine, { input: events.RuleTargetInput.fromObject({}), ...delivery }),
+    ],
   });
   // A drill aborted or timed out never reached its own teardown: clean up after it.
   new events.Rule(stack, "DrillStoppedCleanup", {
@@ -82,7 +92,7 @@ export function Drill({ stack, app }: StackContext) {
           status: events.EventField.fromPath("$.detail.status"),
           executionArn: events.EventField.fromPath("$.detail.executionArn"),
         }),
-        retryAttempts: 2,
+        ...delivery,
       }),
     ],
   });
@@ -94,7 +104,7 @@ export function Drill({ stack, app }: StackContext) {
     targets: [
       new targets.LambdaFunction(functions.drill.fn, {
         event: events.RuleTargetInput.fromObject({ action: "age" }),
-        retryAttempts: 2,
+        ...delivery,
       }),
     ],
   });

@@ -377,8 +377,9 @@ describe("alarms, destinations and the dashboard (restore standby in the DR regi
     );
   }, 300_000);
 
-  it("alarms on the restore's functions and on its alert rules' dead-letter queue there too", () => {
-    expect(ourFunctions(templates)).toHaveLength(5);
+  it("alarms on the restore's, the watchdog's and the drill's functions and on every rule's dead-letter queue there too", () => {
+    // The restore's 5 tasks, the RPO watchdog, and the example drill's 2 (it targets dr: in the standby).
+    expect(ourFunctions(templates)).toHaveLength(8);
     checkFunctionAlarms(templates, `${STAGE}-standby`);
     checkRuleTargets(templates, `${STAGE}-standby`);
   });

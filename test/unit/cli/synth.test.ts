@@ -67,11 +67,15 @@ describe("gitpod-dr synth (the example stage, offline)", () => {
       [
         "eu-west-1",
         "primary",
-        ["Alerts", "Backups", "Storage", "Images", "Application", "Restore"].map(
+        ["Alerts", "Backups", "Storage", "Images", "Application", "Restore", "Dashboard"].map(
           (s) => `example-gitpod-dr-${s}`,
         ),
       ],
-      ["eu-central-1", "standby", ["example-gitpod-dr-Alerts", "example-gitpod-dr-Restore"]],
+      [
+        "eu-central-1",
+        "standby",
+        ["Alerts", "Catalog", "Restore", "Drill", "Dashboard"].map((s) => `example-gitpod-dr-${s}`),
+      ],
     ]);
     for (const stack of result.regions.flatMap((r) => r.stacks)) {
       expect(existsSync(stack.file)).toBe(true);
