@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The recovery-point catalog's entries: what each tier's job made, recorded after each successful run.

@@ -1,5 +1,5 @@
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { z } from "zod";
+import * as z from "zod";
 import { wrapAwsError } from "../aws/errors.ts";
 import { type Notification, snsMessage, snsSubject } from "../notify/failure.ts";
 import { METRIC_NAMESPACE } from "../s3/metrics.ts";
