@@ -67,8 +67,7 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
   const describe = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"];
   const target = jobConfig.restore.targets[jobConfig.drill.target];
 
-  // Plan: the newest snapshot (listing names none: "*"), leftovers found by listing the databases.
-  drill("ListSnapshots", ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"], ["*"]);
+  // Plan: the recovery point comes from the catalog (Drill.ts grants it); leftovers are found by listing the databases.
   drill("DescribeDatabasesToFindDrillLeftovers", describe, anyDatabase);
   database("DescribeTheScratchDatabase", describe, scratch);
   // Restore: only into new drill-named databases that carry the tool's tag.

@@ -14,6 +14,7 @@ import { statusCommand } from "../../packages/cli/src/status.ts";
 import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { type DrillJobConfig, drillJobConfig } from "../../packages/core/src/config/drill.ts";
+import { parseStageConfig } from "../../packages/core/src/config/stage.ts";
 import { DrillNoRecoveryPointError } from "../../packages/core/src/drill/errors.ts";
 import { catalogRecoveryPoints, lastDrill } from "../../packages/core/src/drill/recovery-points.ts";
 import { finishDrill } from "../../packages/core/src/drill/result.ts";
@@ -27,12 +28,8 @@ const SCOPE = { buckets: ["gitpod-workspace-backups"], images: true, application
 let base: DrillJobConfig;
 
 beforeAll(() => {
-  base = drillJobConfig(
-    "drillcat",
-    "123456789012",
-    exampleConfig,
-    catalogConfig("drillcat", exampleConfig as never),
-  );
+  const stage = parseStageConfig(exampleConfig);
+  base = drillJobConfig("drillcat", "123456789012", stage, catalogConfig("drillcat", stage));
 });
 
 const config = () => ({

@@ -35,7 +35,7 @@ describe("the recovery-point catalog in the DR region (standby)", () => {
   let template: Template;
   beforeAll(async () => {
     // No restore: the standby exists for the catalog anyway.
-    const { restore: _restore, ...config } = exampleConfig as StageConfigInput;
+    const { restore: _restore, drill: _drill, ...config } = exampleConfig as StageConfigInput;
     const app = await synthApp({ stage: "catalog", config, region: "eu-central-1", kind: "standby" });
     template = Template.fromStack(getStack(Catalog));
     expect(getStack(Catalog).region).toBe("eu-central-1");

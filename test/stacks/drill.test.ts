@@ -143,7 +143,12 @@ describe("the drill stack", () => {
   });
 
   it("alarms when no drill succeeded within maxAgeDays, missing data breaching, to the alerts topic", () => {
-    const alarm = Object.values(resources).find((r) => r.Type === "AWS::CloudWatch::Alarm")?.Properties ?? {};
+    // The stack has the functions' Errors/Throttles alarms too: this one by name.
+    const alarm =
+      Object.values(resources).find(
+        (r) =>
+          r.Type === "AWS::CloudWatch::Alarm" && r.Properties.AlarmName === `gitpod-dr-${STAGE}-drill-age`,
+      )?.Properties ?? {};
     expect(alarm).toMatchObject({
       AlarmName: `gitpod-dr-${STAGE}-drill-age`,
       MetricName: "LastSuccessfulDrillAge",
