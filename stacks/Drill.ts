@@ -11,6 +11,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
+import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { deadLetterQueue } from "./constructs/alarms.ts";
 import { acceptFinding, policyOf } from "./constructs/nag.ts";
 import { stageConfig } from "./context.ts";
@@ -31,7 +32,9 @@ export function Drill({ stack, app }: StackContext) {
   const drill = config.drill;
   if (!drill || !config.restore) return {};
   const alerts = use(Alerts);
-  const jobConfig = drillJobConfig(app.stage, stack.account, config);
+  // The drill reads the newest complete recovery point and records its result: Query and PutItem.
+  const catalog = catalogAccess(stack, app.stage, config, ["dynamodb:Query", "dynamodb:PutItem"]);
+  const jobConfig = drillJobConfig(app.stage, stack.account, config, catalog.config);
   const region = drill.target === "dr" ? config.regions.dr : config.regions.primary;
   const cluster = targetCluster(jobConfig, drill.target);
   const functions = drillFunctions(stack, {
@@ -43,6 +46,7 @@ export function Drill({ stack, app }: StackContext) {
       : undefined,
     alerts,
   });
+  grantCatalog(stack, { function: functions.drill.fn }, catalog);
   const machineLogs = new logs.LogGroup(stack, "DrillMachineLogs", {
     retention: logs.RetentionDays.ONE_YEAR,
     removalPolicy: RemovalPolicy.RETAIN,

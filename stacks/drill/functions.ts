@@ -1,7 +1,6 @@
 import type { DrillJobConfig } from "@gitpod-dr/core/config/drill";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { DRILL_DB_PREFIX, drillSecretPrefix, TAG_DRILL } from "@gitpod-dr/core/drill/naming";
-import { lastResultParameter } from "@gitpod-dr/core/drill/recovery-points";
 import { ecrRegistry, parseReference } from "@gitpod-dr/core/registry/reference";
 import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
 import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
@@ -68,8 +67,7 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
   const describe = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"];
   const target = jobConfig.restore.targets[jobConfig.drill.target];
 
-  // Plan: the newest snapshot (listing names none: "*"), leftovers found by listing the databases.
-  drill("ListSnapshots", ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"], ["*"]);
+  // Plan: the recovery point comes from the catalog (Drill.ts grants it); leftovers are found by listing the databases.
   drill("DescribeDatabasesToFindDrillLeftovers", describe, anyDatabase);
   database("DescribeTheScratchDatabase", describe, scratch);
   // Restore: only into new drill-named databases that carry the tool's tag.
@@ -130,12 +128,7 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
   database("ReadDrillSecrets", ["secretsmanager:GetSecretValue"], [secrets], tagged);
   // ListSecrets has no resource-level permissions.
   drill("ListSecretsToFindDrillLeftovers", ["secretsmanager:ListSecrets"], ["*"]);
-  // The last result (today's record; the catalog replaces it).
-  drill(
-    "KeepTheLastDrillResult",
-    ["ssm:GetParameter", "ssm:PutParameter"],
-    [`arn:${partition}:ssm:${stack.region}:${account}:parameter${lastResultParameter(stack.stage)}`],
-  );
+  // The recovery point and the result are in the catalog (Drill.ts grants it).
   drill("PublishTheDrillAge", ["cloudwatch:PutMetricData"], ["*"], {
     StringEquals: { "cloudwatch:namespace": METRIC_NAMESPACE },
   });

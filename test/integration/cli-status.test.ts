@@ -106,6 +106,7 @@ describe("gitpod-dr status", () => {
       objectStorage               bucket gitpod-workspace-backups replicated up to 2026-11-26T03:30:00.000Z  30m     3h 00m   OK
         gitpod-workspace-backups                                                                             30m
       images                      image sync started 2026-11-26T01:00:00.000Z                                3h 00m  8h 00m   OK
+      last drill                  none recorded                                                              -
 
       Newest complete recovery point: 2026-11-25T03:00:00.000Z (snapshot gitpod-dr-gitpod-db-202611250300)
       A restore started now ({}) would use: nothing: the stage configures no restore"

@@ -270,7 +270,14 @@ describe("the drill machine, run locally", () => {
       expect(m.message).toContain(`Failed step: ${state}`);
       expect(m.message).toContain(`Cause:       ${problem}`);
       expect(m.message).toContain(`Torn down:   DB instance gitpod-dr-drill-${ID}`);
-      expect(run.recorded).toEqual([]);
+      // Recorded as a failure (status shows the verdict); no age metric: it is not a success.
+      expect(run.recorded).toMatchObject([
+        {
+          drillId: ID,
+          succeeded: false,
+          failure: { step: state, error: "DrillVerificationFailed", cause: problem },
+        },
+      ]);
       expect(run.metrics).toBe(0);
     },
     60_000,
@@ -314,6 +321,8 @@ describe("the drill machine, run locally", () => {
     expect(m.message).toContain(
       "teardown failed (DrillTeardownFailed): Teardown of drill x left 1 resource(s) behind: namespace gitpod-drill-x: forbidden",
     );
-    expect(run.recorded).toEqual([]);
+    expect(run.recorded).toMatchObject([
+      { drillId: ID, succeeded: false, failure: { step: S.teardown, error: "DrillTeardownFailed" } },
+    ]);
   }, 60_000);
 });

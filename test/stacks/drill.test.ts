@@ -143,7 +143,12 @@ describe("the drill stack", () => {
   });
 
   it("alarms when no drill succeeded within maxAgeDays, missing data breaching, to the alerts topic", () => {
-    const alarm = Object.values(resources).find((r) => r.Type === "AWS::CloudWatch::Alarm")?.Properties ?? {};
+    // The stack has the functions' Errors/Throttles alarms too: this one by name.
+    const alarm =
+      Object.values(resources).find(
+        (r) =>
+          r.Type === "AWS::CloudWatch::Alarm" && r.Properties.AlarmName === `gitpod-dr-${STAGE}-drill-age`,
+      )?.Properties ?? {};
     expect(alarm).toMatchObject({
       AlarmName: `gitpod-dr-${STAGE}-drill-age`,
       MetricName: "LastSuccessfulDrillAge",
@@ -199,6 +204,45 @@ describe("the drill stack", () => {
     const d = statementsOf("drill-database");
     expect(allowed(d, "rds:DeleteDBInstance", db(scratch), TOOL)).toBe(false);
     expect(allowed(d, "rds:DescribeDBInstances", db("gitpod-db"))).toBe(false);
+  });
+
+  it("reads the newest recovery point from the catalog and records its result there: Query and PutItem on the table, its key only through DynamoDB, no SSM", () => {
+    const s = statementsOf("drill");
+    const table = `arn:aws:dynamodb:${DR}:123456789012:table/gitpod-dr-${STAGE}-catalog`;
+    const onTable = s.filter((x) => asList(x.Action).some((a) => String(a).startsWith("dynamodb:")));
+    expect(onTable.map((x) => [x.Sid, asList(x.Action), asList(x.Resource).map(arn)])).toEqual([
+      ["RecordAndReadTheRecoveryPointCatalog", ["dynamodb:Query", "dynamodb:PutItem"], [table]],
+    ]);
+    expect(allowed(s, "dynamodb:PutItem", table)).toBe(true);
+    expect(allowed(s, "dynamodb:PutItem", `arn:aws:dynamodb:${DR}:123456789012:table/gitpod-db`)).toBe(false);
+    expect(allowed(s, "dynamodb:DeleteItem", table)).toBe(false);
+    const key = s.find((x) => x.Sid === "UseTheCatalogKeyThroughDynamoDb");
+    expect(asList(key?.Action)).toEqual(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]);
+    expect(key?.Condition).toEqual({
+      StringEquals: {
+        "kms:ViaService": `dynamodb.${DR}.amazonaws.com`,
+        "kms:EncryptionContext:aws:dynamodb:tableName": `gitpod-dr-${STAGE}-catalog`,
+      },
+    });
+    const actions = [...s, ...statementsOf("drill-database")].flatMap((x) => asList(x.Action).map(String));
+    expect(actions.filter((a) => a.startsWith("ssm:"))).toEqual([]);
+    // The database function neither reads nor writes the catalog.
+    expect(
+      statementsOf("drill-database").some((x) =>
+        asList(x.Action).some((a) => String(a).startsWith("dynamodb:")),
+      ),
+    ).toBe(false);
+  });
+
+  it("tells the drill functions where the catalog is and which tiers a recovery point has", () => {
+    const fn = Object.values(resources).find(
+      (r) =>
+        r.Type === "AWS::Lambda::Function" && r.Properties.Handler === "packages/functions/src/drill.handler",
+    ) as Resource;
+    const env = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    const config = JSON.parse(env.GITPOD_DR_CONFIG as string);
+    expect(config.catalog).toMatchObject({ tableName: `gitpod-dr-${STAGE}-catalog`, region: DR });
+    expect(config.catalog.scope).toHaveProperty("buckets");
   });
 
   it("runs the database checks in the drill's VPC", () => {

@@ -121,8 +121,6 @@ const DRILL_ON_EVERYTHING: Record<string, string[]> = {
     ...XRAY,
     "cloudwatch:PutMetricData",
     "ecr:GetAuthorizationToken",
-    "rds:DescribeDBClusterSnapshots",
-    "rds:DescribeDBSnapshots",
     "secretsmanager:ListSecrets",
   ],
   "DrillDatabase/ServiceRole/DefaultPolicy/Resource": [...XRAY],

@@ -5,6 +5,8 @@ import { type RecoveryPointResult, recoveryPoint } from "@gitpod-dr/core/catalog
 import { readCatalogView } from "@gitpod-dr/core/catalog/view";
 import { catalogConfig, rpoTargets } from "@gitpod-dr/core/config/catalog";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
+import { lastDrill } from "@gitpod-dr/core/drill/recovery-points";
+import type { DrillRto } from "@gitpod-dr/core/drill/types";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 import { formatDuration } from "@gitpod-dr/core/restore/messages";
 import { type RecoveryPointRef, recoveryPointRef } from "@gitpod-dr/core/restore/recovery-point";
@@ -13,7 +15,7 @@ import { parseJobFlags } from "./stage.ts";
 /**
  * `gitpod-dr status --config config/<stage>.ts [--json]`: per tier the newest good copy in the
  * recovery-point catalog, its age, the RPO target and OK/BREACH; then the newest complete recovery point
- * and what a restore started now (`{}`) would use. Exit 0 when every tier is within its target, 1 when
+ * and what a restore started now (`{}`) would use; then the last restore drill. Exit 0 when every tier is within its target, 1 when
  * one is not (a monitoring probe), 2 for bad usage.
  */
 
@@ -26,6 +28,28 @@ export interface StatusReport {
   readonly missing?: readonly string[];
   /** What `{}` restores now: the recovery point's copies, else each tier's newest. */
   readonly restoreWouldUse: string;
+  /** The last restore drill recorded in the catalog (absent: none yet). */
+  readonly lastDrill?: LastDrill;
+}
+
+export interface LastDrill {
+  readonly drillId: string;
+  readonly finishedAt: string;
+  readonly ageSeconds: number;
+  readonly recoveryPointId: string;
+  readonly recoveryTime: string;
+  readonly verdict: "PASSED" | "FAILED";
+  /** Measured RTO in seconds, per tier and total. */
+  readonly rto?: DrillRto;
+  readonly failure?: { readonly step: string; readonly error: string; readonly cause: string };
+}
+
+function rtoText(rto: DrillRto | undefined): string {
+  if (!rto) return "RTO not measured";
+  const tiers = (["database", "application"] as const).flatMap((t) =>
+    rto[t] !== undefined ? [`${t} ${ageText(rto[t])}`] : [],
+  );
+  return `RTO ${ageText(rto.total)}${tiers.length > 0 ? ` (${tiers.join(", ")})` : ""}`;
 }
 
 const ageText = (seconds: number | undefined) =>
@@ -49,6 +73,17 @@ export function formatStatus(r: StatusReport): string {
       [t.tier, t.newest, ageText(t.ageSeconds), ageText(t.targetSeconds), t.status],
       ...(t.buckets ?? []).map((b) => [`  ${b.bucket}`, "", ageText(b.ageSeconds), "", ""]),
     ]),
+    ...(r.lastDrill
+      ? [
+          [
+            "last drill",
+            `recovery point ${r.lastDrill.recoveryPointId}, ${rtoText(r.lastDrill.rto)}`,
+            ageText(r.lastDrill.ageSeconds),
+            "",
+            r.lastDrill.verdict,
+          ],
+        ]
+      : [["last drill", "none recorded", "-", "", ""]]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? "").length))) ?? [];
   const table = rows.map((row) =>
@@ -67,6 +102,11 @@ export function formatStatus(r: StatusReport): string {
       ? `Newest complete recovery point: ${p.recoveryTime} (snapshot ${p.snapshot}${p.veleroBackup ? `, Velero backup ${p.veleroBackup}` : ""})${p.applicationGapFlagged ? "; the Velero backup is more than a backup period newer than the snapshot" : ""}`
       : `Newest complete recovery point: none (${(r.missing ?? []).join("; ")})`,
     `A restore started now ({}) would use: ${r.restoreWouldUse}`,
+    ...(r.lastDrill
+      ? [
+          `Last drill: ${r.lastDrill.drillId} finished ${r.lastDrill.finishedAt}, ${r.lastDrill.verdict}: recovery point ${r.lastDrill.recoveryPointId} (recovery time ${r.lastDrill.recoveryTime}), ${rtoText(r.lastDrill.rto)}${r.lastDrill.failure ? `; failed at ${r.lastDrill.failure.step}: ${r.lastDrill.failure.error}` : ""}`,
+        ]
+      : []),
   ].join("\n");
 }
 
@@ -79,7 +119,7 @@ export async function statusReport(file: string, now: Date): Promise<StatusRepor
   const catalog = catalogConfig(stage, config);
   const store = catalogStore(catalog, new ClientCache());
   if (!store) throw new Error("unreachable: a stage always has a catalog");
-  const view = await readCatalogView(store, catalog.scope);
+  const [view, drill] = await Promise.all([readCatalogView(store, catalog.scope), lastDrill(store)]);
   const targets = Object.fromEntries(
     Object.entries(rpoTargets(config)).map(([tier, ms]) => [tier, Math.round(ms / 1000)]),
   );
@@ -91,6 +131,20 @@ export async function statusReport(file: string, now: Date): Promise<StatusRepor
     tiers: tierAges(view, catalog.scope, targets, now),
     ...(point.point ? { recoveryPoint: recoveryPointRef(point.point, now) } : { missing: point.missing }),
     restoreWouldUse: restoreWouldUse(point, Boolean(config.restore)),
+    ...(drill
+      ? {
+          lastDrill: {
+            drillId: drill.drillId,
+            finishedAt: drill.finishedAt,
+            ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(drill.finishedAt)) / 1000)),
+            recoveryPointId: drill.recoveryPointId,
+            recoveryTime: drill.recoveryTime,
+            verdict: drill.succeeded ? "PASSED" : "FAILED",
+            ...(drill.rto ? { rto: drill.rto } : {}),
+            ...(drill.failure ? { failure: drill.failure } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import * as z from "zod";
  * The recovery-point catalog's entries: what each tier's job made, recorded after each successful run.
  * Times are ISO 8601 strings (the catalog stores JSON). Each entry has the one time that says how recent
  * its copy is (`entryTime`): a database snapshot's recovery time, a bucket's replication watermark, the
- * start of an image sync, the start of a Velero backup.
+ * start of an image sync, the start of a Velero backup (and of a drill, for drill results).
  */
 
 export const TIERS = ["database", "objectStorage", "images", "application"] as const;
@@ -78,19 +78,49 @@ export const applicationEntrySchema = z.strictObject({
   recordedAt: isoTime,
 });
 
+const seconds = z.number().nonnegative();
+
+/**
+ * A restore drill's result (issue 13): which recovery point it restored into scratch resources, when,
+ * whether every check passed, and the RTO it measured per tier and in total (seconds from its start).
+ * Not a tier: recorded by the drill, beside the recovery points it proves.
+ */
+export const drillEntrySchema = z.strictObject({
+  tier: z.literal("drill"),
+  drillId: z.string().min(1),
+  /** The recovery point's id (`<snapshot>[+<Velero backup>]`) and its recovery time. */
+  recoveryPointId: z.string().min(1),
+  recoveryTime: isoTime,
+  startedAt: isoTime,
+  finishedAt: isoTime,
+  succeeded: z.boolean(),
+  rto: z
+    .strictObject({ database: seconds.optional(), application: seconds.optional(), total: seconds })
+    .optional(),
+  /** The row counts found (the next drill's baseline). */
+  rowCounts: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  failure: z.strictObject({ step: z.string(), error: z.string(), cause: z.string() }).optional(),
+  recordedAt: isoTime,
+});
+
 export const catalogEntrySchema = z.discriminatedUnion("tier", [
   databaseEntrySchema,
   objectStorageEntrySchema,
   imagesEntrySchema,
   applicationEntrySchema,
+  drillEntrySchema,
 ]);
+
+/** What the catalog holds: each tier's copies, and the drills' results. */
+export type EntryKind = Tier | "drill";
 
 export type DatabaseEntry = z.output<typeof databaseEntrySchema>;
 export type ObjectStorageEntry = z.output<typeof objectStorageEntrySchema>;
 export type ImagesEntry = z.output<typeof imagesEntrySchema>;
 export type ApplicationEntry = z.output<typeof applicationEntrySchema>;
+export type DrillEntry = z.output<typeof drillEntrySchema>;
 export type CatalogEntry = z.output<typeof catalogEntrySchema>;
-export type EntryOf<T extends Tier> = Extract<CatalogEntry, { tier: T }>;
+export type EntryOf<T extends EntryKind> = Extract<CatalogEntry, { tier: T }>;
 
 /** Images listed per entry; the rest are counted in `imagesNotListed`. */
 export const MAX_IMAGES = 1000;
@@ -104,6 +134,7 @@ export function entryTime(entry: CatalogEntry): string {
       return entry.watermark;
     case "images":
     case "application":
+    case "drill":
       return entry.startedAt;
   }
 }
@@ -119,6 +150,8 @@ export function entryId(entry: CatalogEntry): string {
       return "sync";
     case "application":
       return entry.backupName;
+    case "drill":
+      return entry.drillId;
   }
 }
 
@@ -133,5 +166,7 @@ export function describeEntry(entry: CatalogEntry): string {
       return `image sync of ${entry.startedAt} (${entry.copied} copied, ${entry.upToDate} up to date)`;
     case "application":
       return `Velero backup ${entry.backupName}`;
+    case "drill":
+      return `drill ${entry.drillId} of recovery point ${entry.recoveryPointId}`;
   }
 }

@@ -4,16 +4,16 @@ import { formatIssues } from "../config/parse.ts";
 import {
   type CatalogEntry,
   catalogEntrySchema,
+  type EntryKind,
   type EntryOf,
   entryId,
   entryTime,
-  type Tier,
 } from "./entries.ts";
 import { CatalogReadError, CatalogWriteError } from "./errors.ts";
 
 /**
  * The catalog over a DynamoDB table (through the lib-dynamodb document client). One partition per tier
- * (`database`, `images`, `application`) and per bucket (`objectStorage#<bucket>`); the sort key is the
+ * (`database`, `images`, `application`), one for drill results (`drill`) and one per bucket (`objectStorage#<bucket>`); the sort key is the
  * entry's time then its id, so "newest" is one Query read backwards. Writing the same entry again
  * overwrites it with the same key: recording is idempotent, a repeated run changes nothing.
  */
@@ -23,8 +23,8 @@ export type DocumentClient = Pick<DynamoDBDocumentClient, "send">;
 /** The table's key attributes (both strings): the stack defines the table with them. */
 export const CATALOG_KEYS = { partition: "pk", sort: "sk" } as const;
 
-/** The partition of a tier, or of one bucket of the object-storage tier. */
-export function partitionKey(tier: Tier, bucket?: string): string {
+/** The partition of a tier (or of drills), or of one bucket of the object-storage tier. */
+export function partitionKey(tier: EntryKind, bucket?: string): string {
   if (tier === "objectStorage") {
     if (!bucket) throw new Error("The object-storage tier is partitioned by bucket: name one");
     return `objectStorage#${bucket}`;
@@ -66,10 +66,10 @@ export class CatalogStore {
   }
 
   /**
-   * The newest entries of a tier (of one bucket for `objectStorage`), newest first.
+   * The newest entries of a tier or of drills (of one bucket for `objectStorage`), newest first.
    * @throws CatalogReadError when the table cannot be read or holds an invalid entry.
    */
-  async newest<T extends Tier>(
+  async newest<T extends EntryKind>(
     tier: T,
     options: { readonly bucket?: string; readonly limit?: number } = {},
   ): Promise<EntryOf<T>[]> {

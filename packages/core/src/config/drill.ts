@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ConfigError } from "../errors.ts";
+import { type CatalogConfig, catalogConfigSchema } from "./catalog.ts";
 import { parseJobConfig, validateConfig } from "./parse.ts";
 import { scheduleExpression, securityGroupId } from "./patterns.ts";
 import { type RestoreStageConfig, restoreJobConfig, restoreJobConfigSchema } from "./restore.ts";
@@ -142,8 +143,14 @@ export const drillConfigSchema = z
   });
 export type DrillConfig = z.output<typeof drillConfigSchema>;
 
-/** The drill functions' run-time configuration: the restore's (the drill restores with it) and the drill's. */
-export const drillJobConfigSchema = restoreJobConfigSchema.extend({ drill: drillConfigSchema });
+/**
+ * The drill functions' run-time configuration: the restore's (the drill restores with it), the drill's,
+ * and the catalog (required: the drill restores its newest complete recovery point and records its result there).
+ */
+export const drillJobConfigSchema = restoreJobConfigSchema.extend({
+  drill: drillConfigSchema,
+  catalog: catalogConfigSchema,
+});
 export type DrillJobConfig = z.output<typeof drillJobConfigSchema>;
 
 const LABEL = "drill configuration";
@@ -157,11 +164,12 @@ export function drillJobConfig(
   stage: string,
   account: string,
   config: RestoreStageConfig & { readonly drill?: DrillConfig | undefined },
+  catalog: CatalogConfig,
 ): DrillJobConfig {
   if (!config.drill) throw new ConfigError("The stage configuration has no drill section");
   return validateConfig(
     drillJobConfigSchema,
-    { ...restoreJobConfig(stage, account, config), drill: config.drill },
+    { ...restoreJobConfig(stage, account, config, catalog), drill: config.drill },
     LABEL,
   );
 }

@@ -30,3 +30,8 @@ export class DrillScopeError extends GitpodDrError {
 export class DrillNotReadyError extends GitpodDrError {
   override readonly name = "DrillNotReady";
 }
+
+/** The catalog has no complete recovery point to drill: `problems` says what each tier lacks. Nothing was restored. */
+export class DrillNoRecoveryPointError extends ProblemsError {
+  override readonly name = "DrillNoRecoveryPoint";
+}

@@ -1,143 +1,160 @@
-import type { RDSClient } from "@aws-sdk/client-rds";
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
-import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
-import type { RestoreJobConfig } from "../config/restore.ts";
-import { snapshotApi } from "../rds/api.ts";
-import type { DatabaseKind, Snapshot } from "../rds/types.ts";
-import { recoveryTime, resolveRestoreSnapshot } from "../restore/database.ts";
-import { RestoreSnapshotNotFoundError } from "../restore/errors.ts";
-import type { KubeOps } from "../velero/kube.ts";
-import { resolveBackup } from "../velero/restore.ts";
+import type { DrillEntry } from "../catalog/entries.ts";
+import { recordEntries } from "../catalog/record.ts";
+import type { RecoveryPoint } from "../catalog/recovery-point.ts";
+import type { CatalogStore } from "../catalog/store.ts";
+import { newestRecoveryPoint } from "../catalog/view.ts";
+import type { CatalogConfig } from "../config/catalog.ts";
+import type { DrillJobConfig } from "../config/drill.ts";
+import { parseReference } from "../registry/reference.ts";
+import { DrillNoRecoveryPointError } from "./errors.ts";
 import type { DrillRecoveryPoint, DrillRecoveryPoints, DrillResult } from "./types.ts";
 
 /**
- * Today's recovery-point selection for the drill — the restore's `latest`: the newest available
- * snapshot gitpod-dr made in the target region (by its recorded recovery time), the newest Completed
- * Velero backup, the configured images, and every checked bucket with the database's recovery time as
- * the watermark (an object older than the data the database holds must be in the replica). The result
- * of the last drill is kept in one SSM parameter. The recovery-point catalog (issue 12) replaces this
- * implementation of `DrillRecoveryPoints` and records results beside the recovery point.
+ * The drill's recovery points over the recovery-point catalog: a drill restores the newest complete
+ * recovery point — the rule the restore's `{}` uses (catalog/view.ts `newestRecoveryPoint`) — and records
+ * its result (success or failure) as a `drill` entry beside the recovery points it proves.
  */
 
-export interface LatestRecoveryPointsDeps {
-  /** RDS in the drill's target region. */
-  readonly rds: Pick<RDSClient, "send" | "config">;
-  /** The target cluster (undefined: no application tier). */
-  readonly kube: () => Promise<KubeOps | undefined>;
-  readonly ssm: Pick<SSMClient, "send">;
-  /** The SSM parameter the last result is kept in, `/gitpod-dr/<stage>/drill/last-result`. */
-  readonly parameterName: string;
-  /** The target registry host (images are checked there). */
-  readonly registry?: string | undefined;
+/** Drill results read to find the last successful one: a year of weekly drills. */
+const DRILL_ENTRIES = 50;
+
+/** The recovery point's images in the target registry, by digest, limited to the restore's repositories (the drill's IAM). */
+function targetImages(
+  point: RecoveryPoint,
+  config: DrillJobConfig,
+  registry: string | undefined,
+): DrillRecoveryPoint["images"] {
+  const references = config.restore.images?.references ?? [];
+  if (!registry || references.length === 0) return undefined;
+  const repositories = new Set(references.map((r) => parseReference(`${registry}/${r}`).repository));
+  const recorded = (point.images?.images ?? []).flatMap((image) => {
+    const reference = config.drill.target === "dr" ? image.destination : image.source;
+    try {
+      const ref = parseReference(reference);
+      return ref.registry === registry && repositories.has(ref.repository)
+        ? [{ reference, digest: image.digest }]
+        : [];
+    } catch {
+      return [];
+    }
+  });
+  // An image sync that listed none of them: the configured references, checked by tag.
+  return recorded.length > 0 ? recorded : references.map((r) => ({ reference: `${registry}/${r}` }));
 }
 
-/** The parameter a stage's last drill result is kept in (IAM scopes the drill to it). */
-export const lastResultParameter = (stage: string): string => `/gitpod-dr/${stage}/drill/last-result`;
+/** The catalog's recovery point as the drill carries it (plain JSON), for the drill's target region. */
+export function drillRecoveryPoint(
+  point: RecoveryPoint,
+  config: DrillJobConfig,
+  registry: string | undefined,
+): DrillRecoveryPoint {
+  const db = point.database;
+  const app = point.application;
+  const items = app?.itemsBackedUp ?? app?.totalItems;
+  const images = targetImages(point, config, registry);
+  return {
+    id: `${db.snapshotId}${app ? `+${app.backupName}` : ""}`,
+    recoveryTime: point.recoveryTime,
+    database: {
+      kind: db.kind,
+      snapshotIdentifier: db.snapshotId,
+      snapshotArn: config.drill.target === "dr" ? db.drCopyArn : db.snapshotArn,
+      ...(db.engine ? { engine: db.engine } : {}),
+      ...(db.engineVersion ? { engineVersion: db.engineVersion } : {}),
+    },
+    ...(app
+      ? {
+          application: {
+            backupName: app.backupName,
+            ...(items !== undefined ? { itemsBackedUp: items } : {}),
+          },
+        }
+      : {}),
+    ...(images ? { images } : {}),
+    ...(point.buckets.length > 0
+      ? {
+          objectStorage: point.buckets.map((b) => ({
+            bucket: b.bucket,
+            region: config.regions.primary,
+            watermark: b.watermark,
+          })),
+        }
+      : {}),
+  };
+}
 
-/** The kind `auto` resolves to: the first API family that has a snapshot of the database. */
-async function newestSnapshot(
-  rds: LatestRecoveryPointsDeps["rds"],
-  config: RestoreJobConfig,
-): Promise<{ kind: DatabaseKind; snapshot: Snapshot }> {
-  const kinds: DatabaseKind[] =
-    config.database.kind === "auto" ? ["instance", "cluster"] : [config.database.kind];
-  let last: unknown;
-  for (const kind of kinds) {
-    try {
-      const snapshot = await resolveRestoreSnapshot(
-        snapshotApi(kind),
-        rds as RDSClient,
-        config.database.identifier,
-        "latest",
-      );
-      return { kind, snapshot };
-    } catch (error) {
-      if (!(error instanceof RestoreSnapshotNotFoundError)) throw error;
-      last = error;
-    }
-  }
-  throw last;
+/** A drill's result as a catalog entry. */
+export function drillEntry(result: DrillResult, now: Date): DrillEntry {
+  return {
+    tier: "drill",
+    drillId: result.drillId,
+    recoveryPointId: result.recoveryPointId,
+    recoveryTime: result.recoveryTime,
+    startedAt: result.startedAt,
+    finishedAt: result.finishedAt,
+    succeeded: result.succeeded,
+    ...(result.rto ? { rto: result.rto } : {}),
+    ...(result.rowCounts ? { rowCounts: result.rowCounts } : {}),
+    ...(result.failure ? { failure: result.failure } : {}),
+    recordedAt: now.toISOString(),
+  };
+}
+
+/** The entry back as the drill's result. */
+function drillResult(entry: DrillEntry): DrillResult {
+  const { tier: _tier, recordedAt: _recordedAt, rto, rowCounts, failure, ...result } = entry;
+  return {
+    ...result,
+    ...(rto ? { rto } : {}),
+    ...(rowCounts ? { rowCounts } : {}),
+    ...(failure ? { failure } : {}),
+  };
+}
+
+/** The last drill recorded (successful or not), if any: what `gitpod-dr status` shows. */
+export async function lastDrill(store: CatalogStore): Promise<DrillEntry | undefined> {
+  return (await store.newest("drill"))[0];
 }
 
 /**
- * The restore's `latest` as a `DrillRecoveryPoints`.
- * @throws RestoreSnapshotNotFoundError, VeleroBackupNotFoundError (from `newest`), AwsCallError
+ * The catalog as the drill's `DrillRecoveryPoints`.
+ * @throws DrillNoRecoveryPointError (from `newest`: the catalog has no complete point), CatalogReadError,
+ *   CatalogWriteError (from `recordResult`).
  */
-export function latestRecoveryPoints(
-  config: RestoreJobConfig,
-  deps: LatestRecoveryPointsDeps,
+export function catalogRecoveryPoints(
+  config: DrillJobConfig & { readonly catalog: CatalogConfig },
+  deps: {
+    readonly store: CatalogStore;
+    /** The target registry host (images are checked there). */
+    readonly registry?: string | undefined;
+    readonly now?: () => Date;
+  },
 ): DrillRecoveryPoints {
+  const now = deps.now ?? (() => new Date());
   return {
     async newest(): Promise<DrillRecoveryPoint> {
-      const { kind, snapshot } = await newestSnapshot(deps.rds, config);
-      const at = recoveryTime(snapshot).at ?? new Date(0);
-      const app = config.application;
-      const kube = app ? await deps.kube() : undefined;
-      const backup =
-        app && kube
-          ? await resolveBackup(kube, app.veleroNamespace, "latest", app.includeKotsBackups)
-          : undefined;
-      const total = (backup?.status as { progress?: { totalItems?: number } } | undefined)?.progress
-        ?.totalItems;
-      const references = config.restore.images?.references ?? [];
-      return {
-        id: `${snapshot.identifier}${backup ? `+${backup.metadata.name}` : ""}`,
-        recoveryTime: at.toISOString(),
-        database: {
-          kind,
-          snapshotIdentifier: snapshot.identifier,
-          snapshotArn: snapshot.arn,
-          ...(snapshot.engine ? { engine: snapshot.engine } : {}),
-          ...(snapshot.engineVersion ? { engineVersion: snapshot.engineVersion } : {}),
-        },
-        ...(backup
-          ? {
-              application: {
-                backupName: backup.metadata.name,
-                ...(total !== undefined ? { itemsBackedUp: total } : {}),
-              },
-            }
-          : {}),
-        ...(deps.registry && references.length > 0
-          ? { images: references.map((r) => ({ reference: `${deps.registry}/${r}` })) }
-          : {}),
-        ...(config.storageBuckets.length > 0
-          ? {
-              objectStorage: config.storageBuckets.map((bucket) => ({
-                bucket,
-                region: config.regions.primary,
-                watermark: at.toISOString(),
-              })),
-            }
-          : {}),
-      };
+      const result = await newestRecoveryPoint(deps.store, config.catalog.scope);
+      if (!result.point) {
+        throw new DrillNoRecoveryPointError(
+          `The catalog ${deps.store.tableName} has no complete recovery point to drill: ${result.missing.join("; ")}`,
+          result.missing,
+        );
+      }
+      return drillRecoveryPoint(result.point, config, deps.registry);
     },
 
     async previous(): Promise<DrillResult | undefined> {
-      try {
-        const out = await deps.ssm.send(new GetParameterCommand({ Name: deps.parameterName }));
-        return out.Parameter?.Value ? (JSON.parse(out.Parameter.Value) as DrillResult) : undefined;
-      } catch (error) {
-        if (awsErrorCode(error) === "ParameterNotFound") return undefined;
-        throw wrapAwsError(`Unable to read the last drill result ${deps.parameterName}`, error);
-      }
+      const entries = await deps.store.newest("drill", { limit: DRILL_ENTRIES });
+      const last = entries.find((e) => e.succeeded);
+      return last ? drillResult(last) : undefined;
     },
 
     async recordResult(result: DrillResult): Promise<void> {
-      // Only a success becomes the next drill's baseline; a failure is in the message and the metric.
-      if (!result.succeeded) return;
-      try {
-        await deps.ssm.send(
-          new PutParameterCommand({
-            Name: deps.parameterName,
-            Value: JSON.stringify(result),
-            Type: "String",
-            Overwrite: true,
-          }),
-        );
-      } catch (error) {
-        throw wrapAwsError(`Unable to record the drill result in ${deps.parameterName}`, error);
-      }
+      await recordEntries(
+        deps.store,
+        [drillEntry(result, now())],
+        `Drill ${result.drillId} ${result.succeeded ? "succeeded" : "failed"}`,
+      );
     },
   };
 }

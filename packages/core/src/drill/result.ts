@@ -210,8 +210,9 @@ export async function finishDrill(
     ...(failure ? { failure } : {}),
   };
   const messageId = await deps.publish(drillMessage(stage, e.state, result, e.executionArn));
+  // Recorded either way: `gitpod-dr status` shows the last drill's verdict; only a success is a baseline.
+  await deps.points().recordResult(result);
   if (result.succeeded) {
-    await deps.points().recordResult(result);
     await putDrillAge(deps.cloudwatch(), stage, 0, now);
     return { succeeded: true, ...(messageId ? { messageId } : {}) };
   }

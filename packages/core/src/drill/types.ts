@@ -1,12 +1,12 @@
 /**
  * What a drill restores and what it records: the narrow port between the drill and wherever recovery
- * points are kept. Today's implementation (`recovery-points.ts`) selects as the restore's `latest` does;
- * the recovery-point catalog (issue 12) implements the same interface.
+ * points are kept. Its implementation (`recovery-points.ts`) is the recovery-point catalog: the newest
+ * complete recovery point (the restore's `{}`), and each drill's result as a catalog entry.
  */
 
 /** One consistent set across tiers that a drill restores. Plain JSON (Step Functions carries it). */
 export interface DrillRecoveryPoint {
-  /** Stable id of the set (the catalog's; today: snapshot identifier + backup name). */
+  /** Stable id of the set: `<snapshot identifier>[+<Velero backup name>]`. */
   readonly id: string;
   /** When the data is from: the database snapshot's recovery time (ISO). */
   readonly recoveryTime: string;
@@ -36,8 +36,8 @@ export interface DrillRecoveryPoint {
 
 /** The figures a drill measured, per tier and in total (seconds from the drill's start). */
 export interface DrillRto {
-  readonly database?: number;
-  readonly application?: number;
+  readonly database?: number | undefined;
+  readonly application?: number | undefined;
   readonly total: number;
 }
 
@@ -63,7 +63,8 @@ export interface DrillRecoveryPoints {
    * @throws when there is none (a named error of the implementation).
    */
   newest(): Promise<DrillRecoveryPoint>;
-  /** The last drill's result (its row counts are a baseline), if any. */
+  /** The last successful drill's result (its row counts are a baseline), if any. */
   previous(): Promise<DrillResult | undefined>;
+  /** Records a drill's result, successful or not (idempotent). */
   recordResult(result: DrillResult): Promise<void>;
 }

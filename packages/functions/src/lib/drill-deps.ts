@@ -2,10 +2,10 @@ import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { catalogStore } from "@gitpod-dr/core/catalog/clients";
 import { type DrillJobConfig, parseDrillJobConfig } from "@gitpod-dr/core/config/drill";
 import type { DrillKube } from "@gitpod-dr/core/drill/kube";
-import { lastResultParameter, latestRecoveryPoints } from "@gitpod-dr/core/drill/recovery-points";
+import { catalogRecoveryPoints } from "@gitpod-dr/core/drill/recovery-points";
 import type { DrillRecoveryPoints } from "@gitpod-dr/core/drill/types";
 import { registryTransports } from "@gitpod-dr/core/registry/clients";
 import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
@@ -45,14 +45,13 @@ export function drillTransports() {
   });
 }
 
-/** Today's recovery-point selection (the restore's latest); the catalog's implementation replaces it. */
+/** The recovery-point catalog (in the DR region): the newest complete recovery point, and where results are recorded. */
 export function drillPoints(): DrillRecoveryPoints {
   const config = drillConfig();
-  return latestRecoveryPoints(config, {
-    rds: drillRds(),
-    ssm: clients.client(SSMClient, env.region || "us-east-1"),
-    parameterName: lastResultParameter(config.stage),
+  const store = catalogStore(config.catalog, clients);
+  if (!store) throw new TypeError("unreachable: the drill's configuration always names its catalog");
+  return catalogRecoveryPoints(config, {
+    store,
     registry: config.restore.targets[config.drill.target]?.registry,
-    kube: drillKube,
   });
 }
