@@ -4,7 +4,7 @@ import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import { awsErrorCode, wrapAwsError } from "@gitpod-dr/core/aws/errors";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
-import { parseRestoreInput, TIERS } from "@gitpod-dr/core/restore/input";
+import { parseRestoreInput } from "@gitpod-dr/core/restore/input";
 import { awsCaller } from "./aws-account.ts";
 import { commandHelp } from "./command.ts";
 import { restore } from "./commands/restore.ts";

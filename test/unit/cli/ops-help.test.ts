@@ -18,3 +18,12 @@ describe("--help of synth, deploy and restore", () => {
     },
   );
 });
+
+describe("restore --help", () => {
+  it("lists the tiers the restore input accepts (the help module does not load the input's schema)", async () => {
+    const { TIERS } = await import("../../../packages/core/src/restore/input.ts");
+    const { restore } = await import("../../../packages/cli/src/commands/restore.ts");
+    const tiers = restore.options.find(([flag]) => flag.startsWith("--tiers"));
+    expect(tiers?.[1]).toContain(`(${TIERS.join(",")})`);
+  });
+});
