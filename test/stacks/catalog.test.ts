@@ -74,7 +74,7 @@ describe("the recovery-point catalog in the DR region (standby)", () => {
     // Besides the watchdog's own Errors/Throttles and schedule dead-letter alarms (every job has them).
     expect(
       Object.keys(byName)
-        .filter((n) => n.includes("-rpo-"))
+        .filter((n) => n.includes("-rpo-") && !n.includes("-rpo-watchdog-"))
         .sort(),
     ).toEqual([
       "gitpod-dr-catalog-rpo-application",
