@@ -24,8 +24,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { pushImage, randomLayer, randomLayerStream } from "../test/fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../test/fixtures/registry/server.ts";
+import { pushImage, randomLayer, randomLayerStream } from "../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../packages/sim/src/registry/server.ts";
 import { skopeoCopy, skopeoSync } from "../test/fixtures/registry/skopeo.ts";
 
 const run = promisify(execFile);

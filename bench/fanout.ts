@@ -15,8 +15,8 @@ import { ClientCache } from "../packages/core/src/aws/cache.ts";
 import { registryTransports } from "../packages/core/src/registry/clients.ts";
 import type { WorkItem } from "../packages/core/src/registry/work.ts";
 import { copyWorkBatch } from "../packages/core/src/registry/work-copy.ts";
-import { type Layer, pushImage, randomLayer } from "../test/fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../test/fixtures/registry/server.ts";
+import { type Layer, pushImage, randomLayer } from "../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../packages/sim/src/registry/server.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 12);

@@ -5,7 +5,7 @@
  * - STS GetCallerIdentity on moto; the EKS token (velero/eks-token.ts) against the AWS CLI's own
  *   `aws eks get-token` (botocore, run here at the same signing time), against the format rules of
  *   aws-iam-authenticator's verifier (what EKS runs), and against our fake verifier
- *   (test/fixtures/kube/velero-cluster.ts `verifyEksToken`); the presigned request sent to moto's STS.
+ *   (packages/sim/src/kube/velero-cluster.ts `verifyEksToken`); the presigned request sent to moto's STS.
  */
 import { spawnSync } from "node:child_process";
 import http from "node:http";
@@ -20,8 +20,7 @@ import { runRdsSnapshotJob } from "../../packages/core/src/rds/job.ts";
 import { DefaultKeyCheck } from "../../packages/core/src/rds/kms.ts";
 import type { Database, Snapshot } from "../../packages/core/src/rds/types.ts";
 import { eksToken, stsHost } from "../../packages/core/src/velero/eks-token.ts";
-import { CREDENTIALS, verifyEksToken } from "../fixtures/kube/velero-cluster.ts";
-import { useMoto } from "../fixtures/moto.ts";
+import { CREDENTIALS, verifyEksToken } from "../../packages/sim/src/kube/velero-cluster.ts";
 import {
   AWS_RDS_KEY,
   DR_KEY_OTHER_ACCOUNT,
@@ -31,7 +30,8 @@ import {
   gitpodInstance,
   PRIMARY_CMK,
   PRIMARY_REGION,
-} from "../fixtures/rds/fake-rds.ts";
+} from "../../packages/sim/src/rds/fake-rds.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import { MOTO_KMS_GAPS, MOTO_RDS_GAPS, MOTO_STS_GAPS } from "./moto-gaps.ts";
 
 const gap = (list: readonly { field: string }[], field: string) => {

@@ -1,6 +1,6 @@
 /**
  * Conformance: the RDS snapshot job against moto_server (an independent implementation of RDS and KMS)
- * and against our own fake (test/fixtures/rds/fake-rds.ts), the same scenario on both, through the
+ * and against our own fake (packages/sim/src/rds/fake-rds.ts), the same scenario on both, through the
  * job's real code. The end states must agree except where moto-gaps.ts says moto differs from AWS.
  */
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
@@ -16,7 +16,6 @@ import { describe, expect, it } from "vitest";
 import type { RdsJobConfig } from "../../packages/core/src/config.ts";
 import { type RdsJobDeps, type RdsJobSummary, runRdsSnapshotJob } from "../../packages/core/src/rds/job.ts";
 import type { DatabaseKind } from "../../packages/core/src/rds/types.ts";
-import { type MotoServer, useMoto } from "../fixtures/moto.ts";
 import {
   DR_KEY_SAME_ACCOUNT,
   DR_REGION,
@@ -24,7 +23,8 @@ import {
   FakeKms,
   PRIMARY_CMK,
   PRIMARY_REGION,
-} from "../fixtures/rds/fake-rds.ts";
+} from "../../packages/sim/src/rds/fake-rds.ts";
+import { type MotoServer, useMoto } from "../fixtures/moto.ts";
 import { MOTO_RDS_GAPS } from "./moto-gaps.ts";
 
 const DAY_MS = 86_400_000;

@@ -34,8 +34,8 @@ import { buildPlan, type PlanDeps } from "../../packages/core/src/restore/build-
 import { PreconditionFailedError } from "../../packages/core/src/restore/errors.ts";
 import type { RestoreRequest } from "../../packages/core/src/restore/types.ts";
 import { validateRestore } from "../../packages/core/src/restore/validate.ts";
+import { FakeAws } from "../../packages/sim/src/rds/fake-rds.ts";
 import { useMoto } from "../fixtures/moto.ts";
-import { FakeAws } from "../fixtures/rds/fake-rds.ts";
 
 const DR = "eu-central-1";
 const PRIMARY = "eu-west-1";

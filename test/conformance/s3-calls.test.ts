@@ -1,7 +1,7 @@
 /**
  * Conformance: the S3 calls of the replication check (s3/api.ts) one by one, and the canary age it
  * publishes as the restore reads it back (s3/cloudwatch.ts), on moto_server and on our fake
- * (test/fixtures/s3/fake-s3.ts). Where moto and AWS part (moto-gaps.ts), the fake follows AWS.
+ * (packages/sim/src/s3/fake-s3.ts). Where moto and AWS part (moto-gaps.ts), the fake follows AWS.
  */
 import { DeleteObjectCommand, GetBucketEncryptionCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
@@ -19,8 +19,8 @@ import {
   readVersioning,
 } from "../../packages/core/src/s3/api.ts";
 import { publishCanaryAges, replicationLag } from "../../packages/core/src/s3/cloudwatch.ts";
+import { CANARY_PREFIX, DR, minutesAfter, SOURCE } from "../../packages/sim/src/s3/fake-s3.ts";
 import { useMoto } from "../fixtures/moto.ts";
-import { CANARY_PREFIX, DR, minutesAfter, SOURCE } from "../fixtures/s3/fake-s3.ts";
 import { fakeWorld, gap, md5, motoWorld, versionCount } from "./s3-worlds.ts";
 
 const moto = useMoto();

@@ -1,6 +1,6 @@
 /**
  * The two S3 worlds of the conformance suite (s3.test.ts, s3-calls.test.ts): moto_server reached through
- * real SDK clients, and our fake (test/fixtures/s3/fake-s3.ts), built from the same bucket list, with the
+ * real SDK clients, and our fake (packages/sim/src/s3/fake-s3.ts), built from the same bucket list, with the
  * helpers that read both the same way.
  */
 import { createHash } from "node:crypto";
@@ -22,8 +22,8 @@ import {
   type StorageCheckSummary,
   type StorageDeps,
 } from "../../packages/core/src/s3/job.ts";
+import { type BucketSpec, DR, FakeS3World, jobConfig, PRIMARY } from "../../packages/sim/src/s3/fake-s3.ts";
 import type { MotoServer } from "../fixtures/moto.ts";
-import { type BucketSpec, DR, FakeS3World, jobConfig, PRIMARY } from "../fixtures/s3/fake-s3.ts";
 import { MOTO_S3_GAPS } from "./moto-gaps.ts";
 
 /** One bucket as both worlds build it. */

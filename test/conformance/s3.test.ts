@@ -1,6 +1,6 @@
 /**
  * Conformance: the S3 replication check (`runStorageCheck` and its S3 calls in s3/api.ts) against
- * moto_server and against our fake (test/fixtures/s3/fake-s3.ts), the same buckets built in both, the
+ * moto_server and against our fake (packages/sim/src/s3/fake-s3.ts), the same buckets built in both, the
  * same runs, the end states compared. moto does not replicate objects and never sets ReplicationStatus,
  * and it reads back a reduced replication rule (moto-gaps.ts): what those gaps change is asserted as
  * such, everything else must agree. The worlds are in s3-worlds.ts; the check's calls one by one and the
@@ -10,7 +10,6 @@
 import type { ReplicationConfiguration } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { readRegion, readReplication, readVersioning } from "../../packages/core/src/s3/api.ts";
-import { useMoto } from "../fixtures/moto.ts";
 import {
   CANARY_PREFIX,
   DESTINATION,
@@ -21,7 +20,8 @@ import {
   replicationRule,
   SOURCE,
   T0,
-} from "../fixtures/s3/fake-s3.ts";
+} from "../../packages/sim/src/s3/fake-s3.ts";
+import { useMoto } from "../fixtures/moto.ts";
 import { type Bucket, fakeWorld, gap, motoWorld, objects, run, type seen, type World } from "./s3-worlds.ts";
 
 const moto = useMoto();

@@ -8,8 +8,13 @@ import { describe, expect, it } from "vitest";
 import { CatalogReadError, CatalogWriteError } from "../../packages/core/src/catalog/errors.ts";
 import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
 import { newestRecoveryPoint } from "../../packages/core/src/catalog/view.ts";
-import { CATALOG_REGION, useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { applicationEntry, bucketEntry, databaseEntry, imagesEntry } from "../fixtures/catalog/entries.ts";
+import { CATALOG_REGION, useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
+import {
+  applicationEntry,
+  bucketEntry,
+  databaseEntry,
+  imagesEntry,
+} from "../../packages/sim/src/catalog/entries.ts";
 
 const catalog = useLocalCatalog();
 

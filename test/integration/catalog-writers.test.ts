@@ -12,7 +12,7 @@ import {
 } from "../../packages/core/src/catalog/record.ts";
 import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
 import type { StorageCheckSummary } from "../../packages/core/src/s3/types.ts";
-import { useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
+import { useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
 
 const catalog = useLocalCatalog();
 const NOW = new Date("2026-11-26T06:00:00Z");

@@ -10,9 +10,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  manifestDigest,
+  type PushedImage,
+  pushImage,
+  randomLayer,
+} from "../../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
 import { buildCli, runBin } from "../fixtures/cli-bin.ts";
-import { manifestDigest, type PushedImage, pushImage, randomLayer } from "../fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
 
 const SECRET = "Hx4-helper-only-secret-91";
 let source: RegistryServer;

@@ -18,8 +18,8 @@ import {
   pushImage,
   pushMultiPlatform,
   randomLayer,
-} from "../fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+} from "../../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
 
 function capture(tty = false) {
   const out: string[] = [];

@@ -1,7 +1,7 @@
 /**
  * `gitpod-dr restore start|status|list` against Step Functions stubbed with aws-sdk-client-mock that
  * replays the history of executions of the REAL restore machine, run by aws-local-stepfunctions
- * (test/fixtures/restore/harness.ts): the follower reads that history page by page as it grows, poll
+ * (packages/sim/src/restore/harness.ts): the follower reads that history page by page as it grows, poll
  * after poll, as it would read it from AWS.
  */
 import {
@@ -26,8 +26,8 @@ import {
   type SynthesizedRestore,
   stageConfig,
   synthesizeRestore,
-} from "../fixtures/restore/harness.ts";
-import { executionHistory } from "../fixtures/restore/history.ts";
+} from "../../packages/sim/src/restore/harness.ts";
+import { executionHistory } from "../../packages/sim/src/restore/history.ts";
 
 const sfn = mockClient(SFNClient);
 const sts = mockClient(STSClient);

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { main } from "../../packages/cli/src/main.ts";
 import { statusCommand } from "../../packages/cli/src/status.ts";
 import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
-import { createCatalogTable, startDynalite } from "../fixtures/catalog/dynalite.ts";
-import { bucketEntry, databaseEntry, imagesEntry } from "../fixtures/catalog/entries.ts";
+import { createCatalogTable, startDynalite } from "../../packages/sim/src/catalog/dynalite.ts";
+import { bucketEntry, databaseEntry, imagesEntry } from "../../packages/sim/src/catalog/entries.ts";
 
 const STAGE = {
   database: { identifier: "gitpod-db", kind: "instance" },

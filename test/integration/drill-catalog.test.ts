@@ -19,8 +19,17 @@ import { DrillNoRecoveryPointError } from "../../packages/core/src/drill/errors.
 import { catalogRecoveryPoints, lastDrill } from "../../packages/core/src/drill/recovery-points.ts";
 import { finishDrill } from "../../packages/core/src/drill/result.ts";
 import type { DrillResult } from "../../packages/core/src/drill/types.ts";
-import { CATALOG_REGION, createCatalogTable, useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { applicationEntry, bucketEntry, databaseEntry, imagesEntry } from "../fixtures/catalog/entries.ts";
+import {
+  CATALOG_REGION,
+  createCatalogTable,
+  useLocalCatalog,
+} from "../../packages/sim/src/catalog/dynalite.ts";
+import {
+  applicationEntry,
+  bucketEntry,
+  databaseEntry,
+  imagesEntry,
+} from "../../packages/sim/src/catalog/entries.ts";
 
 const catalog = useLocalCatalog();
 const DR_REGISTRY = "123456789012.dkr.ecr.eu-central-1.amazonaws.com";

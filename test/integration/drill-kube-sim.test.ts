@@ -13,7 +13,7 @@ import {
 } from "../../packages/core/src/drill/application.ts";
 import { scratchNamespace } from "../../packages/core/src/drill/naming.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
-import { type KubeApi, type KubeObject, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, type KubeObject, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupContentsOf,
   seedBackup,
@@ -21,7 +21,7 @@ import {
   seedSecret,
   seedVelero,
   statefulSet,
-} from "../fixtures/kube/velero-cluster.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 const TOKEN = "admin-token";
 const BACKUP = "gitpod-dr-2026-12-06-0200";

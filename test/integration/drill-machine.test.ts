@@ -19,9 +19,9 @@ import { finishDrill, finishEvent } from "../../packages/core/src/drill/result.t
 import { DRILL_STATES as S } from "../../packages/core/src/drill/states.ts";
 import type { DrillResult } from "../../packages/core/src/drill/types.ts";
 import type { Notification } from "../../packages/core/src/notify/failure.ts";
+import { allStates, resolveIntrinsics } from "../../packages/sim/src/restore/harness.ts";
+import { synthApp } from "../../packages/sim/src/synth.ts";
 import { Drill } from "../../stacks/Drill.ts";
-import { allStates, resolveIntrinsics } from "../fixtures/restore/harness.ts";
-import { synthApp } from "../fixtures/synth.ts";
 
 let definition: StateMachineDefinition;
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GITPOD_TABLES } from "../../packages/core/src/config/drill.ts";
 import { type DatabaseCheckSpec, runDatabaseChecks } from "../../packages/core/src/drill/database-checks.ts";
 import { connectSql, type SqlConnection } from "../../packages/core/src/drill/mysql.ts";
-import { gitpodSchema, type MariaDb, startMariaDb } from "../fixtures/drill/mariadb.ts";
+import { gitpodSchema, type MariaDb, startMariaDb } from "../../packages/sim/src/drill/mariadb.ts";
 
 /** The drill's database checks against a real MariaDB server (Debian's mariadbd), over TLS. */
 

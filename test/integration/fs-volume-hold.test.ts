@@ -1,6 +1,6 @@
 /**
  * The hold and Velero's file-system volume restore (issue 17 §1), against the Kubernetes API simulator
- * with its pod volume restores (test/fixtures/kube/pod-volumes.ts): Velero restores a pod's Kopia/Restic
+ * with its pod volume restores (packages/sim/src/kube/pod-volumes.ts): Velero restores a pod's Kopia/Restic
  * volumes through its `restore-wait` init container, which a gated pod never runs. The restore steps run
  * for real ("Build plan", "Restore application", "Check application restore", "Point application",
  * "Redeploy") through `ClientNodeKubeOps` as the restore identity.
@@ -27,8 +27,13 @@ import { pointApplication } from "../../packages/core/src/restore/point.ts";
 import { redeploy } from "../../packages/core/src/restore/rollout.ts";
 import type { RestoreRequest } from "../../packages/core/src/restore/types.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
-import { PodVolumeRestores, pod, RESTORE_WAIT, seedPodVolumeBackup } from "../fixtures/kube/pod-volumes.ts";
-import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import {
+  PodVolumeRestores,
+  pod,
+  RESTORE_WAIT,
+  seedPodVolumeBackup,
+} from "../../packages/sim/src/kube/pod-volumes.ts";
+import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupContentsOf,
   RESTORE_USER,
@@ -38,9 +43,9 @@ import {
   seedGitpod,
   seedSecret,
   seedVelero,
-} from "../fixtures/kube/velero-cluster.ts";
-import { FAKE_VPC, FakeAws } from "../fixtures/rds/fake-rds.ts";
-import { config } from "../fixtures/restore/application.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
+import { FAKE_VPC, FakeAws } from "../../packages/sim/src/rds/fake-rds.ts";
+import { config } from "../../packages/sim/src/restore/application.ts";
 
 const TOKEN = "restore-role-token";
 const NOW = "2026-11-27T09:00:00Z";

@@ -26,12 +26,16 @@ import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { imageJobConfig } from "../../packages/core/src/config/images.ts";
 import { parseStageConfig, type StageConfigInput } from "../../packages/core/src/config.ts";
+import {
+  CATALOG_REGION,
+  createCatalogTable,
+  startDynalite,
+} from "../../packages/sim/src/catalog/dynalite.ts";
+import { lambdaContextFor } from "../../packages/sim/src/lambda.ts";
+import { pushImage, randomLayer } from "../../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import { synth } from "../../packages/sim/src/synth.ts";
 import { Images } from "../../stacks/Images.ts";
-import { CATALOG_REGION, createCatalogTable, startDynalite } from "../fixtures/catalog/dynalite.ts";
-import { lambdaContextFor } from "../fixtures/lambda.ts";
-import { pushImage, randomLayer } from "../fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
-import { synth } from "../fixtures/synth.ts";
 
 const BUCKET = "gitpod-dr-image-sync-work";
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:gitpod-dr-imagesim-alerts";

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ImageJobConfig } from "../../packages/core/src/config.ts";
 import { runImageSyncJob } from "../../packages/core/src/registry/job.ts";
 import { transportPool } from "../../packages/core/src/registry/registries.ts";
-import { useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
+import { useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
 import { FakeNetwork } from "../unit/registry/fake-network.ts";
 import { FakeRegistry } from "../unit/registry/fake-registry.ts";
 

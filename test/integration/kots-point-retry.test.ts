@@ -7,9 +7,17 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PointApplicationFailedError } from "../../packages/core/src/restore/errors.ts";
 import { checkPointed, pointApplication } from "../../packages/core/src/restore/point.ts";
-import { type FakeKotsadm, type KotsadmAppSeed, startFakeKotsadm } from "../fixtures/kube/kotsadm.ts";
-import { type KubeApi, startKubeApi } from "../fixtures/kube/server.ts";
-import { KOTSADM_AUTHSTRING, secretData, seedKotsadmAuth } from "../fixtures/kube/velero-cluster.ts";
+import {
+  type FakeKotsadm,
+  type KotsadmAppSeed,
+  startFakeKotsadm,
+} from "../../packages/sim/src/kube/kotsadm.ts";
+import { type KubeApi, startKubeApi } from "../../packages/sim/src/kube/server.ts";
+import {
+  KOTSADM_AUTHSTRING,
+  secretData,
+  seedKotsadmAuth,
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 import {
   config,
   DB_HOST,
@@ -18,7 +26,7 @@ import {
   plan,
   rejection,
   useApplicationWorld,
-} from "../fixtures/restore/application.ts";
+} from "../../packages/sim/src/restore/application.ts";
 
 useApplicationWorld();
 

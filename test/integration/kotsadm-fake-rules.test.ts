@@ -10,9 +10,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { setConfigValues } from "../../packages/core/src/kots/client.ts";
 import { KotsApiError } from "../../packages/core/src/kots/errors.ts";
-import { type FakeKotsadm, startFakeKotsadm } from "../fixtures/kube/kotsadm.ts";
-import { type KubeApi, startKubeApi } from "../fixtures/kube/server.ts";
-import { KOTSADM_AUTHSTRING, rejection, seedKotsadmAuth } from "../fixtures/kube/velero-cluster.ts";
+import { type FakeKotsadm, startFakeKotsadm } from "../../packages/sim/src/kube/kotsadm.ts";
+import { type KubeApi, startKubeApi } from "../../packages/sim/src/kube/server.ts";
+import {
+  KOTSADM_AUTHSTRING,
+  rejection,
+  seedKotsadmAuth,
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 let api: KubeApi;
 let kots: FakeKotsadm | undefined;

@@ -1,6 +1,6 @@
 /**
- * The restore-side additions to the Kubernetes API SIMULATOR (test/fixtures/kube/server.ts) and the FAKE
- * kotsadm (test/fixtures/kube/kotsadm.ts), driven through the real `ClientNodeKubeOps` as the restore
+ * The restore-side additions to the Kubernetes API SIMULATOR (packages/sim/src/kube/server.ts) and the FAKE
+ * kotsadm (packages/sim/src/kube/kotsadm.ts), driven through the real `ClientNodeKubeOps` as the restore
  * identity (group gitpod-dr-restore, deploy/rbac-restore.yaml): Secrets with RBAC resourceNames, Velero
  * restores writing a backup's contents through a resource modifier, the store's event log for ordering,
  * and kotsadm's config/values endpoint with its deploy.
@@ -19,8 +19,8 @@ import { HELD_ANNOTATION, HOLD_GATE, holdModifier } from "../../packages/core/sr
 import { KubeApiError } from "../../packages/core/src/velero/errors.ts";
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
-import { type FakeKotsadm, startFakeKotsadm } from "../fixtures/kube/kotsadm.ts";
-import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { type FakeKotsadm, startFakeKotsadm } from "../../packages/sim/src/kube/kotsadm.ts";
+import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupContentsOf,
   KOTSADM_AUTHSTRING,
@@ -33,7 +33,7 @@ import {
   seedSecret,
   seedVelero,
   statefulSet,
-} from "../fixtures/kube/velero-cluster.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 const TOKEN = "restore-role-token";
 const ADMIN_TOKEN = "admin-token";

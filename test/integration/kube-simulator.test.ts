@@ -1,5 +1,5 @@
 /**
- * Self-test of the Kubernetes API server SIMULATOR (test/fixtures/kube/server.ts): drives it with the
+ * Self-test of the Kubernetes API server SIMULATOR (packages/sim/src/kube/server.ts): drives it with the
  * real `@kubernetes/client-node` 2.0.1 over HTTPS, so the simulator's wire format, error shapes and the
  * client's quirks (how errors surface, which Content-Type a patch gets) are pinned down here.
  */
@@ -23,7 +23,7 @@ import {
   loadRbac,
   namespaceObject,
   startKubeApi,
-} from "../fixtures/kube/server.ts";
+} from "../../packages/sim/src/kube/server.ts";
 
 const ADMIN: KubeUser = { name: "admin", groups: ["system:masters", "system:authenticated"] };
 const DR: KubeUser = {

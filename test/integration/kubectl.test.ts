@@ -10,7 +10,7 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type KubeApi, type KubeUser, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, type KubeUser, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 
 const USERS: Record<string, KubeUser> = {
   admin: { name: "admin", groups: ["system:masters", "system:authenticated"] },

@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 import { CatalogStore } from "../../packages/core/src/catalog/store.ts";
 import { SnapshotJobIncompleteError } from "../../packages/core/src/rds/errors.ts";
 import { runRdsSnapshotJob } from "../../packages/core/src/rds/job.ts";
-import { useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { bucketEntry, databaseEntry } from "../fixtures/catalog/entries.ts";
+import { useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
+import { bucketEntry, databaseEntry } from "../../packages/sim/src/catalog/entries.ts";
 import {
   ago,
   copyOf,
@@ -19,7 +19,7 @@ import {
   ours,
   rdsWorld,
   TIME,
-} from "../fixtures/rds/fake-rds.ts";
+} from "../../packages/sim/src/rds/fake-rds.ts";
 
 const catalog = useLocalCatalog();
 const catalogConfig = (buckets: string[] = []) => ({

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { staticCredentials } from "../../packages/core/src/registry/auth.ts";
 import { CopySession } from "../../packages/core/src/registry/copy.ts";
 import { parseReference } from "../../packages/core/src/registry/reference.ts";
-import { engineTransports, incompleteManifests, noSleep } from "../fixtures/registry/engine.ts";
 import {
   blobExists,
   getManifest,
@@ -18,9 +17,14 @@ import {
   pushMultiPlatform,
   type RequestOptions,
   randomLayer,
-} from "../fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
-import { type IssuedToken, startTokenServer, type TokenServer } from "../fixtures/registry/token.ts";
+} from "../../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import {
+  type IssuedToken,
+  startTokenServer,
+  type TokenServer,
+} from "../../packages/sim/src/registry/token.ts";
+import { engineTransports, incompleteManifests, noSleep } from "../fixtures/registry/engine.ts";
 
 const USER = "alice";
 const PASSWORD = "s3cret-Pa55word";

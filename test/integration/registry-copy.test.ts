@@ -10,14 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CopyOptions, CopySession, type TransportFor } from "../../packages/core/src/registry/copy.ts";
 import { parseReference } from "../../packages/core/src/registry/reference.ts";
 import {
-  engineTransports,
-  eventLog,
-  incompleteManifests,
-  literal,
-  noSleep,
-  recorded,
-} from "../fixtures/registry/engine.ts";
-import {
   blobExists,
   EMPTY_LAYER,
   EMPTY_LAYER_DIGEST,
@@ -30,9 +22,17 @@ import {
   pushMultiPlatform,
   randomLayer,
   randomLayerStream,
-} from "../fixtures/registry/images.ts";
-import { type FaultProxy, startProxy } from "../fixtures/registry/proxy.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+} from "../../packages/sim/src/registry/images.ts";
+import { type FaultProxy, startProxy } from "../../packages/sim/src/registry/proxy.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import {
+  engineTransports,
+  eventLog,
+  incompleteManifests,
+  literal,
+  noSleep,
+  recorded,
+} from "../fixtures/registry/engine.ts";
 import { skopeoCopy } from "../fixtures/registry/skopeo.ts";
 
 const PLATFORMS = [

@@ -8,6 +8,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type CopyOptions, CopySession, type TransportFor } from "../../packages/core/src/registry/copy.ts";
 import { parseReference } from "../../packages/core/src/registry/reference.ts";
 import {
+  blobExists,
+  getManifest,
+  manifestDigest,
+  type PushedImage,
+  pushImage,
+  randomLayer,
+} from "../../packages/sim/src/registry/images.ts";
+import { type FaultProxy, startProxy } from "../../packages/sim/src/registry/proxy.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import {
   engineTransports,
   incompleteManifests,
   literal,
@@ -15,16 +25,6 @@ import {
   openUploads,
   recorded,
 } from "../fixtures/registry/engine.ts";
-import {
-  blobExists,
-  getManifest,
-  manifestDigest,
-  type PushedImage,
-  pushImage,
-  randomLayer,
-} from "../fixtures/registry/images.ts";
-import { type FaultProxy, startProxy } from "../fixtures/registry/proxy.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
 
 const MiB = 1024 * 1024;
 /** Blobs over 1 MiB go up in 5 MiB PATCHes, so a 6 MiB layer takes two. */

@@ -21,11 +21,11 @@ import {
   randomLayer,
   randomLayerStream,
   sha256,
-} from "../fixtures/registry/images.ts";
-import { startProxy } from "../fixtures/registry/proxy.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+} from "../../packages/sim/src/registry/images.ts";
+import { startProxy } from "../../packages/sim/src/registry/proxy.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import { startTokenServer, type TokenServer } from "../../packages/sim/src/registry/token.ts";
 import { skopeoCopy, skopeoSync } from "../fixtures/registry/skopeo.ts";
-import { startTokenServer, type TokenServer } from "../fixtures/registry/token.ts";
 
 const PLATFORMS = [
   { os: "linux", architecture: "amd64" },

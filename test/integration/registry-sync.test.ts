@@ -15,12 +15,6 @@ import {
   syncProblems,
 } from "../../packages/core/src/registry/sync.ts";
 import {
-  engineTransports,
-  incompleteManifests,
-  noSleep,
-  storedRepositories,
-} from "../fixtures/registry/engine.ts";
-import {
   getBlob,
   getManifest,
   listTags,
@@ -29,9 +23,15 @@ import {
   pushImage,
   pushMultiPlatform,
   randomLayer,
-} from "../fixtures/registry/images.ts";
-import { type FaultProxy, startProxy } from "../fixtures/registry/proxy.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+} from "../../packages/sim/src/registry/images.ts";
+import { type FaultProxy, startProxy } from "../../packages/sim/src/registry/proxy.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import {
+  engineTransports,
+  incompleteManifests,
+  noSleep,
+  storedRepositories,
+} from "../fixtures/registry/engine.ts";
 
 const SYNC_OPTIONS = {
   repositorySettings: { tagMutability: "MUTABLE", scanOnPush: true, encryption: { type: "AES256" } },

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TransportFor } from "../../packages/core/src/registry/copy.ts";
 import { transportPool } from "../../packages/core/src/registry/registries.ts";
 import { ensureImage } from "../../packages/core/src/restore/images.ts";
-import { FAST_RETRY } from "../fixtures/registry/engine.ts";
 import {
   blobExists,
   listTags,
@@ -17,9 +16,10 @@ import {
   pushImage,
   pushMultiPlatform,
   randomLayer,
-} from "../fixtures/registry/images.ts";
-import { type FaultProxy, startProxy } from "../fixtures/registry/proxy.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+} from "../../packages/sim/src/registry/images.ts";
+import { type FaultProxy, startProxy } from "../../packages/sim/src/registry/proxy.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import { FAST_RETRY } from "../fixtures/registry/engine.ts";
 
 const PLATFORMS = [
   { os: "linux", architecture: "amd64" },

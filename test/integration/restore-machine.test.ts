@@ -2,19 +2,19 @@
  * The restore state machine end to end: the definition stacks/Restore.ts synthesizes (validated with
  * asl-validator) run by aws-local-stepfunctions, every Task bound to the REAL restore handler (as a Lambda
  * invocation would run it) against the Kubernetes API simulator, the fake kotsadm, the fake RDS and mocked
- * EKS/EC2/CloudWatch/SNS. See test/fixtures/restore/harness.ts.
+ * EKS/EC2/CloudWatch/SNS. See packages/sim/src/restore/harness.ts.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { KubeObject, ObjectStore, StoreEvent } from "../fixtures/kube/server.ts";
+import type { KubeObject, ObjectStore, StoreEvent } from "../../packages/sim/src/kube/server.ts";
 import {
   CREDENTIALS,
   KOTSADM_AUTHSTRING,
   RESTORE_USER,
   secretData,
-} from "../fixtures/kube/velero-cluster.ts";
-import { restoresTo } from "../fixtures/rds/fake-rds.ts";
-import { manifestDigest, pushImage, randomLayer } from "../fixtures/registry/images.ts";
-import { type RegistryServer, startRegistry } from "../fixtures/registry/server.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
+import { restoresTo } from "../../packages/sim/src/rds/fake-rds.ts";
+import { manifestDigest, pushImage, randomLayer } from "../../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
 import {
   BACKED_UP_REPLICAS,
   BACKUP,
@@ -37,7 +37,7 @@ import {
   stageConfig,
   synthesizeRestore,
   validateAsl,
-} from "../fixtures/restore/harness.ts";
+} from "../../packages/sim/src/restore/harness.ts";
 
 let machine: SynthesizedRestore;
 

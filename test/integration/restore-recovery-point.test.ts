@@ -8,9 +8,17 @@ import { restoreJobConfigSchema } from "../../packages/core/src/config.ts";
 import { planMessage } from "../../packages/core/src/restore/messages.ts";
 import type { RestorePlan } from "../../packages/core/src/restore/types.ts";
 import { type ValidateEvent, validateRestore } from "../../packages/core/src/restore/validate.ts";
-import { useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { bucketEntry, databaseEntry } from "../fixtures/catalog/entries.ts";
-import { ACCOUNT, ago, copyOf, DR_REGION, ours, PRIMARY_REGION, rdsWorld } from "../fixtures/rds/fake-rds.ts";
+import { useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
+import { bucketEntry, databaseEntry } from "../../packages/sim/src/catalog/entries.ts";
+import {
+  ACCOUNT,
+  ago,
+  copyOf,
+  DR_REGION,
+  ours,
+  PRIMARY_REGION,
+  rdsWorld,
+} from "../../packages/sim/src/rds/fake-rds.ts";
 
 const catalog = useLocalCatalog();
 const STARTED = "2026-11-26T03:00:00.000Z"; // TIME of the fake: ago(n) is n days before it

@@ -9,9 +9,9 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { WatchdogReport } from "../../packages/core/src/catalog/watchdog.ts";
-import { CATALOG_REGION, useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { applicationEntry, bucketEntry, databaseEntry } from "../fixtures/catalog/entries.ts";
-import { lambdaContextFor, scheduledEventFor } from "../fixtures/lambda.ts";
+import { CATALOG_REGION, useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
+import { applicationEntry, bucketEntry, databaseEntry } from "../../packages/sim/src/catalog/entries.ts";
+import { lambdaContextFor, scheduledEventFor } from "../../packages/sim/src/lambda.ts";
 
 const catalog = useLocalCatalog();
 const HOUR = 3_600_000;

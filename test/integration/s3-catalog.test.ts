@@ -4,8 +4,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { runStorageCheck } from "../../packages/core/src/s3/job.ts";
-import { useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { FakeS3World, jobConfig, minutesAfter, SOURCE, seededRandom, T0 } from "../fixtures/s3/fake-s3.ts";
+import { useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
+import {
+  FakeS3World,
+  jobConfig,
+  minutesAfter,
+  SOURCE,
+  seededRandom,
+  T0,
+} from "../../packages/sim/src/s3/fake-s3.ts";
 
 const catalog = useLocalCatalog();
 

@@ -1,6 +1,6 @@
 /**
  * Which S3 request shapes work against a real S3-compatible server (s3rver 3.7.1 via
- * test/fixtures/s3/server.ts), driven by the real SDK v3 S3Client over HTTP.
+ * packages/sim/src/s3/server.ts), driven by the real SDK v3 S3Client over HTTP.
  *
  * s3rver implements objects and listings; it does not implement versioning or replication. The tests
  * below pin down what it actually answers for each operation, including the surprising cases
@@ -33,7 +33,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { S3RVER_CREDENTIALS, type S3Server, startS3 } from "../fixtures/s3/server.ts";
+import { S3RVER_CREDENTIALS, type S3Server, startS3 } from "../../packages/sim/src/s3/server.ts";
 
 const BUCKET = "gitpod-dr-backups";
 const OTHER_BUCKET = "unrelated-bucket";
@@ -375,7 +375,7 @@ describe("SDK parsing of replication, versioning and replication-status shapes (
 
   beforeAll(async () => {
     replicationXml = await readFile(
-      new URL("../fixtures/s3/replication-sample.xml", import.meta.url),
+      new URL("../../packages/sim/src/s3/replication-sample.xml", import.meta.url),
       "utf8",
     );
     // STUB: three canned answers, everything else 404.

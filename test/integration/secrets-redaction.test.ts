@@ -14,15 +14,15 @@ import { buildFailureNotification } from "../../packages/core/src/notify/failure
 import { secretCredentials } from "../../packages/core/src/registry/auth.ts";
 import { failureMessage } from "../../packages/core/src/restore/messages.ts";
 import { taskHandler } from "../../packages/functions/src/lib/task.ts";
-import { type KubeApi, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   connectViaEks,
   eksAuthenticator,
   KOTSADM_AUTHSTRING,
   seedKotsadmAuth,
   seedSecret,
-} from "../fixtures/kube/velero-cluster.ts";
-import { lambdaContextFor } from "../fixtures/lambda.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
+import { lambdaContextFor } from "../../packages/sim/src/lambda.ts";
 
 /** Bare values, in no shape a redaction pattern recognises: only the value read can find them. */
 const DB_PASSWORD = "Tr0ub4dor-and-3-horses";

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ApplicationConfig } from "../../packages/core/src/config.ts";
 import { runVeleroBackupJob, type VeleroBackupSummary } from "../../packages/core/src/velero/backup.ts";
 import { VeleroPreflightError } from "../../packages/core/src/velero/errors.ts";
-import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   appConfig,
   backupsIn,
@@ -20,7 +20,7 @@ import {
   seedGitpod,
   seedVelero,
   statefulSet,
-} from "../fixtures/kube/velero-cluster.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 const WINDOW = "2026-11-26T02:00:00Z";
 let api: KubeApi | undefined;

@@ -17,7 +17,7 @@ import {
   VeleroConflictError,
   VeleroPreflightError,
 } from "../../packages/core/src/velero/errors.ts";
-import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   appConfig,
   backupsIn,
@@ -32,7 +32,7 @@ import {
   seedGitpod,
   seedVelero,
   type VeleroSeed,
-} from "../fixtures/kube/velero-cluster.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 const WINDOW = "2026-11-26T02:00:00Z";
 const NAME = "gitpod-dr-2026-11-26-0200";

@@ -4,15 +4,15 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { runVeleroBackupJob } from "../../packages/core/src/velero/backup.ts";
-import { useLocalCatalog } from "../fixtures/catalog/dynalite.ts";
-import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { useLocalCatalog } from "../../packages/sim/src/catalog/dynalite.ts";
+import { type KubeApi, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   appConfig,
   connectViaEks,
   eksAuthenticator,
   seedGitpod,
   seedVelero,
-} from "../fixtures/kube/velero-cluster.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 const catalog = useLocalCatalog();
 let sim: KubeApi | undefined;

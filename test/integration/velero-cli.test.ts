@@ -16,7 +16,7 @@ import {
 } from "../../packages/cli/src/velero.ts";
 import type { StageConfig } from "../../packages/core/src/config.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
-import { type KubeApi, kubeTime, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, kubeTime, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupsIn,
   FUNCTION_USER,
@@ -24,7 +24,7 @@ import {
   seedBackup,
   seedGitpod,
   seedVelero,
-} from "../fixtures/kube/velero-cluster.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
 
 const TOKEN = "cli-user-token";
 const WINDOW = "2026-11-26T02:00:00Z";

@@ -8,7 +8,7 @@ import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupsIn,
   CREDENTIALS,
@@ -16,8 +16,8 @@ import {
   eksAuthenticator,
   seedGitpod,
   seedVelero,
-} from "../fixtures/kube/velero-cluster.ts";
-import { lambdaContextFor } from "../fixtures/lambda.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
+import { lambdaContextFor } from "../../packages/sim/src/lambda.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:gitpod-dr-alerts";
 const CONFIG = {

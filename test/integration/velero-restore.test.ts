@@ -15,15 +15,15 @@ import {
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
 import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { getRestoreStatus, RESTARTED_AT, startRestore } from "../../packages/core/src/velero/restore.ts";
-import { type KubeApi, loadRbac, startKubeApi } from "../fixtures/kube/server.ts";
+import { type KubeApi, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   RESTORE_USER,
   rejection,
   seedBackup,
   seedGitpod,
   seedVelero,
-} from "../fixtures/kube/velero-cluster.ts";
-import { config } from "../fixtures/restore/application.ts";
+} from "../../packages/sim/src/kube/velero-cluster.ts";
+import { config } from "../../packages/sim/src/restore/application.ts";
 
 const TOKEN = "function-role-token";
 const NOW = "2026-11-27T09:00:00Z";

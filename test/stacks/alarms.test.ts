@@ -3,8 +3,8 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import type { App } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
-import { arn, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synthApp } from "../fixtures/synth.ts";
+import { arn, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synthApp } from "../../packages/sim/src/synth.ts";
 
 /**
  * "Silence is the worst failure": every function alarmed, every asynchronous invocation with an on-failure

@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synth } from "../../packages/sim/src/synth.ts";
 import { Application, KUBERNETES_GROUP } from "../../stacks/Application.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth } from "../fixtures/synth.ts";
 
 const HANDLER = "packages/functions/src/velero-backup.handler";
 const CLUSTER_ARN = `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/gitpod`;

@@ -3,13 +3,13 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synthApp } from "../../packages/sim/src/synth.ts";
 import { Application } from "../../stacks/Application.ts";
 import { Backups } from "../../stacks/Backups.ts";
 import { Catalog } from "../../stacks/Catalog.ts";
 import { Images } from "../../stacks/Images.ts";
 import { Storage } from "../../stacks/Storage.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synthApp } from "../fixtures/synth.ts";
 
 type Resource = { Properties: Record<string, unknown> };
 const TABLE = "gitpod-dr-catalog-catalog";

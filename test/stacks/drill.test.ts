@@ -3,10 +3,10 @@ import { getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { DRILL_STATES } from "../../packages/core/src/drill/states.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { resolveIntrinsics, validateAsl } from "../../packages/sim/src/restore/harness.ts";
+import { synthApp } from "../../packages/sim/src/synth.ts";
 import { Drill } from "../../stacks/Drill.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { resolveIntrinsics, validateAsl } from "../fixtures/restore/harness.ts";
-import { synthApp } from "../fixtures/synth.ts";
 
 /** The drill stack of the example stage (target dr: the DR region's standby deployment). */
 

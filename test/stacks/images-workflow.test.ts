@@ -10,9 +10,9 @@ import {
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { catalogTableName } from "../../packages/core/src/config/catalog.ts";
+import { asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synth, synthApp } from "../../packages/sim/src/synth.ts";
 import { Images } from "../../stacks/Images.ts";
-import { asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth, synthApp } from "../fixtures/synth.ts";
 
 const SOURCE = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
 const DEST = `${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com`;

@@ -4,9 +4,9 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synth } from "../../packages/sim/src/synth.ts";
 import { Images } from "../../stacks/Images.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth } from "../fixtures/synth.ts";
 
 const SOURCE = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`;
 const DEST = `${ACCOUNT}.dkr.ecr.eu-central-1.amazonaws.com`;

@@ -9,7 +9,7 @@ import {
 } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
-import { synthApp } from "../fixtures/synth.ts";
+import { synthApp } from "../../packages/sim/src/synth.ts";
 
 /** One cdk-nag result: the rule, and the resource by its stack and construct path. */
 interface Finding {

@@ -4,10 +4,10 @@ import { Template } from "aws-cdk-lib/assertions";
 import { type App, getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synth, synthApp } from "../../packages/sim/src/synth.ts";
 import { Alerts } from "../../stacks/Alerts.ts";
 import { Restore } from "../../stacks/Restore.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth, synthApp } from "../fixtures/synth.ts";
 
 /** A resource of the template, as `findResources` returns it. */
 type Resource = ReturnType<Template["findResources"]>[string];

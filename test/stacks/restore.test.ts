@@ -15,11 +15,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import exampleConfig from "../../config/example.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synth, synthApp } from "../../packages/sim/src/synth.ts";
 import { deploymentKind } from "../../stacks/index.ts";
 import { RESTORE_COMMENT, Restore } from "../../stacks/Restore.ts";
 import { RESTORE_KUBERNETES_GROUP } from "../../stacks/restore/functions.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth, synthApp } from "../fixtures/synth.ts";
 
 const PRIMARY_CLUSTER_ARN = `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/gitpod`;
 const DR_CLUSTER_ARN = `arn:aws:eks:eu-central-1:${ACCOUNT}:cluster/gitpod-dr`;

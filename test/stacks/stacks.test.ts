@@ -10,11 +10,11 @@ import { getStack } from "sst/constructs";
 import { initProject } from "sst/project.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, newApp, synthApp } from "../../packages/sim/src/synth.ts";
 import sstConfig from "../../sst.config.ts";
 import { Alerts } from "../../stacks/Alerts.ts";
 import { Backups } from "../../stacks/Backups.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, newApp, synthApp } from "../fixtures/synth.ts";
 
 function functionStatements(template: Template): Statement[] {
   const fns = template.findResources("AWS::Lambda::Function", {

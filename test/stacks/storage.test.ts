@@ -4,9 +4,9 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
+import { arn, asList, type Statement } from "../../packages/sim/src/cfn.ts";
+import { ACCOUNT, synth } from "../../packages/sim/src/synth.ts";
 import { Storage } from "../../stacks/Storage.ts";
-import { arn, asList, type Statement } from "../fixtures/cfn.ts";
-import { ACCOUNT, synth } from "../fixtures/synth.ts";
 
 const HANDLER = "packages/functions/src/s3-check.handler";
 const SOURCES = ["arn:aws:s3:::gitpod-workspace-backups", "arn:aws:s3:::gitpod-user-*"];

@@ -1,7 +1,7 @@
 import { Stack } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import exampleConfig from "../../config/example.ts";
-import { synthApp } from "../fixtures/synth.ts";
+import { synthApp } from "../../packages/sim/src/synth.ts";
 
 /**
  * The example stage's synthesized templates, every stack, kept as a file snapshot. A change to the

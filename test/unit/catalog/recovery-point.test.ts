@@ -11,7 +11,12 @@ import {
   type RecoveryScope,
   recoveryPoint,
 } from "../../../packages/core/src/catalog/recovery-point.ts";
-import { applicationEntry, bucketEntry, databaseEntry, imagesEntry } from "../../fixtures/catalog/entries.ts";
+import {
+  applicationEntry,
+  bucketEntry,
+  databaseEntry,
+  imagesEntry,
+} from "../../../packages/sim/src/catalog/entries.ts";
 
 const BASE = Date.parse("2026-11-20T00:00:00Z");
 const HOUR = 3_600_000;

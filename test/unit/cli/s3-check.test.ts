@@ -22,7 +22,7 @@ import {
   FakeS3World,
   PRIMARY,
   SOURCE,
-} from "../../fixtures/s3/fake-s3.ts";
+} from "../../../packages/sim/src/s3/fake-s3.ts";
 
 function capture() {
   const out: string[] = [];

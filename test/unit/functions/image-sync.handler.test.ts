@@ -4,7 +4,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { HttpAgents } from "../../../packages/core/src/registry/http.ts";
-import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
+import { lambdaContextFor, scheduledEventFor } from "../../../packages/sim/src/lambda.ts";
 import { serveEcrApi } from "../registry/fake-ecr.ts";
 import { FakeNetwork } from "../registry/fake-network.ts";
 import { FakeRegistry, ociError } from "../registry/fake-registry.ts";

@@ -8,7 +8,7 @@ import {
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
+import { lambdaContextFor, scheduledEventFor } from "../../../packages/sim/src/lambda.ts";
 
 // The handler reads its environment once, at module load, as in Lambda.
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:gitpod-dr-alerts";

@@ -5,7 +5,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import exampleConfig from "../../../config/example.ts";
 import { parseStageConfig, restoreJobConfig } from "../../../packages/core/src/config.ts";
-import { lambdaContextFor } from "../../fixtures/lambda.ts";
+import { lambdaContextFor } from "../../../packages/sim/src/lambda.ts";
 
 /** "Notify failure" when what failed is the cluster itself: the message still goes out, in time. */
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GitpodDrError } from "../../../packages/core/src/errors.ts";
 import { KubeApiError } from "../../../packages/core/src/velero/errors.ts";
 import { taskHandler } from "../../../packages/functions/src/lib/task.ts";
-import { lambdaContextFor } from "../../fixtures/lambda.ts";
+import { lambdaContextFor } from "../../../packages/sim/src/lambda.ts";
 
 /** The restore state machine's task middleware: what error name and message reach Step Functions. */
 

@@ -2,7 +2,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { canaryKey } from "../../../packages/core/src/s3/canary.ts";
-import { lambdaContextFor, scheduledEventFor } from "../../fixtures/lambda.ts";
+import { lambdaContextFor, scheduledEventFor } from "../../../packages/sim/src/lambda.ts";
 import {
   ACCOUNT,
   CANARY_PREFIX,
@@ -11,7 +11,7 @@ import {
   FakeS3World,
   PRIMARY,
   SOURCE,
-} from "../../fixtures/s3/fake-s3.ts";
+} from "../../../packages/sim/src/s3/fake-s3.ts";
 
 const TOPIC = `arn:aws:sns:${PRIMARY}:${ACCOUNT}:gitpod-dr-alerts`;
 

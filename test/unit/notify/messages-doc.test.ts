@@ -17,7 +17,14 @@ import type { SuccessState } from "../../../packages/core/src/restore/messages.t
 import { notifyRestore } from "../../../packages/core/src/restore/notify.ts";
 import { pointApplication } from "../../../packages/core/src/restore/point.ts";
 import type { RestorePlan, RestoreRequest } from "../../../packages/core/src/restore/types.ts";
-import { ago, foreign, gitpodInstance, jobConfig, rdsWorld, TIME } from "../../fixtures/rds/fake-rds.ts";
+import {
+  ago,
+  foreign,
+  gitpodInstance,
+  jobConfig,
+  rdsWorld,
+  TIME,
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 import {
   AUTH,
   deps as applicationDeps,
@@ -25,7 +32,7 @@ import {
   kube,
   rejection,
   useApplicationWorld,
-} from "../../fixtures/restore/application.ts";
+} from "../../../packages/sim/src/restore/application.ts";
 
 useApplicationWorld();
 

@@ -24,7 +24,7 @@ import {
   THIS_WINDOW,
   TIME,
   writesTo,
-} from "../../fixtures/rds/fake-rds.ts";
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 
 describe("copies to the DR region", () => {
   it("waits while the primary snapshot is creating, and a later run copies it", async () => {

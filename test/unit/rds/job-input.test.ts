@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../packages/core/src/errors.ts";
 import { parseRdsJobEvent } from "../../../packages/core/src/rds/input.ts";
-import { scheduledEventFor } from "../../fixtures/lambda.ts";
+import { scheduledEventFor } from "../../../packages/sim/src/lambda.ts";
 
 const NOW = new Date("2026-11-26T09:12:34Z");
 

@@ -11,7 +11,7 @@ import {
   rdsWorld,
   THIS_WINDOW,
   TIME,
-} from "../../fixtures/rds/fake-rds.ts";
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 
 describe("retention run by the job", () => {
   it("deletes only expired gitpod-dr snapshots in both regions and keeps primaries without an available DR copy", async () => {

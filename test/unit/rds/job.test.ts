@@ -20,7 +20,7 @@ import {
   THIS_WINDOW,
   TIME,
   writesTo,
-} from "../../fixtures/rds/fake-rds.ts";
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 
 const TAGS_OF_THIS_WINDOW = {
   "gitpod-dr:created-by": "gitpod-dr",

@@ -26,7 +26,7 @@ import {
   START,
   setClock,
   useApplicationWorld,
-} from "../../fixtures/restore/application.ts";
+} from "../../../packages/sim/src/restore/application.ts";
 
 /** "Restore application" and "Check application restore": the Velero Restore, held back, and its phase. */
 

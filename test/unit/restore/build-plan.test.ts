@@ -17,7 +17,7 @@ import type {
   WorkloadPlural,
 } from "../../../packages/core/src/velero/kube.ts";
 import { restoreAttemptName, restoreName } from "../../../packages/core/src/velero/naming.ts";
-import { commandsSent, FAKE_VPC, FakeAws } from "../../fixtures/rds/fake-rds.ts";
+import { commandsSent, FAKE_VPC, FakeAws } from "../../../packages/sim/src/rds/fake-rds.ts";
 
 const ACCOUNT = "123456789012";
 const PRIMARY = "eu-west-1";

@@ -22,7 +22,7 @@ import {
   restoresTo,
   TIME,
   writesTo,
-} from "../../fixtures/rds/fake-rds.ts";
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 
 const RESTORE_ID = "drill-1";
 const SUBNETS = "gitpod-restore-subnets";

@@ -30,7 +30,7 @@ import {
   rdsWorld,
   restoresTo,
   TIME,
-} from "../../fixtures/rds/fake-rds.ts";
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 
 const RESTORE_KMS_KEY = `arn:aws:kms:${PRIMARY_REGION}:111111111111:key/5555eeee-restore-cmk`;
 

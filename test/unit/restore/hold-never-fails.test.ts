@@ -7,7 +7,7 @@ import {
   type KubeObject,
   parseResourceModifiers,
   validateResourceModifiers,
-} from "../../fixtures/kube/server.ts";
+} from "../../../packages/sim/src/kube/server.ts";
 
 /**
  * Velero restores an item whose modifier rule failed WITHOUT that rule's patch (issue 17 §1): a hold rule

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { HELD_ANNOTATION, HOLD_GATE, holdModifier } from "../../../packages/core/src/restore/hold.ts";
 import { labelValue } from "../../../packages/core/src/velero/naming.ts";
-import { type Json, MARK, RESTORE_ID } from "../../fixtures/restore/application.ts";
+import { type Json, MARK, RESTORE_ID } from "../../../packages/sim/src/restore/application.ts";
 
 /** The hold: the Velero resource modifier that keeps the restored application from running. */
 

@@ -11,7 +11,7 @@ import {
   plan,
   rejection,
   useApplicationWorld,
-} from "../../fixtures/restore/application.ts";
+} from "../../../packages/sim/src/restore/application.ts";
 
 /**
  * "Point application" in KOTS mode against kotsadm as it is installed and as it answers (issue 17 §2):

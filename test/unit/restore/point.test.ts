@@ -28,7 +28,7 @@ import {
   START,
   setClock,
   useApplicationWorld,
-} from "../../fixtures/restore/application.ts";
+} from "../../../packages/sim/src/restore/application.ts";
 
 /** "Point application at restored endpoints" (KOTS config or the Secret) and "Check configuration". */
 

@@ -23,7 +23,7 @@ import {
   setClock,
   useApplicationWorld,
   workload,
-} from "../../fixtures/restore/application.ts";
+} from "../../../packages/sim/src/restore/application.ts";
 
 /** "Redeploy" (the hold lifted, every workload restarted), "Check rollout" and "Verify". */
 

@@ -17,7 +17,7 @@ import {
   rdsWorld,
   restoresTo,
   writesTo,
-} from "../../fixtures/rds/fake-rds.ts";
+} from "../../../packages/sim/src/rds/fake-rds.ts";
 
 const EXECUTION = "exec-1";
 const STARTED = "2026-11-26T10:00:00.000Z";

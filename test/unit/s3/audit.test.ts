@@ -17,7 +17,7 @@ import {
   replicationConfig,
   replicationRule,
   SOURCE,
-} from "../../fixtures/s3/fake-s3.ts";
+} from "../../../packages/sim/src/s3/fake-s3.ts";
 
 const RULE = "gitpod-dr-crr";
 const REPLICA_KEY = `arn:aws:kms:${DR}:123456789012:key/aaaaaaaa-1111-2222-3333-444444444444`;

@@ -6,7 +6,13 @@ import {
   canaryTime,
   judgeCanaries,
 } from "../../../packages/core/src/s3/canary.ts";
-import { CANARY_PREFIX, DESTINATION, minutesAfter, SOURCE, T0 } from "../../fixtures/s3/fake-s3.ts";
+import {
+  CANARY_PREFIX,
+  DESTINATION,
+  minutesAfter,
+  SOURCE,
+  T0,
+} from "../../../packages/sim/src/s3/fake-s3.ts";
 
 const OPTIONS = { now: T0, stalledAfterMinutes: 60, keepMinutes: 1440, compareEtag: true };
 const ETAG = '"0cc175b9c0f1b6a831c399e269772661"';

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { awsErrorCode, wrapAwsError } from "../../../packages/core/src/aws/errors.ts";
-import { DESTINATION, DR, FakeS3World, SOURCE } from "../../fixtures/s3/fake-s3.ts";
+import { DESTINATION, DR, FakeS3World, SOURCE } from "../../../packages/sim/src/s3/fake-s3.ts";
 
 /** The fake answers as S3 does for what the check relies on; these pin that down. */
 describe("the fake S3 world", () => {

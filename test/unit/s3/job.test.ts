@@ -18,7 +18,7 @@ import {
   SOURCE,
   seededRandom,
   T0,
-} from "../../fixtures/s3/fake-s3.ts";
+} from "../../../packages/sim/src/s3/fake-s3.ts";
 
 const RULE = "gitpod-dr-crr";
 const run = (world: FakeS3World, config = jobConfig(), now = T0, dryRun = false) =>

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { judgeMetrics, type MetricThresholds } from "../../../packages/core/src/s3/metrics.ts";
 import { countStatuses, judgeSample, sample } from "../../../packages/core/src/s3/sampling.ts";
-import { SOURCE, seededRandom } from "../../fixtures/s3/fake-s3.ts";
+import { SOURCE, seededRandom } from "../../../packages/sim/src/s3/fake-s3.ts";
 
 const RULE = "gitpod-dr-crr";
 const LIMITS: MetricThresholds = {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../../packages/core/src/errors.ts";
 import { parseWindowJobEvent } from "../../../packages/core/src/input.ts";
 import { parseVeleroBackupEvent } from "../../../packages/core/src/velero/input.ts";
-import { scheduledEventFor } from "../../fixtures/lambda.ts";
+import { scheduledEventFor } from "../../../packages/sim/src/lambda.ts";
 
 const NOW = new Date("2026-11-26T09:12:34Z");
 
