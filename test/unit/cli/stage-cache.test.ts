@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli, ROOT, runBin } from "../../fixtures/cli-bin.ts";
 
 /** A stage file with types in it (an `import type`, annotations) and no images section. */
-const stageText = (dr: string) => `import type { StageConfigInput } from "${ROOT}/packages/core/src/config.ts";
+const stageText = (
+  dr: string,
+) => `import type { StageConfigInput } from "${ROOT}/packages/core/src/config.ts";
 
 const dr: string = "${dr}";
 const config: StageConfigInput = {
