@@ -40,6 +40,8 @@ describe("stage files through the stripped-module cache (the bin)", () => {
     expect(first.code).toBe(2);
     expect(first.stderr).toContain(`${stage} has no "images" section`);
     expect(first.stderr).not.toMatch(/Warning/);
+    // The bin's V8 compile cache goes beside it.
+    expect((await readdir(cache)).sort()).toEqual(["stages", "v8"]);
     const [entry, ...others] = await readdir(stages);
     expect(others).toEqual([]);
     const stripped = await readFile(join(stages, entry as string), "utf8");
