@@ -56,9 +56,9 @@ const mb = (xs: number[]) => `${Math.max(...xs).toFixed(0)} MB`;
 /** The 1- and 5-minute load averages, for the record beside each figure. */
 const load = () => `load ${loadavg()[0]?.toFixed(1)}/${loadavg()[1]?.toFixed(1)}`;
 /** skopeo under GNU time: its own wall time and peak RSS. */
-const measured = async (run: Promise<{ ms?: number; peakRssKb?: number }>) => {
-  const { ms, peakRssKb } = await run;
-  return { ms: ms ?? Number.NaN, rssMB: (peakRssKb ?? 0) / 1024 };
+const measured = async (run: Promise<{ ms?: number; peakRssKb?: number; cpuMs?: number }>) => {
+  const { ms, peakRssKb, cpuMs } = await run;
+  return { ms: ms ?? Number.NaN, rssMB: (peakRssKb ?? 0) / 1024, cpuMs: cpuMs ?? Number.NaN };
 };
 const runsOf = (xs: number[]) => xs.map(fmt).join(", ");
 
@@ -70,14 +70,20 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
 
 let peakRssMB = 0;
 /** The bin in a fresh process under GNU time (for its peak RSS); wall time measured around it. */
-async function gitpodDr(...args: string[]): Promise<{ ms: number; rssMB: number; stdout: string }> {
+async function gitpodDr(
+  ...args: string[]
+): Promise<{ ms: number; rssMB: number; cpuMs: number; stdout: string }> {
   const { ms, value } = await timed(() =>
-    run("/usr/bin/time", ["-f", "gitpod-dr-rss-kb %M", BIN, ...args], { env: ENV, maxBuffer: 16 * MB }),
+    run("/usr/bin/time", ["-f", "gitpod-dr-rss-kb %M cpu-s %U %S", BIN, ...args], {
+      env: ENV,
+      maxBuffer: 16 * MB,
+    }),
   );
-  const rss = /gitpod-dr-rss-kb (\d+)/.exec(value.stderr);
-  const rssMB = rss ? Number(rss[1]) / 1024 : 0;
+  const m = /gitpod-dr-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(value.stderr);
+  const rssMB = m ? Number(m[1]) / 1024 : 0;
   peakRssMB = Math.max(peakRssMB, rssMB);
-  return { ms, rssMB, stdout: value.stdout };
+  const cpuMs = m ? (Number(m[2]) + Number(m[3])) * 1000 : Number.NaN;
+  return { ms, rssMB, cpuMs, stdout: value.stdout };
 }
 
 /** Wall time of HEAD t0..tN-1 on both registries, 8 tags at a time, the two HEADs of a tag at once. */
@@ -290,18 +296,23 @@ async function main() {
     const warmOursRss: number[] = [];
     const warmSkopeo: number[] = [];
     const warmSkopeoRss: number[] = [];
+    // CPU time (user + system), which a busy machine inflates less than wall time.
+    const warmOursCpu: number[] = [];
+    const warmSkopeoCpu: number[] = [];
     let upToDate = 0;
     for (let i = 0; i < RUNS; i++) {
       const oursRun = async () => {
         const o = await sync();
         warmOurs.push(o.ms);
         warmOursRss.push(o.rssMB);
+        warmOursCpu.push(o.cpuMs);
         upToDate = (JSON.parse(o.stdout) as { totals: { upToDate: number } }).totals.upToDate;
       };
       const skopeoRun = async () => {
         const t = await skopeoWarm();
         warmSkopeo.push(t.ms);
         warmSkopeoRss.push(t.rssMB);
+        warmSkopeoCpu.push(t.cpuMs);
       };
       if (i % 2 === 0) {
         await oursRun();
@@ -331,6 +342,9 @@ async function main() {
     );
     console.log(
       `   (the ${2 * tags} manifest HEADs alone, plain node:http: median ${fmt(median(floor))}, ${(median(floor) / median(warmSkopeo)).toFixed(2)}× skopeo)`,
+    );
+    console.log(
+      `   CPU time (user + system): gitpod-dr median ${fmt(median(warmOursCpu))}, skopeo ${fmt(median(warmSkopeoCpu))}`,
     );
     console.log(`   ratio bin/skopeo: ${warmRatio.toFixed(2)}  (target ≤ 0.25)`);
     results.push({ name: "warm ratio", value: warmRatio, target: 0.25 });
