@@ -43,9 +43,10 @@ interface LoadResult {
 function load(url: string, context: object, nextLoad: (url: string, context?: object) => LoadResult) {
   const dir = cached.get(url);
   if (!dir) return nextLoad(url, context);
+  let source: Buffer;
   let entry: string;
   try {
-    const source = readFileSync(fileURLToPath(url));
+    source = readFileSync(fileURLToPath(url));
     const key = createHash("sha256").update(`${process.version}\0`).update(source).digest("hex");
     entry = join(dir, `${key}.mjs`);
   } catch {
@@ -59,7 +60,8 @@ function load(url: string, context: object, nextLoad: (url: string, context?: ob
   const result = nextLoad(url, context);
   if (result.format !== "module-typescript" || result.source == null) return result;
   try {
-    const stripped = stripTypes(Buffer.from(result.source as Uint8Array).toString("utf8"));
+    // The bytes the key was made of (not Node's second read, which a concurrent edit could change).
+    const stripped = stripTypes(source.toString("utf8"));
     mkdirSync(dir, { recursive: true });
     const partial = `${entry}.${process.pid}.tmp`;
     writeFileSync(partial, stripped);
