@@ -7,20 +7,24 @@
  *
  * 1. `gitpod-dr --help`: median wall time (target ≤ 0.15 s).
  * 2. Cold copy of a ~300 MB image of 10 layers, each into a fresh registry: `gitpod-dr copy-image`
- *    against `skopeo copy --all` (target ≤ 0.90×), for each registry set-up (tuned and default
+ *    against `skopeo copy --all --preserve-digests` (target ≤ 0.90×), for each registry set-up (tuned and default
  *    configuration, uncompressed and gzip layers), with the engine alone (bench/copy-worker.ts,
  *    bundled) beside it: the difference is the CLI's start-up.
  * 3. Warm re-sync of 50 unchanged tags: `gitpod-dr sync-images --config STAGE.ts` against `skopeo sync`
  *    (target ≤ 0.25×).
  * 4. Peak RSS of the bin (GNU time's maximum resident set size) over all runs, and copying one 1 GB
- *    layer (target ≤ 150 MB).
+ *    layer (target ≤ 150 MB). Each figure of 2 and 3 has skopeo's peak RSS beside ours (GNU time too).
+ *
+ * The machine may be shared: the load average is printed beside each figure, and the ratios, taken
+ * within one run with the tools alternating, are what counts.
  *
  * BENCH_RUNS (default 5) sets the runs per figure; BENCH_SETUPS=main measures only the tuned,
  * uncompressed set-up; BENCH_HUGE=0 skips the 1 GB layer.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import http from "node:http";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
@@ -29,6 +33,12 @@ import { type RegistryServer, startRegistry } from "../packages/sim/src/registry
 import { skopeoCopy, skopeoSync } from "../test/fixtures/registry/skopeo.ts";
 
 const run = promisify(execFile);
+/**
+ * skopeo's copy as ours: digests unchanged. Without it skopeo gzips uncompressed layers on their way to a
+ * registry (new digests; checked with skopeo 1.9.3: a `…layer.v1.tar` arrives as `…tar+gzip`), which is
+ * more work than a copy and not what gitpod-dr does.
+ */
+const SAME = ["--preserve-digests"];
 const RUNS = Number(process.env.BENCH_RUNS ?? 5); // medians of at least 5 for the figures reported
 const MB = 1024 * 1024;
 const ROOT = join(import.meta.dirname, "..");
@@ -42,6 +52,14 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mb = (xs: number[]) => `${Math.max(...xs).toFixed(0)} MB`;
+/** The 1- and 5-minute load averages, for the record beside each figure. */
+const load = () => `load ${loadavg()[0]?.toFixed(1)}/${loadavg()[1]?.toFixed(1)}`;
+/** skopeo under GNU time: its own wall time and peak RSS. */
+const measured = async (run: Promise<{ ms?: number; peakRssKb?: number; cpuMs?: number }>) => {
+  const { ms, peakRssKb, cpuMs } = await run;
+  return { ms: ms ?? Number.NaN, rssMB: (peakRssKb ?? 0) / 1024, cpuMs: cpuMs ?? Number.NaN };
+};
 const runsOf = (xs: number[]) => xs.map(fmt).join(", ");
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -52,14 +70,51 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
 
 let peakRssMB = 0;
 /** The bin in a fresh process under GNU time (for its peak RSS); wall time measured around it. */
-async function gitpodDr(...args: string[]): Promise<{ ms: number; rssMB: number; stdout: string }> {
+async function gitpodDr(
+  ...args: string[]
+): Promise<{ ms: number; rssMB: number; cpuMs: number; stdout: string }> {
   const { ms, value } = await timed(() =>
-    run("/usr/bin/time", ["-f", "gitpod-dr-rss-kb %M", BIN, ...args], { env: ENV, maxBuffer: 16 * MB }),
+    run("/usr/bin/time", ["-f", "gitpod-dr-rss-kb %M cpu-s %U %S", BIN, ...args], {
+      env: ENV,
+      maxBuffer: 16 * MB,
+    }),
   );
-  const rss = /gitpod-dr-rss-kb (\d+)/.exec(value.stderr);
-  const rssMB = rss ? Number(rss[1]) / 1024 : 0;
+  const m = /gitpod-dr-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(value.stderr);
+  const rssMB = m ? Number(m[1]) / 1024 : 0;
   peakRssMB = Math.max(peakRssMB, rssMB);
-  return { ms, rssMB, stdout: value.stdout };
+  const cpuMs = m ? (Number(m[2]) + Number(m[3])) * 1000 : Number.NaN;
+  return { ms, rssMB, cpuMs, stdout: value.stdout };
+}
+
+/** Wall time of HEAD t0..tN-1 on both registries, 8 tags at a time, the two HEADs of a tag at once. */
+async function headFloor(src: string, dst: string, repo: string, tags: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const head = (host: string, tag: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(`http://${host}/v2/${repo}/manifests/${tag}`, {
+        method: "HEAD",
+        agent,
+        headers: {
+          accept:
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+        },
+      });
+      req.on("response", (res) => res.resume().on("end", resolve));
+      req.on("error", reject);
+      req.end();
+    });
+  const start = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < tags) {
+      const tag = `t${next++}`;
+      await Promise.all([head(src, tag), head(dst, tag)]);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  const ms = performance.now() - start;
+  agent.destroy();
+  return ms;
 }
 
 async function main() {
@@ -100,14 +155,16 @@ async function main() {
   try {
     const node = (await run(join(BIN_DIR, "node"), ["--version"])).stdout.trim();
     const skopeo = (await run("skopeo", ["--version"])).stdout.trim();
-    console.log(`${new Date().toISOString()}  node ${node} (the project's), ${skopeo}, runs: ${RUNS}`);
+    console.log(
+      `${new Date().toISOString()}  node ${node} (the project's), ${skopeo}, runs: ${RUNS}, ${load()}`,
+    );
 
     // 1. Start-up.
     await gitpodDr("--help"); // first run: page cache
     const help: number[] = [];
     for (let i = 0; i < Math.max(RUNS, 7); i++) help.push((await gitpodDr("--help")).ms);
     console.log(
-      `\n1. gitpod-dr --help: median ${fmt(median(help))}  (runs: ${runsOf(help)})  target ≤ 0.15 s`,
+      `\n1. gitpod-dr --help: median ${fmt(median(help))}  (runs: ${runsOf(help)})  target ≤ 0.15 s  [${load()}]`,
     );
     // The floor: the same Node starting and doing nothing, on this machine, now.
     const bare: number[] = [];
@@ -134,21 +191,34 @@ async function main() {
       const total = image.blobs.reduce((s, b) => s + b.size, 0);
       const ref = `${source.host}/bench/big:v1`;
       const ours: number[] = [];
+      const oursRss: number[] = [];
       const workerMs: number[] = [];
+      const workerRss: number[] = [];
       const theirs: number[] = [];
+      const theirsRss: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const [d1, d2, d3] = [
           await registry(setup.tuned),
           await registry(setup.tuned),
           await registry(setup.tuned),
         ];
-        const oursRun = async () =>
-          ours.push(
-            (await gitpodDr("copy-image", ref, `${d1.host}/bench/big:v1`, ...insecure(source.host, d1.host)))
-              .ms,
+        const oursRun = async () => {
+          const o = await gitpodDr(
+            "copy-image",
+            ref,
+            `${d1.host}/bench/big:v1`,
+            ...insecure(source.host, d1.host),
           );
-        const skopeoRun = async () =>
-          theirs.push((await timed(() => skopeoCopy(ref, `${d2.host}/bench/big:v1`, { all: true }))).ms);
+          ours.push(o.ms);
+          oursRss.push(o.rssMB);
+        };
+        const skopeoRun = async () => {
+          const t = await measured(
+            skopeoCopy(ref, `${d2.host}/bench/big:v1`, { all: true, measure: true, extraArgs: SAME }),
+          );
+          theirs.push(t.ms);
+          theirsRss.push(t.rssMB);
+        };
         // Alternating which goes first, so neither always meets a warmer page cache.
         if (i % 2 === 0) {
           await oursRun();
@@ -157,17 +227,23 @@ async function main() {
           await skopeoRun();
           await oursRun();
         }
-        workerMs.push(
-          (await timed(() => engine("copy", ref, `${d3.host}/bench/big:v1`, source.host, d3.host))).ms,
-        );
+        const w = await timed(() => engine("copy", ref, `${d3.host}/bench/big:v1`, source.host, d3.host));
+        workerMs.push(w.ms);
+        workerRss.push(w.value.maxRssMB);
         await stop(d1, d2, d3);
       }
       const ratio = median(ours) / median(theirs);
       const name = `${setup.tuned ? "tuned" : "default"} registry, ${setup.gzip ? "gzip" : "uncompressed"} layers`;
-      console.log(`   ${name}: ${(total / MB).toFixed(0)} MiB`);
-      console.log(`     gitpod-dr (bin): median ${fmt(median(ours))}  (runs: ${runsOf(ours)})`);
-      console.log(`     engine (worker): median ${fmt(median(workerMs))}  (runs: ${runsOf(workerMs)})`);
-      console.log(`     skopeo copy:     median ${fmt(median(theirs))}  (runs: ${runsOf(theirs)})`);
+      console.log(`   ${name}: ${(total / MB).toFixed(0)} MiB  [${load()}]`);
+      console.log(
+        `     gitpod-dr (bin): median ${fmt(median(ours))}, peak RSS ${mb(oursRss)}  (runs: ${runsOf(ours)})`,
+      );
+      console.log(
+        `     engine (worker): median ${fmt(median(workerMs))}, peak RSS ${mb(workerRss)}  (runs: ${runsOf(workerMs)})`,
+      );
+      console.log(
+        `     skopeo copy:     median ${fmt(median(theirs))}, peak RSS ${mb(theirsRss)}  (runs: ${runsOf(theirs)})`,
+      );
       console.log(
         `     ratio bin/skopeo ${ratio.toFixed(2)} (target ≤ 0.90), worker/skopeo ${(median(workerMs) / median(theirs)).toFixed(2)}`,
       );
@@ -209,28 +285,67 @@ async function main() {
     const sync = () =>
       gitpodDr("sync-images", "--config", stage, "--json", ...insecure(source.host, w1.host));
     const first = JSON.parse((await sync()).stdout) as { totals: { copied: number } };
-    await skopeoSync(`${source.host}/bench/tags`, `${w2.host}/synced`);
+    const skopeoWarm = () =>
+      measured(
+        skopeoSync(`${source.host}/bench/tags`, `${w2.host}/synced`, { measure: true, extraArgs: SAME }),
+      );
+    await skopeoWarm();
+    // The first run after a stage file is written strips its types (and keeps them); so does a user's.
+    await sync();
     const warmOurs: number[] = [];
+    const warmOursRss: number[] = [];
     const warmSkopeo: number[] = [];
+    const warmSkopeoRss: number[] = [];
+    // CPU time (user + system), which a busy machine inflates less than wall time.
+    const warmOursCpu: number[] = [];
+    const warmSkopeoCpu: number[] = [];
     let upToDate = 0;
     for (let i = 0; i < RUNS; i++) {
-      const o = await sync();
-      warmOurs.push(o.ms);
-      upToDate = (JSON.parse(o.stdout) as { totals: { upToDate: number } }).totals.upToDate;
-      warmSkopeo.push((await timed(() => skopeoSync(`${source.host}/bench/tags`, `${w2.host}/synced`))).ms);
+      const oursRun = async () => {
+        const o = await sync();
+        warmOurs.push(o.ms);
+        warmOursRss.push(o.rssMB);
+        warmOursCpu.push(o.cpuMs);
+        upToDate = (JSON.parse(o.stdout) as { totals: { upToDate: number } }).totals.upToDate;
+      };
+      const skopeoRun = async () => {
+        const t = await skopeoWarm();
+        warmSkopeo.push(t.ms);
+        warmSkopeoRss.push(t.rssMB);
+        warmSkopeoCpu.push(t.cpuMs);
+      };
+      if (i % 2 === 0) {
+        await oursRun();
+        await skopeoRun();
+      } else {
+        await skopeoRun();
+        await oursRun();
+      }
     }
     const warmEngine: number[] = [];
     for (let i = 0; i < RUNS; i++)
       warmEngine.push((await engine("sync", source.host, "bench/tags", w1.host)).ms);
+    // The floor of the HEAD path: the same 100 manifest HEADs (8 images at a time, source and destination
+    // at once) by plain node:http with keep-alive, in this process: the registries' own answer time.
+    const floor: number[] = [];
+    for (let i = 0; i < RUNS; i++) floor.push(await headFloor(source.host, w1.host, "bench/tags", tags));
     const warmRatio = median(warmOurs) / median(warmSkopeo);
     console.log(
-      `\n3. Warm re-sync of ${tags} unchanged tags (first run copied ${first.totals.copied}; then ${upToDate} up to date)`,
+      `\n3. Warm re-sync of ${tags} unchanged tags (first run copied ${first.totals.copied}; then ${upToDate} up to date)  [${load()}]`,
     );
     console.log(
-      `   gitpod-dr sync-images (bin): median ${fmt(median(warmOurs))}  (runs: ${runsOf(warmOurs)})`,
+      `   gitpod-dr sync-images (bin): median ${fmt(median(warmOurs))}, peak RSS ${mb(warmOursRss)}  (runs: ${runsOf(warmOurs)})`,
     );
     console.log(`   (the sync itself, inside the engine's process: median ${fmt(median(warmEngine))})`);
-    console.log(`   skopeo sync: median ${fmt(median(warmSkopeo))}  (runs: ${runsOf(warmSkopeo)})`);
+    console.log(
+      `   skopeo sync: median ${fmt(median(warmSkopeo))}, peak RSS ${mb(warmSkopeoRss)}  (runs: ${runsOf(warmSkopeo)})`,
+    );
+    console.log(
+      `   (the ${2 * tags} manifest HEADs alone, plain node:http: median ${fmt(median(floor))}, ${(median(floor) / median(warmSkopeo)).toFixed(2)}× skopeo)`,
+    );
+    console.log(
+      `   CPU time (user + system): gitpod-dr median ${fmt(median(warmOursCpu))}, skopeo ${fmt(median(warmSkopeoCpu))}`,
+    );
     console.log(`   ratio bin/skopeo: ${warmRatio.toFixed(2)}  (target ≤ 0.25)`);
     results.push({ name: "warm ratio", value: warmRatio, target: 0.25 });
 

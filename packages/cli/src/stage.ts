@@ -1,11 +1,26 @@
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { regionWarning } from "@gitpod-dr/core/config/patterns";
 import type { StageConfig } from "@gitpod-dr/core/config/stage";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
 import type { Io } from "./command.ts";
+import { cacheStrippedStage } from "./stage-cache.ts";
 
 type Section = "images" | "application" | "storage" | "restore";
+
+/**
+ * Where stripped stage files are kept (stage-cache.ts): the project's `node_modules/.cache`, three
+ * levels above this module both as source (packages/cli/src) and as built (packages/cli/dist);
+ * GITPOD_DR_CACHE_DIR moves it.
+ */
+export function stageCacheDir(): string {
+  const dir = process.env.GITPOD_DR_CACHE_DIR;
+  return dir
+    ? join(resolve(dir), "stages")
+    : fileURLToPath(new URL("../../../node_modules/.cache/gitpod-dr/stages/", import.meta.url));
+}
 
 /**
  * Loads `--config FILE`, and warns on stderr about a region AWS's partition data does not list yet (a
@@ -19,6 +34,7 @@ export async function loadStage(
 ): Promise<{ stage: string; config: StageConfig }> {
   if (!file)
     throw new InvalidInputError(`${command} needs --config FILE (for example --config config/prod.ts)`);
+  cacheStrippedStage(resolve(file), stageCacheDir());
   const loaded = await loadStageConfigFile(file);
   for (const [field, region] of Object.entries(loaded.config.regions)) {
     const warning = regionWarning(region);

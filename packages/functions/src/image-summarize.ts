@@ -1,6 +1,6 @@
 import { recordImageSync } from "@gitpod-dr/core/catalog/record";
 import { buildFailureNotification, publishNotification } from "@gitpod-dr/core/notify/failure";
-import { ImageSyncIncompleteError } from "@gitpod-dr/core/registry/errors";
+import { imageSyncIncomplete } from "@gitpod-dr/core/registry/totals";
 import type { WorkPlan } from "@gitpod-dr/core/registry/work";
 import type { WorkBatchResult } from "@gitpod-dr/core/registry/work-copy";
 import { parseWorkEvent, workSummaryEvent } from "@gitpod-dr/core/registry/work-input";
@@ -12,8 +12,6 @@ import { imageCatalog } from "./lib/image-deps.ts";
 import { workFiles } from "./lib/image-work.ts";
 import { logger } from "./lib/logger.ts";
 import { taskHandler } from "./lib/task.ts";
-
-const MAX_LISTED = 25;
 
 /**
  * Step Functions, the image sync workflow's "Summarize": the plan's report and the children's results
@@ -51,14 +49,7 @@ export const handler = taskHandler(logger, async (raw, context) => {
     return { totals: summary.totals, deferred: summary.deferred.length };
   }
 
-  const listed = summary.problems.slice(0, MAX_LISTED);
-  const more =
-    summary.problems.length > MAX_LISTED ? `\n  …and ${summary.problems.length - MAX_LISTED} more` : "";
-  const error = new ImageSyncIncompleteError(
-    `Image sync of stage ${env.stage}: ${summary.problems.length} failed (${summary.totals.copied} copied, ${summary.totals.upToDate} up to date, ${summary.totals.deferred} left for the next run):\n  ${listed.join("\n  ")}${more}`,
-    summary.problems,
-    summary.totals,
-  );
+  const error = imageSyncIncomplete(env.stage, summary.problems, summary.totals, summary.totals);
   throw await notified(error, context);
 });
 

@@ -42,7 +42,10 @@ const files: Record<string, unknown> = {
       ExecutionArn: "arn:aws:states:eu-west-1:123456789012:execution:m/0f2c:1",
       Input: "{}",
       Name: "1",
-      Output: JSON.stringify({ images: [report("1", "copied"), report("2", "up-to-date")], deferred: [] }),
+      Output: JSON.stringify({
+        images: [report("1", "copied", { blobsCopied: 2, blobsMounted: 1 }), report("2", "up-to-date")],
+        deferred: [],
+      }),
       Status: "SUCCEEDED",
     },
     {
@@ -95,7 +98,11 @@ describe("readMapResults and summarizeWork", () => {
       failed: 1,
       deferred: 1,
       failedBatches: 1,
+      // The single function's counters too (one definition: registry/totals.ts).
       bytesMoved: 1000,
+      blobsCopied: 2,
+      blobsSkipped: 0,
+      blobsMounted: 1,
     });
     // Every image's outcome with the digest at the destination, in one order.
     expect(summary.images.map((r) => [r.source, r.status, r.digest?.slice(-1)])).toEqual([

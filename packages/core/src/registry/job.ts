@@ -2,9 +2,9 @@ import { recordImageSync } from "../catalog/record.ts";
 import type { CatalogStore } from "../catalog/store.ts";
 import type { ImageJobConfig } from "../config.ts";
 import type { JobLogger } from "../logger.ts";
-import { ImageSyncIncompleteError } from "./errors.ts";
 import { formatReference } from "./reference.ts";
 import { type PlannedCopy, type SyncDeps, type SyncReport, syncImages, syncProblems } from "./sync.ts";
+import { imageSyncIncomplete } from "./totals.ts";
 
 /**
  * The scheduled image sync: every rule of the stage, one report, and a failure at the end when any
@@ -35,8 +35,6 @@ export interface ImageSyncRunOptions {
   readonly catalog?: CatalogStore;
   readonly now?: () => Date;
 }
-
-const MAX_LISTED = 25;
 
 /**
  * @throws ImageSyncIncompleteError listing every failed image and rule, after every other copy ran.
@@ -80,16 +78,7 @@ export async function runImageSyncJob(
     });
   }
   const problems = syncProblems(report);
-  if (problems.length > 0) {
-    const listed = problems.slice(0, MAX_LISTED);
-    const more =
-      problems.length > MAX_LISTED ? `\n  …and ${problems.length - MAX_LISTED} more (see the log)` : "";
-    throw new ImageSyncIncompleteError(
-      `Image sync of stage ${config.stage}: ${problems.length} failed (${report.totals.copied} copied, ${report.totals.upToDate} up to date, ${report.totals.deferred} left for the next run):\n  ${listed.join("\n  ")}${more}`,
-      problems,
-      summary,
-    );
-  }
+  if (problems.length > 0) throw imageSyncIncomplete(config.stage, problems, report.totals, summary);
   // Only a complete sync is a recovery-point candidate: every image pushed before it started is copied.
   if (options.catalog && !options.dryRun && report.deferred.length === 0) {
     await recordImageSync(options.catalog, config.stage, report.images, { startedAt, completedAt: now() });

@@ -20,6 +20,7 @@ import { InvalidSyncRuleError } from "./errors.ts";
 import type { Platform } from "./manifest.ts";
 import { DOCKER_HUB, ecrRegistry, formatReference } from "./reference.ts";
 import { headManifest, listRepositories, listTags } from "./remote.ts";
+import { type ImageTotals, imageProblem, imageTotals } from "./totals.ts";
 
 /**
  * Keeps destination registries in step with source registries by rules: discovery (repositories by
@@ -84,16 +85,7 @@ export interface SyncReport {
   readonly repositoriesCreated: readonly string[];
   /** Failures outside a single image (discovery, repository creation, conflicting destinations). */
   readonly problems: readonly string[];
-  readonly totals: {
-    readonly copied: number;
-    readonly upToDate: number;
-    readonly failed: number;
-    readonly deferred: number;
-    readonly bytesMoved: number;
-    readonly blobsCopied: number;
-    readonly blobsSkipped: number;
-    readonly blobsMounted: number;
-  };
+  readonly totals: ImageTotals;
 }
 
 /** The destination repository name for a source repository under a rule. */
@@ -330,24 +322,13 @@ export async function syncImages(
     formatReference(a.destination).localeCompare(formatReference(b.destination));
   wouldCopy.sort(byRefs);
   deferred.sort(byRefs);
-  const sum = (key: "bytesMoved" | "blobsCopied" | "blobsSkipped" | "blobsMounted") =>
-    images.reduce((total, r) => total + r[key], 0);
   return {
     images,
     deferred,
     wouldCopy,
     repositoriesCreated: destinations.created,
     problems,
-    totals: {
-      copied: images.filter((r) => r.status === "copied").length,
-      upToDate: images.filter((r) => r.status === "up-to-date").length,
-      failed: images.filter((r) => r.status === "failed").length,
-      deferred: deferred.length,
-      bytesMoved: sum("bytesMoved"),
-      blobsCopied: sum("blobsCopied"),
-      blobsSkipped: sum("blobsSkipped"),
-      blobsMounted: sum("blobsMounted"),
-    },
+    totals: imageTotals(images, deferred.length),
   };
 }
 
@@ -364,13 +345,5 @@ function sessionOptions(options: SyncOptions): CopyOptions {
 
 /** Every failure of a sync report as one line each: what the SNS message lists. */
 export function syncProblems(report: SyncReport): string[] {
-  return [
-    ...report.problems,
-    ...report.images
-      .filter((r) => r.status === "failed")
-      .map(
-        (r) =>
-          `${r.source} → ${r.destination}: ${r.error?.name ?? "Error"}: ${r.error?.message ?? "unknown error"}`,
-      ),
-  ];
+  return [...report.problems, ...report.images.filter((r) => r.status === "failed").map(imageProblem)];
 }

@@ -1,5 +1,6 @@
 import type { ImageReport } from "./copy.ts";
 import { WorkResultsUnreadableError } from "./errors.ts";
+import { type ImageTotals, imageProblem, imageTotals } from "./totals.ts";
 import type { WorkItem, WorkPlan } from "./work.ts";
 import type { WorkBatchResult } from "./work-copy.ts";
 
@@ -28,14 +29,8 @@ export interface WorkSummary {
   readonly repositoriesCreated: readonly string[];
   /** One line per failure: plan problems, failed images, failed batches, a failed Map. */
   readonly problems: readonly string[];
-  readonly totals: {
-    readonly copied: number;
-    readonly upToDate: number;
-    readonly failed: number;
-    readonly deferred: number;
-    readonly failedBatches: number;
-    readonly bytesMoved: number;
-  };
+  /** The single function's totals, and the batches (children) that failed after their retries. */
+  readonly totals: ImageTotals & { readonly failedBatches: number };
 }
 
 interface ResultEntry {
@@ -94,13 +89,9 @@ export function summarizeWork(
     (a, b) => a.source.localeCompare(b.source) || a.destination.localeCompare(b.destination),
   );
   const deferred = outputs.flatMap((o) => o.deferred.map(arrow)).sort();
-  const failedImages = images.filter((r) => r.status === "failed");
   const problems = [
     ...plan.problems,
-    ...failedImages.map(
-      (r) =>
-        `${r.source} → ${r.destination}: ${r.error?.name ?? "Error"}: ${r.error?.message ?? "unknown error"}`,
-    ),
+    ...images.filter((r) => r.status === "failed").map(imageProblem),
     ...failed.map((f) => `a batch of images failed: ${f.error}: ${f.cause}`),
   ];
   return {
@@ -108,13 +99,6 @@ export function summarizeWork(
     deferred,
     repositoriesCreated: plan.repositoriesCreated,
     problems,
-    totals: {
-      copied: images.filter((r) => r.status === "copied").length,
-      upToDate: images.filter((r) => r.status === "up-to-date").length,
-      failed: failedImages.length,
-      deferred: deferred.length,
-      failedBatches: failed.length,
-      bytesMoved: images.reduce((sum, r) => sum + r.bytesMoved, 0),
-    },
+    totals: { ...imageTotals(images, deferred.length), failedBatches: failed.length },
   };
 }
