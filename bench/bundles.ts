@@ -22,7 +22,14 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const MB = 1_000_000;
 const SRC = join(import.meta.dirname, "../packages/functions/src");
 /** Handlers that reach an EKS cluster (the Kubernetes client is in their bundle by design). */
-const CLUSTER = new Set(["velero-backup", "restore-plan", "restore-application", "restore-notify"]);
+const CLUSTER = new Set([
+  "velero-backup",
+  "restore-plan",
+  "restore-application",
+  "restore-notify",
+  "drill",
+  "drill-database",
+]);
 const TARGET = { aws: 1 * MB, cluster: 1.6 * MB, importMs: 200 };
 
 const SST_BANNER = [
