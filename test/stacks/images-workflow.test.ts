@@ -125,9 +125,10 @@ describe("a stage with images.fanOut", () => {
     const once = states["Copy in one task"] as State;
     const map = states["Copy in parallel"] as { ItemProcessor: { States: Record<string, State> } };
     const child = map.ItemProcessor.States["Copy images"] as State;
-    expect(once.Resource).toBe(child.Resource);
-    expect((once.Parameters as State).FunctionName).toEqual((child.Parameters as State).FunctionName);
-    expect((once.Parameters as { Payload: State }).Payload).toEqual({ "Items.$": "$.plan.Items" });
+    // The function itself is the Resource (payloadResponseOnly): the children's.
+    expect(once.Resource).toEqual(child.Resource);
+    expect(JSON.stringify(once.Resource)).toContain("<ImageSyncCopy");
+    expect(once.Parameters).toEqual({ "Items.$": "$.plan.Items" });
     expect(once.Retry).toEqual(child.Retry);
     expect(once.Catch).toEqual([
       { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "Summarize failure" },
