@@ -16,8 +16,14 @@ const TOKEN = "k8s-aws-v1.c2VjcmV0LXRva2Vu";
 let server: https.Server;
 let url: string;
 let caData: string;
-const seen: { method?: string; url?: string; authorization?: string; contentType?: string; body: string }[] =
-  [];
+interface Seen {
+  method: string | undefined;
+  url: string | undefined;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: string;
+}
+const seen: Seen[] = [];
 let answer: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
 
 beforeAll(async () => {
