@@ -85,13 +85,14 @@ export class RestKubeOps implements KubeOps, DrillKube {
     return this.http.request(what, { method: "PATCH", path, body, contentType: MERGE_PATCH }) as Promise<T>;
   }
 
-  /** Creates; on 409 AlreadyExists reads the existing object instead. */
-  private async create<T>(what: string, path: string, name: string, body: unknown) {
+  /** Creates `object` (`configmap ns/name`); on 409 AlreadyExists reads the existing one instead. */
+  private async create<T>(object: string, path: string, name: string, body: unknown) {
     try {
-      return { created: true, object: (await this.http.request(what, { method: "POST", path, body })) as T };
+      const created = await this.http.request(`Create ${object}`, { method: "POST", path, body });
+      return { created: true, object: created as T };
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) {
-        const existing = await this.get<T>(`Get ${what.replace(/^Create /, "")}`, `${path}/${segment(name)}`);
+        const existing = await this.get<T>(`Get ${object}`, `${path}/${segment(name)}`);
         if (existing) return { created: false, object: existing };
       }
       throw error;
@@ -159,7 +160,7 @@ export class RestKubeOps implements KubeOps, DrillKube {
   ): Promise<{ created: boolean; object: KubeObject }> {
     const name = body.metadata.name;
     return this.create(
-      `Create ${plural}.velero.io ${namespace}/${name}`,
+      `${plural}.velero.io ${namespace}/${name}`,
       resourcePath(VELERO, plural, namespace),
       name,
       body,
@@ -233,7 +234,7 @@ export class RestKubeOps implements KubeOps, DrillKube {
     body: { metadata: NewObjectMeta; data: Record<string, string> },
   ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }> {
     return this.create(
-      `Create configmap ${namespace}/${body.metadata.name}`,
+      `configmap ${namespace}/${body.metadata.name}`,
       resourcePath("v1", "configmaps", namespace),
       body.metadata.name,
       { apiVersion: "v1", kind: "ConfigMap", metadata: { ...body.metadata, namespace }, data: body.data },
