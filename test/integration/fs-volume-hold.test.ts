@@ -195,10 +195,7 @@ function planDeps() {
   ec2Mock
     .on(DescribeSecurityGroupsCommand)
     .resolves({ SecurityGroups: [{ GroupId: "sg-01234567", VpcId: FAKE_VPC }] });
-  const kube = new RestKubeOps(
-    { name: "gitpod", server: api.url, caData: api.caData },
-    async () => TOKEN,
-  );
+  const kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
   // The database target's pre-checks (subnet group, its VPC) against the RDS fake; no key is configured.
   const rds = new FakeAws(() => new Date(NOW)).region("eu-west-1");
   rds.subnetGroups.add("gitpod-db");
@@ -210,10 +207,7 @@ function planDeps() {
 }
 
 function appDeps(): ApplicationDeps {
-  const kube = new RestKubeOps(
-    { name: "gitpod", server: api.url, caData: api.caData },
-    async () => TOKEN,
-  );
+  const kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
   return {
     kube: async () => kube,
     cloudwatch: () => {
