@@ -134,6 +134,22 @@ describe("KubeHttp", () => {
     expect(slow.message).toBe("Discover on cluster gitpod: no answer within 0.2 s (ETIMEDOUT)");
   });
 
+  it("sends a request once more when the kept-alive connection it was given has been closed", async () => {
+    const perSocket = new WeakMap<object, number>();
+    answer = (req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      // The second request on a connection: the server has dropped it (as after a Lambda freeze).
+      if (n === 2) req.socket.destroy();
+      else res.writeHead(200, { "content-type": "application/json" }).end(`{"n":${n}}`);
+    };
+    seen.length = 0;
+    const client = http();
+    expect(await client.request("Get a", { method: "GET", path: "/a" })).toEqual({ n: 1 });
+    expect(await client.request("Get b", { method: "GET", path: "/b" })).toEqual({ n: 1 });
+    expect(seen.map((r) => r.url)).toEqual(["/a", "/b", "/b"]);
+  });
+
   it("refuses an endpoint that is not https:// (the token is never sent in clear)", () => {
     expect(() => http("http://127.0.0.1:8080")).toThrow(KubeApiError);
     expect(() => http("http://127.0.0.1:8080")).toThrow("the API server endpoint must be https://");

@@ -99,7 +99,15 @@ export class KubeHttp {
     };
     let answer: { status: number; text: string };
     try {
-      answer = await this.send(url, req.method, headers, payload);
+      answer = await this.send(url, req.method, headers, payload).catch((error: unknown) => {
+        // A kept-alive connection the server closed (while Lambda was frozen, say): the request most
+        // likely never reached it, so it is sent once more on a new connection (Node's documented
+        // pattern, `request.reusedSocket`). Every call RestKubeOps makes may be repeated: create answers
+        // 409 the second time, merge patches and deletes are idempotent.
+        const e = error as { reused?: boolean; code?: string };
+        if (e.reused && e.code === "ECONNRESET") return this.send(url, req.method, headers, payload);
+        throw error;
+      });
     } catch (error) {
       const code = (error as { code?: string }).code;
       const message = error instanceof Error ? error.message : String(error);
@@ -151,7 +159,7 @@ export class KubeHttp {
           Object.assign(new Error(`no answer within ${this.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }),
         ),
       );
-      request.on("error", reject);
+      request.on("error", (error) => reject(Object.assign(error, { reused: request.reusedSocket })));
       request.end(payload);
     });
   }
