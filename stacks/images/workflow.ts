@@ -61,7 +61,8 @@ export interface ImageSyncWorkflowProps {
 /**
  * The image sync as a Step Functions workflow for big registries (issue 18 §3): Plan → a Distributed Map
  * over the work list in S3 (children copying `imagesPerChild` images each, at most `maxConcurrency` at
- * once) → Summarize, which reports and fails the execution on any failure. The work bucket is private,
+ * once), or one copy task when Plan found no more than the configured threshold to copy → Summarize,
+ * which reports and fails the execution on any failure. The work bucket is private,
  * encrypted, TLS-only, and forgets a run's files after 14 days.
  */
 export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
@@ -159,8 +160,22 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
   map.itemProcessor(copyStep);
   map.addCatch(summarizeFailure, { errors: ["States.ALL"], resultPath: "$.error" });
   planStep.addCatch(summarizeFailure, { errors: ["States.ALL"], resultPath: "$.error" });
-  const anything = new sfn.Choice(stack, "Anything to copy?", { stateName: "Anything to copy?" })
-    .when(sfn.Condition.numberGreaterThan("$.plan.totals.items", 0), map.next(summarizeStep))
+  // At or below the threshold (Plan's `route`, config images.fanOut.threshold): the same function, once,
+  // on the list Plan returned; its result handed to Summarize as the one element of the results.
+  const copyOnce = lambdaTask(stack, {
+    name: "Copy in one task",
+    fn: copy,
+    payload: { Items: obj("$.plan.Items") },
+    resultPath: "$.copied",
+  });
+  copyOnce.addCatch(summarizeFailure, { errors: ["States.ALL"], resultPath: "$.error" });
+  const asResults = new sfn.Pass(stack, "Results of the one task", {
+    stateName: "Results of the one task",
+    parameters: { "plan.$": "$.plan", "results.$": "States.Array($.copied)" },
+  });
+  const route = new sfn.Choice(stack, "Which path?", { stateName: "Which path?" })
+    .when(sfn.Condition.stringEquals("$.plan.route", "map"), map.next(summarizeStep))
+    .when(sfn.Condition.stringEquals("$.plan.route", "task"), copyOnce.next(asResults).next(summarizeStep))
     .otherwise(
       new sfn.Pass(stack, "Nothing to copy", {
         stateName: "Nothing to copy",
@@ -175,8 +190,8 @@ export function imageSyncWorkflow(stack: Stack, props: ImageSyncWorkflowProps) {
   });
   const machine = new sfn.StateMachine(stack, "ImageSyncMachine", {
     stateMachineName: `gitpod-dr-${stack.stage}-image-sync`,
-    comment: "gitpod-dr image sync: Plan, copy in parallel (Distributed Map), Summarize",
-    definitionBody: sfn.DefinitionBody.fromChainable(planStep.next(anything)),
+    comment: "gitpod-dr image sync: Plan, copy (one task, or in parallel in a Distributed Map), Summarize",
+    definitionBody: sfn.DefinitionBody.fromChainable(planStep.next(route)),
     timeout: Duration.hours(23),
     tracingEnabled: true,
     logs: { destination: machineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },

@@ -1,6 +1,6 @@
 /**
  * The drill's application restore in the Kubernetes simulator, driven through the real
- * `ClientNodeKubeOps`: Velero's `namespaceMapping` puts every object in `gitpod-drill-<id>`, the
+ * `RestKubeOps`: Velero's `namespaceMapping` puts every object in `gitpod-drill-<id>`, the
  * production namespace is untouched, nothing cluster-scoped and no Pod is restored, every workload is
  * held by the scheduling gate (matched on the backed-up namespace, as Velero does), so no pod of the
  * restored application becomes ready; the verification reports the kinds and passes.
@@ -12,7 +12,7 @@ import {
   verifyDrillRestore,
 } from "../../packages/core/src/drill/application.ts";
 import { scratchNamespace } from "../../packages/core/src/drill/naming.ts";
-import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
+import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { type KubeApi, type KubeObject, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupContentsOf,
@@ -28,7 +28,7 @@ const BACKUP = "gitpod-dr-2026-12-06-0200";
 const ID = "20261206-0400-abc123";
 const SCRATCH = scratchNamespace("gitpod", ID);
 let api: KubeApi;
-let kube: ClientNodeKubeOps;
+let kube: RestKubeOps;
 
 beforeEach(async () => {
   api = await startKubeApi({
@@ -55,7 +55,7 @@ beforeEach(async () => {
   };
   api.velero.setBackupContents(BACKUP, [...backupContentsOf(api.store, ["gitpod"]), pod]);
   seedBackup(api.store, BACKUP, { createdAt: "2026-12-06T02:00:05Z", phase: "Completed", ours: true });
-  kube = new ClientNodeKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
+  kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
 });
 
 afterEach(async () => {

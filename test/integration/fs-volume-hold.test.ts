@@ -3,7 +3,7 @@
  * with its pod volume restores (packages/sim/src/kube/pod-volumes.ts): Velero restores a pod's Kopia/Restic
  * volumes through its `restore-wait` init container, which a gated pod never runs. The restore steps run
  * for real ("Build plan", "Restore application", "Check application restore", "Point application",
- * "Redeploy") through `ClientNodeKubeOps` as the restore identity.
+ * "Redeploy") through `RestKubeOps` as the restore identity.
  */
 import { DescribeSecurityGroupsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { KMSClient } from "@aws-sdk/client-kms";
@@ -26,7 +26,7 @@ import {
 import { pointApplication } from "../../packages/core/src/restore/point.ts";
 import { redeploy } from "../../packages/core/src/restore/rollout.ts";
 import type { RestoreRequest } from "../../packages/core/src/restore/types.ts";
-import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
+import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import {
   PodVolumeRestores,
   pod,
@@ -195,10 +195,7 @@ function planDeps() {
   ec2Mock
     .on(DescribeSecurityGroupsCommand)
     .resolves({ SecurityGroups: [{ GroupId: "sg-01234567", VpcId: FAKE_VPC }] });
-  const kube = new ClientNodeKubeOps(
-    { name: "gitpod", server: api.url, caData: api.caData },
-    async () => TOKEN,
-  );
+  const kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
   // The database target's pre-checks (subnet group, its VPC) against the RDS fake; no key is configured.
   const rds = new FakeAws(() => new Date(NOW)).region("eu-west-1");
   rds.subnetGroups.add("gitpod-db");
@@ -210,10 +207,7 @@ function planDeps() {
 }
 
 function appDeps(): ApplicationDeps {
-  const kube = new ClientNodeKubeOps(
-    { name: "gitpod", server: api.url, caData: api.caData },
-    async () => TOKEN,
-  );
+  const kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
   return {
     kube: async () => kube,
     cloudwatch: () => {

@@ -43,6 +43,7 @@ const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gitpod-dr/l
 const STATES: Record<string, "image-plan" | "image-copy" | "image-summarize"> = {
   Plan: "image-plan",
   "Copy images": "image-copy",
+  "Copy in one task": "image-copy",
   Summarize: "image-summarize",
   "Summarize failure": "image-summarize",
 };
@@ -59,6 +60,19 @@ let maxItemsPerBatch: number;
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContextFor>) => Promise<unknown>;
 let handlers: Record<string, Handler>;
 let dynalite: { server: Server; raw: DynamoDBClient; store: CatalogStore };
+let stage: ReturnType<typeof parseStageConfig>;
+
+/** The handlers as the functions load them, with the image job's configuration (and catalog) in GITPOD_DR_CONFIG. */
+async function loadHandlers(images = stage.images as NonNullable<typeof stage.images>) {
+  const catalog = catalogConfig("imagesim", stage);
+  vi.stubEnv("GITPOD_DR_CONFIG", JSON.stringify(imageJobConfig("imagesim", images, catalog)));
+  vi.resetModules();
+  handlers = {
+    "image-plan": (await import("../../packages/functions/src/image-plan.ts")).handler as Handler,
+    "image-copy": (await import("../../packages/functions/src/image-copy.ts")).handler as Handler,
+    "image-summarize": (await import("../../packages/functions/src/image-summarize.ts")).handler as Handler,
+  };
+}
 
 /** The definition's DefinitionString with its tokens resolved: the work bucket, fake function ARNs. */
 function resolveDefinition(machine: { Properties: { DefinitionString: unknown } }): Record<string, unknown> {
@@ -104,7 +118,13 @@ beforeAll(async () => {
         destination: { registry: dst.host, repositoryPrefix: "dr/" },
       },
     ],
-    fanOut: { maxConcurrency: 3, imagesPerChild: 2, toleratedFailurePercentage: 0 },
+    // 5 images to copy: above a threshold of 4, so the Map runs (the last test raises it to 10).
+    fanOut: {
+      maxConcurrency: 3,
+      imagesPerChild: 2,
+      toleratedFailurePercentage: 0,
+      threshold: { images: 4, gigabytes: 5 },
+    },
   } satisfies StageConfigInput["images"];
   const config = { ...exampleConfig, images };
   const template = await synth(Images, { stage: "imagesim", config, withoutRestore: true });
@@ -118,7 +138,7 @@ beforeAll(async () => {
   }
   await pushImage(src.host, "gitpod/server", "2026.12", { layers: [randomLayer(300_000, { seed: 7 })] });
 
-  const stage = parseStageConfig({ ...config, regions: { ...config.regions, dr: CATALOG_REGION } });
+  stage = parseStageConfig({ ...config, regions: { ...config.regions, dr: CATALOG_REGION } });
   const catalog = catalogConfig("imagesim", stage);
   const { server, endpoint } = await startDynalite();
   const raw = new DynamoDBClient({
@@ -131,19 +151,13 @@ beforeAll(async () => {
 
   vi.stubEnv("GITPOD_DR_STAGE", "imagesim");
   vi.stubEnv("GITPOD_DR_TOPIC_ARN", TOPIC);
-  // Summarize's configuration (as the stack gives it): the image job's, with the catalog.
-  vi.stubEnv("GITPOD_DR_CONFIG", JSON.stringify(imageJobConfig("imagesim", stage.images as never, catalog)));
   vi.stubEnv("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
   vi.stubEnv("AWS_REGION", "eu-west-1");
   vi.stubEnv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE");
   vi.stubEnv("AWS_SECRET_ACCESS_KEY", "x");
   vi.stubEnv("POWERTOOLS_LOG_LEVEL", "SILENT");
-  vi.resetModules();
-  handlers = {
-    "image-plan": (await import("../../packages/functions/src/image-plan.ts")).handler as Handler,
-    "image-copy": (await import("../../packages/functions/src/image-copy.ts")).handler as Handler,
-    "image-summarize": (await import("../../packages/functions/src/image-summarize.ts")).handler as Handler,
-  };
+  // Summarize's configuration (as the stack gives it): the image job's, with the catalog.
+  await loadHandlers();
 }, 180_000);
 
 afterAll(async () => {
@@ -320,5 +334,30 @@ describe("the image sync workflow, run locally on the real handlers", () => {
     expect(published).toHaveLength(1);
     expect(published[0]?.Subject).toContain("image-sync failed: ImageSyncIncomplete");
     expect(published[0]?.Message).toContain("Transient");
+  }, 120_000);
+});
+
+describe("at or below the threshold", () => {
+  it("copies the plan's list in one task, no Map, and summarizes it like the Map's results", async () => {
+    const images = stage.images as NonNullable<typeof stage.images>;
+    const fanOut = images.fanOut as NonNullable<typeof images.fanOut>;
+    await loadHandlers({ ...images, fanOut: { ...fanOut, threshold: { images: 10, gigabytes: 5 } } });
+    await pushImage(src.host, "workspace-images", "build-4", {
+      layers: [randomLayer(120_000, { seed: 44 })],
+    });
+
+    const result = await run();
+
+    expect(result.status).toBe("SUCCEEDED");
+    // The 6 images (not ECR: each is an item, its child HEADs both sides) in one invocation, no Map children.
+    expect(result.calls.map((c) => c.state)).toEqual(["Plan", "Copy in one task", "Summarize"]);
+    expect(result.output).toMatchObject({ totals: { copied: 1, upToDate: 5, failed: 0, deferred: 0 } });
+    expect(await digestAt(dst, "dr/workspace-images", "build-4")).toBe(
+      await digestAt(src, "workspace-images", "build-4"),
+    );
+    const [recorded] = await dynalite.store.newest("images");
+    expect(recorded).toMatchObject({ tier: "images", copied: 1, upToDate: 5 });
+    expect(recorded?.images).toHaveLength(6);
+    expect(published).toEqual([]);
   }, 120_000);
 });

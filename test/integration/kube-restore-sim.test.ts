@@ -1,6 +1,6 @@
 /**
  * The restore-side additions to the Kubernetes API SIMULATOR (packages/sim/src/kube/server.ts) and the FAKE
- * kotsadm (packages/sim/src/kube/kotsadm.ts), driven through the real `ClientNodeKubeOps` as the restore
+ * kotsadm (packages/sim/src/kube/kotsadm.ts), driven through the real `RestKubeOps` as the restore
  * identity (group gitpod-dr-restore, deploy/rbac-restore.yaml): Secrets with RBAC resourceNames, Velero
  * restores writing a backup's contents through a resource modifier, the store's event log for ordering,
  * and kotsadm's config/values endpoint with its deploy.
@@ -18,7 +18,7 @@ import { stringify } from "yaml";
 import { HELD_ANNOTATION, HOLD_GATE, holdModifier } from "../../packages/core/src/restore/hold.ts";
 import { KubeApiError } from "../../packages/core/src/velero/errors.ts";
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
-import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
+import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { type FakeKotsadm, startFakeKotsadm } from "../../packages/sim/src/kube/kotsadm.ts";
 import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
@@ -57,7 +57,7 @@ beforeEach(async () => {
   });
   api.store.setNow(NOW);
   seedVelero(api.store);
-  kube = new ClientNodeKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
+  kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: "c", server: api.url, caData: api.caData }],
@@ -157,7 +157,7 @@ async function createRestore(
 describe("Secrets", () => {
   beforeEach(seedApplication);
 
-  it("reads and merge-patches the database Secret through ClientNodeKubeOps, recording the change", async () => {
+  it("reads and merge-patches the database Secret through RestKubeOps, recording the change", async () => {
     expect(await kube.getSecretData("gitpod", "database")).toEqual(OLD_DB);
     expect(await kube.getSecretData("gitpod", "kotsadm-authstring")).toEqual({
       "kotsadm-authstring": KOTSADM_AUTHSTRING,

@@ -668,9 +668,8 @@ describe("access: EKS token, RBAC, 401", () => {
     expect(backupsIn(sim.store)).toEqual([]);
   });
 
-  // BUG (see report): client-node 2.0.1 drops the body of a 401, so KubeApiError.reason is "HTTP_401" rather
-  // than Kubernetes' "Unauthorized", and the message carries client-node's multi-line dump of the response
-  // headers ("HTTP-Code: 401\nMessage: …\nHeaders: {…}") into the SNS message.
+  // Regression: client-node 2.0.1 (the client before kube-http.ts) dropped the body of a 401, so the reason
+  // was "HTTP_401" and the message carried its multi-line dump of the response headers into SNS.
   it("reports a 401 as Kubernetes does: reason Unauthorized, one line, no response dump", async () => {
     const sim = await cluster();
     sim.store.setNow(Date.parse(WINDOW) + 5_000);

@@ -15,7 +15,7 @@ import {
   veleroStatusCommand,
 } from "../../packages/cli/src/velero.ts";
 import type { StageConfig } from "../../packages/core/src/config.ts";
-import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
+import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { type KubeApi, kubeTime, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupsIn,
@@ -46,7 +46,7 @@ const connected: StageConfig[] = [];
 
 const connect: ConnectCluster = async (config) => {
   connected.push(config);
-  return new ClientNodeKubeOps(
+  return new RestKubeOps(
     { name: config.application?.cluster.name ?? "?", server: api.url, caData: api.caData },
     async () => TOKEN,
   );

@@ -1,6 +1,6 @@
 /**
  * The restore state machine's Velero operations (start, status, redeploy, rollout) against the
- * Kubernetes API simulator with the real client-node implementation (`ClientNodeKubeOps`) as the
+ * Kubernetes API simulator with the real REST implementation (`RestKubeOps`) as the
  * function's identity (group gitpod-dr) under deploy/rbac.yaml; the simulated Velero and Deployment
  * controllers move only when the test ticks them.
  */
@@ -13,7 +13,7 @@ import {
   VeleroConflictError,
 } from "../../packages/core/src/velero/errors.ts";
 import type { KubeOps } from "../../packages/core/src/velero/kube.ts";
-import { ClientNodeKubeOps } from "../../packages/core/src/velero/kube-client.ts";
+import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { getRestoreStatus, RESTARTED_AT, startRestore } from "../../packages/core/src/velero/restore.ts";
 import { type KubeApi, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
@@ -39,7 +39,7 @@ beforeEach(async () => {
   api.store.setNow(NOW);
   seedVelero(api.store);
   seedGitpod(api.store, { kotsadm: true });
-  kube = new ClientNodeKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
+  kube = new RestKubeOps({ name: "gitpod", server: api.url, caData: api.caData }, async () => TOKEN);
 });
 
 afterEach(async () => {

@@ -109,8 +109,43 @@ describe("a stage with images.fanOut", () => {
     expect(copy.Retry).toContainEqual(
       expect.objectContaining({ ErrorEquals: ["Transient"], MaxAttempts: 3 }),
     );
-    expect(states.Plan?.Next).toBe("Anything to copy?");
-    expect(states["Anything to copy?"]).toMatchObject({ Type: "Choice", Default: "Nothing to copy" });
+  });
+
+  it("chooses the path by Plan's route: the Map above the threshold, one copy task at or below it", () => {
+    expect(states.Plan?.Next).toBe("Which path?");
+    expect(states["Which path?"]).toEqual({
+      Type: "Choice",
+      Choices: [
+        { Variable: "$.plan.route", StringEquals: "map", Next: "Copy in parallel" },
+        { Variable: "$.plan.route", StringEquals: "task", Next: "Copy in one task" },
+      ],
+      Default: "Nothing to copy",
+    });
+    // The same copy function as the Map's children, on the list Plan returned, with the same retries.
+    const once = states["Copy in one task"] as State;
+    const map = states["Copy in parallel"] as { ItemProcessor: { States: Record<string, State> } };
+    const child = map.ItemProcessor.States["Copy images"] as State;
+    // The function itself is the Resource (payloadResponseOnly): the children's.
+    expect(once.Resource).toEqual(child.Resource);
+    expect(JSON.stringify(once.Resource)).toContain("<ImageSyncCopy");
+    expect(once.Parameters).toEqual({ "Items.$": "$.plan.Items" });
+    expect(once.Retry).toEqual(child.Retry);
+    expect(once.Catch).toEqual([
+      { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "Summarize failure" },
+    ]);
+    expect(once.Next).toBe("Results of the one task");
+    expect(states["Results of the one task"]).toMatchObject({
+      Type: "Pass",
+      Parameters: { "plan.$": "$.plan", "results.$": "States.Array($.copied)" },
+      Next: "Summarize",
+    });
+    // Plan decides with the configured threshold (its configuration, GITPOD_DR_CONFIG).
+    const env = (fnByHandler(template, "image-plan").Properties.Environment as { Variables: State })
+      .Variables;
+    expect(JSON.parse(env.GITPOD_DR_CONFIG as string).images.fanOut.threshold).toEqual({
+      images: 10,
+      gigabytes: 5,
+    });
   });
 
   it("keeps the work files in a private, encrypted, TLS-only bucket that forgets them", () => {

@@ -1,3 +1,4 @@
+import { fanOutRoute } from "@gitpod-dr/core/config/images";
 import { planWork } from "@gitpod-dr/core/registry/work";
 import { parseWorkEvent, workKeys, workPlanEvent } from "@gitpod-dr/core/registry/work-input";
 import { imageJob } from "./lib/image-deps.ts";
@@ -7,7 +8,9 @@ import { taskHandler } from "./lib/task.ts";
 
 /**
  * Step Functions, the image sync workflow's "Plan": lists sources and destinations, compares digests in
- * bulk, writes the work list (one item per image to copy, with its size) and the plan's report to S3.
+ * bulk, writes the work list (one item per image to copy, with its size) and the plan's report to S3, and
+ * chooses the path (`route`): below the configured threshold the list itself is returned (`Items`, for
+ * the one copy task), above it the Distributed Map reads the file.
  */
 export const handler = taskHandler(logger, async (raw) => {
   const e = parseWorkEvent(workPlanEvent, raw, "Plan");
@@ -23,6 +26,14 @@ export const handler = taskHandler(logger, async (raw) => {
     repositoriesCreated: plan.repositoriesCreated,
   });
   await workFiles.put(e.bucket, keys.itemsKey, plan.items);
-  logger.info("Image sync planned", { ...plan.totals, problems: plan.problems.length });
-  return { bucket: e.bucket, ...keys, totals: plan.totals };
+  const threshold = config.images.fanOut?.threshold ?? { images: 0, gigabytes: 0 };
+  const route = fanOutRoute(plan.totals, threshold);
+  logger.info("Image sync planned", { ...plan.totals, route, problems: plan.problems.length });
+  return {
+    bucket: e.bucket,
+    ...keys,
+    totals: plan.totals,
+    route,
+    ...(route === "task" ? { Items: plan.items } : {}),
+  };
 });

@@ -29,7 +29,7 @@ const ACCESS_DENIED = new Set([
  * `instanceof SomeServiceException` (it ties the check to one copy of a client package, and a test's or
  * another bundle's copy fails it), and not `(err as { name }).name` casts (they also match errors that
  * are not the service's answer). Our own errors (subclasses of `GitpodDrError`) are recognised with
- * `instanceof`; Kubernetes API errors become `KubeApiError` in `velero/kube-client.ts` and are
+ * `instanceof`; Kubernetes API errors become `KubeApiError` in `velero/kube-http.ts` and are
  * recognised by its `status`.
  */
 export function awsErrorCode(err: unknown): string | undefined {

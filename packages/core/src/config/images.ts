@@ -132,6 +132,18 @@ export const imagesConfigSchema = z
         imagesPerChild: z.number().int().min(1).max(100, "must be at most 100").default(10),
         /** Children that may fail (after retries) before the Map itself fails, in percent. */
         toleratedFailurePercentage: z.number().min(0).max(100, "must be at most 100").default(0),
+        /**
+         * Up to this much work, one copy task takes the whole list; the Distributed Map starts only when
+         * the plan has more images, or more known bytes, to copy (docs/jobs.md, "Which path").
+         */
+        threshold: z
+          .strictObject({
+            /** The list travels in the execution's state (256 KB at most): 100 items stay far below. */
+            images: z.number().int().min(0).max(100, "must be at most 100").default(10),
+            /** Of the sizes the source lists (ECR); images of unknown size count by number only. */
+            gigabytes: z.number().min(0).max(100, "must be at most 100").default(5),
+          })
+          .prefault({}),
       })
       .optional(),
   })
@@ -245,4 +257,19 @@ export function imageJobConfig(
  */
 export function parseImageJobConfig(json: string | undefined): ImageJobConfig {
   return parseJobConfig(imageJobConfigSchema, json, "image sync job configuration");
+}
+
+/** How the workflow copies a plan's work list: nothing to copy, one copy task, or the Distributed Map. */
+export type FanOutRoute = "none" | "task" | "map";
+
+/**
+ * Chooses the workflow's path for a plan (its Choice state reads the answer): the Map only above the
+ * threshold, so a run with a few images to copy is one Lambda invocation, not a Map Run.
+ */
+export function fanOutRoute(
+  totals: { readonly items: number; readonly bytes: number },
+  threshold: { readonly images: number; readonly gigabytes: number },
+): FanOutRoute {
+  if (totals.items === 0) return "none";
+  return totals.items > threshold.images || totals.bytes > threshold.gigabytes * 1e9 ? "map" : "task";
 }

@@ -3,7 +3,7 @@ import type { KubeObject } from "../velero/kube.ts";
 /**
  * The cluster operations a drill needs beyond the restore's `KubeOps`: list and delete any object (the
  * scratch namespaces, the drill's Restore and hold ConfigMap, the kinds the verification counts).
- * `ClientNodeKubeOps` implements both interfaces.
+ * `RestKubeOps` implements both interfaces.
  */
 export interface DrillKube {
   /** Every object of a kind (`namespace` undefined: cluster-scoped, or all namespaces). */

@@ -8,7 +8,8 @@ import { awsErrorCode, wrapAwsError } from "../aws/errors.ts";
 import { eksToken } from "./eks-token.ts";
 import { VeleroPreflightError } from "./errors.ts";
 import type { KubeOps } from "./kube.ts";
-import type { ClusterEndpoint } from "./kube-client.ts";
+import { RestKubeOps } from "./kube-client.ts";
+import type { ClusterEndpoint } from "./kube-http.ts";
 
 /**
  * Access to an EKS cluster: `DescribeCluster` for its endpoint and CA, an in-process token signed
@@ -70,9 +71,5 @@ export async function connectCluster(
     }
     return current.token;
   };
-  // Loaded on first use: @kubernetes/client-node and its undici are 1.5 MB of a cluster handler's bundle;
-  // evaluating them at cold start cost restore-plan 222 -> 196 ms, the others 144-165 -> 122-125 ms of import (npm run bench:bundles), also
-  // in the invocations that never reach the cluster ("Validate input").
-  const { ClientNodeKubeOps } = await import("./kube-client.ts");
-  return new ClientNodeKubeOps(endpoint, token);
+  return new RestKubeOps(endpoint, token);
 }

@@ -1,13 +1,3 @@
-import {
-  ApiException,
-  AppsV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  type KubernetesObject,
-  KubernetesObjectApi,
-  PatchStrategy,
-  setHeaderOptions,
-} from "@kubernetes/client-node";
 import type { DrillKube } from "../drill/kube.ts";
 import { rememberSecretValues } from "../notify/secrets.ts";
 import { KubeApiError } from "./errors.ts";
@@ -20,237 +10,203 @@ import type {
   VeleroPlural,
   WorkloadPlural,
 } from "./kube.ts";
+import { type ClusterEndpoint, KubeHttp } from "./kube-http.ts";
 
 /**
- * `KubeOps` on `@kubernetes/client-node`: the one file that knows the client library. The KubeConfig
- * is built in memory from the cluster's endpoint and CA and a bearer token; `token()` is asked before
- * every request and rebuilds the clients when it hands out a new token (EKS tokens last 15 minutes).
+ * `KubeOps` (and the drill's `DrillKube`) as Kubernetes REST calls: the paths of the API conventions
+ * (`/api/v1/namespaces/{ns}/{resource}/{name}`, `/apis/{group}/{version}/…`), lists paged with
+ * `limit`/`continue`, JSON merge patches, and discovery to find a kind's resource name. The wire is
+ * `kube-http.ts`; the Kubernetes API simulator (packages/sim/src/kube), itself checked against the real
+ * `kubectl`, answers these calls in the tests.
  */
 
-export interface ClusterEndpoint {
-  readonly name: string;
-  /** `https://…` API server endpoint. */
-  readonly server: string;
-  /** Base64 PEM of the cluster CA (as EKS `DescribeCluster` returns it). */
-  readonly caData: string;
+const VELERO = "velero.io/v1";
+const MERGE_PATCH = "application/merge-patch+json";
+const PAGE = 500;
+
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
 }
 
-const GROUP = "velero.io";
-const VERSION = "v1";
+const segment = encodeURIComponent;
 
-interface Clients {
-  readonly token: string;
-  readonly custom: CustomObjectsApi;
-  readonly apps: AppsV1Api;
-  /** Secrets and ConfigMaps through the generic object API (CoreV1Api would add ~0.6 MB to every bundle). */
-  readonly objects: KubernetesObjectApi;
+/** The REST path of a resource, or of one object when `name` is given. */
+function resourcePath(apiVersion: string, plural: string, namespace?: string, name?: string): string {
+  const root = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const scope = namespace === undefined ? "" : `/namespaces/${segment(namespace)}`;
+  return `${root}${scope}/${segment(plural)}${name === undefined ? "" : `/${segment(name)}`}`;
 }
 
-/** Reads the Kubernetes `Status` from an ApiException body (a JSON string or an object). */
-function statusOf(error: ApiException<unknown>): { reason: string; message: string } {
-  let body: unknown = error.body;
-  if (typeof body === "string") {
+function groupVersionPath(apiVersion: string): string {
+  return apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+}
+
+export class RestKubeOps implements KubeOps, DrillKube {
+  private readonly http: KubeHttp;
+  /** Discovery per apiVersion (a failed lookup is not kept, so it is asked again next time). */
+  private readonly discovered = new Map<string, Promise<ApiResource[]>>();
+
+  constructor(endpoint: ClusterEndpoint, token: () => Promise<string>) {
+    this.http = new KubeHttp(endpoint, token);
+  }
+
+  private async orUndefined<T>(run: () => Promise<T>): Promise<T | undefined> {
     try {
-      body = JSON.parse(body);
-    } catch {
-      // not JSON
-    }
-  }
-  const status = body as { reason?: string; message?: string } | undefined;
-  // client-node 2.0.1 drops the body of a 401 (its Status is always reason Unauthorized).
-  if (status === undefined && error.code === 401) return { reason: "Unauthorized", message: "Unauthorized" };
-  return { reason: status?.reason ?? `HTTP_${error.code}`, message: status?.message ?? error.message };
-}
-
-/**
- * Turns a client-node failure into `KubeApiError`, with what to fix for 401 and 403. The one place that
- * recognises `@kubernetes/client-node`'s own errors (`ApiException`, network errors), which are not AWS
- * SDK errors: everywhere else a Kubernetes failure is a `KubeApiError`, recognised with `instanceof` and
- * its HTTP `status`.
- */
-export function kubeError(error: unknown, what: string, cluster: string): KubeApiError {
-  if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) {
-    const { reason, message } = statusOf(error);
-    const hint =
-      error.code === 401
-        ? " — the cluster does not accept the function's identity: check the EKS access entry for its role"
-        : error.code === 403
-          ? " — apply deploy/rbac.yaml (kubectl apply -f deploy/rbac.yaml) so the gitpod-dr group may do this"
-          : "";
-    return new KubeApiError(
-      `${what} on cluster ${cluster}: ${message} (HTTP ${error.code} ${reason})${hint}`,
-      error.code,
-      reason,
-      {
-        cause: error,
-      },
-    );
-  }
-  const code =
-    (error as { code?: string; cause?: { code?: string } }).code ??
-    (error as { cause?: { code?: string } }).cause?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  return new KubeApiError(
-    `${what} on cluster ${cluster}: ${message}${code ? ` (${code})` : ""}`,
-    0,
-    code ?? "NetworkError",
-    {
-      cause: error,
-    },
-  );
-}
-
-export class ClientNodeKubeOps implements KubeOps, DrillKube {
-  private clients: Clients | undefined;
-
-  constructor(
-    private readonly endpoint: ClusterEndpoint,
-    /** The current bearer token (cached by the caller until shortly before it expires). */
-    private readonly token: () => Promise<string>,
-  ) {}
-
-  private async api(): Promise<Clients> {
-    const token = await this.token();
-    if (this.clients?.token === token) return this.clients;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: this.endpoint.name,
-          server: this.endpoint.server,
-          caData: this.endpoint.caData,
-          skipTLSVerify: false,
-        },
-      ],
-      users: [{ name: "gitpod-dr", token }],
-      contexts: [{ name: "gitpod-dr", cluster: this.endpoint.name, user: "gitpod-dr" }],
-      currentContext: "gitpod-dr",
-    });
-    this.clients = {
-      token,
-      custom: kc.makeApiClient(CustomObjectsApi),
-      apps: kc.makeApiClient(AppsV1Api),
-      objects: KubernetesObjectApi.makeApiClient(kc),
-    };
-    return this.clients;
-  }
-
-  private async call<T>(what: string, run: (clients: Clients) => Promise<T>): Promise<T> {
-    const clients = await this.api();
-    try {
-      return await run(clients);
-    } catch (error) {
-      throw kubeError(error, what, this.endpoint.name);
-    }
-  }
-
-  private async orUndefined<T>(what: string, run: (clients: Clients) => Promise<T>): Promise<T | undefined> {
-    try {
-      return await this.call(what, run);
+      return await run();
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
     }
   }
 
-  async veleroApiServed(): Promise<boolean> {
-    const list = await this.orUndefined("Discover velero.io/v1", (c) =>
-      c.custom.getAPIResources({ group: GROUP, version: VERSION }),
-    );
-    return list !== undefined && (list.resources ?? []).some((r) => r.name === "backups");
+  private get<T>(what: string, path: string): Promise<T | undefined> {
+    return this.orUndefined(() => this.http.request(what, { method: "GET", path }) as Promise<T>);
   }
 
-  getVelero(plural: VeleroPlural, namespace: string, name: string): Promise<KubeObject | undefined> {
-    return this.orUndefined(`Get ${plural}.velero.io ${namespace}/${name}`, (c) =>
-      c.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name }),
-    ) as Promise<KubeObject | undefined>;
-  }
-
-  async listVelero(plural: VeleroPlural, namespace: string, labelSelector?: string): Promise<KubeObject[]> {
-    const items: KubeObject[] = [];
-    let _continue: string | undefined;
+  /** Every item of a list, page by page (`limit`, then `continue` until the server gives none). */
+  private async list<T>(what: string, path: string, labelSelector?: string): Promise<T[]> {
+    const items: T[] = [];
+    let token: string | undefined;
     do {
-      const page = (await this.call(`List ${plural}.velero.io in ${namespace}`, (c) =>
-        c.custom.listNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural,
-          limit: 500,
-          ...(labelSelector ? { labelSelector } : {}),
-          ...(_continue ? { _continue } : {}),
-        }),
-      )) as { items?: KubeObject[]; metadata?: { continue?: string } };
-      items.push(...(page.items ?? []));
-      _continue = page.metadata?.continue || undefined;
-    } while (_continue);
+      const page = (await this.http.request(what, {
+        method: "GET",
+        path,
+        query: { labelSelector: labelSelector || undefined, limit: PAGE, continue: token },
+      })) as { items?: T[]; metadata?: { continue?: string } } | undefined;
+      items.push(...(page?.items ?? []));
+      token = page?.metadata?.continue || undefined;
+    } while (token);
     return items;
   }
 
-  async createVelero(
-    plural: VeleroPlural,
-    namespace: string,
-    body: KubeObject,
-  ): Promise<{ created: boolean; object: KubeObject }> {
+  private mergePatch<T>(what: string, path: string, body: unknown): Promise<T> {
+    return this.http.request(what, { method: "PATCH", path, body, contentType: MERGE_PATCH }) as Promise<T>;
+  }
+
+  /** Creates `object` (`configmap ns/name`); on 409 AlreadyExists reads the existing one instead. */
+  private async create<T>(object: string, path: string, name: string, body: unknown) {
     try {
-      const object = (await this.call(`Create ${plural}.velero.io ${namespace}/${body.metadata.name}`, (c) =>
-        c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, body }),
-      )) as KubeObject;
-      return { created: true, object };
+      const created = await this.http.request(`Create ${object}`, { method: "POST", path, body });
+      return { created: true, object: created as T };
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) {
-        const existing = await this.getVelero(plural, namespace, body.metadata.name);
+        const existing = await this.get<T>(`Get ${object}`, `${path}/${segment(name)}`);
         if (existing) return { created: false, object: existing };
       }
       throw error;
     }
   }
 
+  /** The resource serving `kind` in `apiVersion`, from the server's discovery document. */
+  private async resourceFor(apiVersion: string, kind: string): Promise<ApiResource> {
+    let resources = this.discovered.get(apiVersion);
+    if (!resources) {
+      resources = (async () => {
+        const doc = (await this.http.request(`Discover ${apiVersion}`, {
+          method: "GET",
+          path: groupVersionPath(apiVersion),
+        })) as { resources?: ApiResource[] } | undefined;
+        return doc?.resources ?? [];
+      })();
+      this.discovered.set(apiVersion, resources);
+      resources.catch(() => this.discovered.delete(apiVersion));
+    }
+    // Subresources (`deployments/status`) share their parent's kind.
+    const found = (await resources).find((r) => r.kind === kind && !r.name.includes("/"));
+    if (!found) {
+      throw new KubeApiError(
+        `cluster ${this.http.endpoint.name} does not serve ${kind} in ${apiVersion} (HTTP 404 NotFound)`,
+        404,
+        "NotFound",
+      );
+    }
+    return found;
+  }
+
+  private async objectPath(apiVersion: string, kind: string, namespace?: string, name?: string) {
+    const resource = await this.resourceFor(apiVersion, kind);
+    return resourcePath(apiVersion, resource.name, resource.namespaced ? namespace : undefined, name);
+  }
+
+  async veleroApiServed(): Promise<boolean> {
+    const list = await this.get<{ resources?: ApiResource[] }>(
+      `Discover ${VELERO}`,
+      groupVersionPath(VELERO),
+    );
+    return (list?.resources ?? []).some((r) => r.name === "backups");
+  }
+
+  getVelero(plural: VeleroPlural, namespace: string, name: string): Promise<KubeObject | undefined> {
+    return this.get(
+      `Get ${plural}.velero.io ${namespace}/${name}`,
+      resourcePath(VELERO, plural, namespace, name),
+    );
+  }
+
+  listVelero(plural: VeleroPlural, namespace: string, labelSelector?: string): Promise<KubeObject[]> {
+    return this.list(
+      `List ${plural}.velero.io in ${namespace}`,
+      resourcePath(VELERO, plural, namespace),
+      labelSelector,
+    );
+  }
+
+  createVelero(
+    plural: VeleroPlural,
+    namespace: string,
+    body: KubeObject,
+  ): Promise<{ created: boolean; object: KubeObject }> {
+    const name = body.metadata.name;
+    return this.create(
+      `${plural}.velero.io ${namespace}/${name}`,
+      resourcePath(VELERO, plural, namespace),
+      name,
+      body,
+    );
+  }
+
   getDeployment(namespace: string, name: string): Promise<Deployment | undefined> {
-    return this.orUndefined(`Get deployment ${namespace}/${name}`, (c) =>
-      c.apps.readNamespacedDeployment({ namespace, name }),
-    ) as Promise<Deployment | undefined>;
+    return this.get(
+      `Get deployment ${namespace}/${name}`,
+      resourcePath("apps/v1", "deployments", namespace, name),
+    );
   }
 
   getStatefulSet(namespace: string, name: string): Promise<Deployment | undefined> {
-    return this.orUndefined(`Get statefulset ${namespace}/${name}`, (c) =>
-      c.apps.readNamespacedStatefulSet({ namespace, name }),
-    ) as Promise<Deployment | undefined>;
-  }
-
-  async listWorkloads(
-    plural: WorkloadPlural,
-    namespace: string,
-    labelSelector?: string,
-  ): Promise<Deployment[]> {
-    const selector = labelSelector ? { labelSelector } : {};
-    const list = await this.call(`List ${plural} in ${namespace}`, (c) =>
-      plural === "deployments"
-        ? c.apps.listNamespacedDeployment({ namespace, ...selector })
-        : c.apps.listNamespacedStatefulSet({ namespace, ...selector }),
+    return this.get(
+      `Get statefulset ${namespace}/${name}`,
+      resourcePath("apps/v1", "statefulsets", namespace, name),
     );
-    return (list.items ?? []) as unknown as Deployment[];
   }
 
-  async patchWorkload(
+  listWorkloads(plural: WorkloadPlural, namespace: string, labelSelector?: string): Promise<Deployment[]> {
+    return this.list(
+      `List ${plural} in ${namespace}`,
+      resourcePath("apps/v1", plural, namespace),
+      labelSelector,
+    );
+  }
+
+  patchWorkload(
     plural: WorkloadPlural,
     namespace: string,
     name: string,
     patch: Record<string, unknown>,
   ): Promise<Deployment> {
-    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-    return (await this.call(`Patch ${plural} ${namespace}/${name}`, (c) =>
-      plural === "deployments"
-        ? c.apps.patchNamespacedDeployment({ namespace, name, body: patch }, merge)
-        : c.apps.patchNamespacedStatefulSet({ namespace, name, body: patch }, merge),
-    )) as unknown as Deployment;
+    return this.mergePatch(
+      `Patch ${plural} ${namespace}/${name}`,
+      resourcePath("apps/v1", plural, namespace, name),
+      patch,
+    );
   }
 
   async getSecretData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
-    const secret = (await this.orUndefined(`Get secret ${namespace}/${name}`, (c) =>
-      c.objects.read({ apiVersion: "v1", kind: "Secret", metadata: { namespace, name } }),
-    )) as { data?: Record<string, string> } | undefined;
+    const secret = await this.get<{ data?: Record<string, string> }>(
+      `Get secret ${namespace}/${name}`,
+      resourcePath("v1", "secrets", namespace, name),
+    );
     if (!secret) return undefined;
     const data = Object.fromEntries(
       Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
@@ -264,87 +220,36 @@ export class ClientNodeKubeOps implements KubeOps, DrillKube {
     const encoded = Object.fromEntries(
       Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
     );
-    await this.call(`Patch secret ${namespace}/${name}`, (c) =>
-      c.objects.patch(
-        {
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { namespace, name },
-          data: encoded,
-        } as KubernetesObject,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        PatchStrategy.MergePatch,
-      ),
+    await this.mergePatch(
+      `Patch secret ${namespace}/${name}`,
+      resourcePath("v1", "secrets", namespace, name),
+      {
+        data: encoded,
+      },
     );
   }
 
-  async createConfigMap(
+  createConfigMap(
     namespace: string,
     body: { metadata: NewObjectMeta; data: Record<string, string> },
   ): Promise<{ created: boolean; object: { metadata: ObjectMeta; data?: Record<string, string> } }> {
-    const what = `Create configmap ${namespace}/${body.metadata.name}`;
-    try {
-      const object = await this.call(what, (c) =>
-        c.objects.create({
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { ...body.metadata, namespace },
-          data: body.data,
-        } as KubernetesObject),
-      );
-      return { created: true, object: object as unknown as { metadata: ObjectMeta } };
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status === 409) {
-        const existing = await this.orUndefined(`Get configmap ${namespace}/${body.metadata.name}`, (c) =>
-          c.objects.read({
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: { namespace, name: body.metadata.name },
-          }),
-        );
-        if (existing) return { created: false, object: existing as unknown as { metadata: ObjectMeta } };
-      }
-      throw error;
-    }
+    return this.create(
+      `configmap ${namespace}/${body.metadata.name}`,
+      resourcePath("v1", "configmaps", namespace),
+      body.metadata.name,
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { ...body.metadata, namespace }, data: body.data },
+    );
   }
 
-  async listPods(namespace: string, labelSelector?: string): Promise<KubeObject[]> {
-    const items: KubeObject[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.call(`List pods in ${namespace}`, (c) =>
-        c.objects.list(
-          "v1",
-          "Pod",
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          labelSelector,
-          500,
-          token,
-        ),
-      );
-      items.push(...((page.items ?? []) as unknown as KubeObject[]));
-      token = page.metadata?._continue || undefined;
-    } while (token);
-    return items;
+  listPods(namespace: string, labelSelector?: string): Promise<KubeObject[]> {
+    return this.listObjects("v1", "Pod", namespace, labelSelector);
   }
 
   async patchPod(namespace: string, name: string, patch: Record<string, unknown>): Promise<void> {
-    await this.call(`Patch pod ${namespace}/${name}`, (c) =>
-      c.objects.patch(
-        { apiVersion: "v1", kind: "Pod", metadata: { namespace, name }, ...patch } as KubernetesObject,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        PatchStrategy.MergePatch,
-      ),
+    await this.mergePatch(
+      `Patch pod ${namespace}/${name}`,
+      resourcePath("v1", "pods", namespace, name),
+      patch,
     );
   }
 
@@ -354,27 +259,8 @@ export class ClientNodeKubeOps implements KubeOps, DrillKube {
     namespace: string | undefined,
     labelSelector?: string,
   ): Promise<KubeObject[]> {
-    const items: KubeObject[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.call(`List ${kind} in ${namespace ?? "the cluster"}`, (c) =>
-        c.objects.list(
-          apiVersion,
-          kind,
-          namespace,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          labelSelector,
-          500,
-          token,
-        ),
-      );
-      items.push(...((page.items ?? []) as unknown as KubeObject[]));
-      token = page.metadata?._continue || undefined;
-    } while (token);
-    return items;
+    const what = `List ${kind} in ${namespace ?? "the cluster"}`;
+    return this.list(what, await this.objectPath(apiVersion, kind, namespace), labelSelector);
   }
 
   async deleteObject(
@@ -383,10 +269,14 @@ export class ClientNodeKubeOps implements KubeOps, DrillKube {
     namespace: string | undefined,
     name: string,
   ): Promise<boolean> {
-    const where = namespace ? `${namespace}/${name}` : name;
-    const deleted = await this.orUndefined(`Delete ${kind} ${where}`, (c) =>
-      c.objects.delete({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } }),
-    );
-    return deleted !== undefined;
+    const what = `Delete ${kind} ${namespace ? `${namespace}/${name}` : name}`;
+    const path = await this.objectPath(apiVersion, kind, namespace, name);
+    try {
+      await this.http.request(what, { method: "DELETE", path });
+      return true;
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return false;
+      throw error;
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The narrow interface through which gitpod-dr talks to a cluster: the few operations the Velero
- * backup job and the restore need, and nothing else. `kube-client.ts` implements it with
- * `@kubernetes/client-node`; a change in that library touches that file only.
+ * backup job and the restore need, and nothing else. `kube-client.ts` implements it as REST calls
+ * over `kube-http.ts` (no client library).
  */
 
 export interface ObjectMeta {

@@ -29,7 +29,7 @@ export const drillS3 = (region: string): S3Client => clients.client(S3Client, re
 export const drillCloudwatch = (): CloudWatchClient =>
   clients.client(CloudWatchClient, env.region || "us-east-1");
 
-/** The target cluster: `ClientNodeKubeOps`, which implements the drill's list and delete as well. */
+/** The target cluster: `RestKubeOps`, which implements the drill's list and delete as well. */
 export async function drillKube(): Promise<(KubeOps & DrillKube) | undefined> {
   const config = drillConfig();
   const cluster = targetCluster(config, config.drill.target);
