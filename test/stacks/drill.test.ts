@@ -106,7 +106,7 @@ describe("the drill stack", () => {
     });
   });
 
-  it("reaches teardown from every step: top-level steps catch to it, branch steps fail their branch, whose Parallel catches to it", () => {
+  it("reaches teardown from every step: top-level steps catch to it, branch steps end their branch marked failed, which the verdict sends to it", () => {
     const top = definition.States;
     for (const [name, state] of Object.entries(top)) {
       if (state.Type !== "Task" && state.Type !== "Parallel") continue;
@@ -134,10 +134,23 @@ describe("the drill stack", () => {
       ].sort(),
     );
     for (const { n, s, states } of branchTasks) {
-      const mark = states[(s.Catch ?? [])[0]?.Next ?? ""];
+      const mark = states[(s.Catch ?? [])[0]?.Next ?? ""] as State & { Parameters?: unknown };
       expect(mark?.Type, n).toBe("Pass");
-      expect(states[mark?.Next ?? ""]?.Type, n).toBe("Fail");
+      // The branch ends (no task of another branch is cut off in flight) with its failure marked.
+      expect(mark?.End, n).toBe(true);
+      expect(mark?.Parameters, n).toEqual({
+        failed: { "Error.$": "$.Error", "Cause.$": `States.Format('[step ${n}] {}', $.Cause)` },
+      });
     }
+    // After the Parallel: each tier's failure goes to teardown; all verified goes on (to teardown too).
+    const verdict = top["Every tier verified?"] as State;
+    expect(verdict.Choices?.map((c) => top[c.Next]?.Next)).toEqual([
+      DRILL_STATES.teardown,
+      DRILL_STATES.teardown,
+      DRILL_STATES.teardown,
+      DRILL_STATES.teardown,
+    ]);
+    expect(verdict.Default).toBe(DRILL_STATES.teardown);
     // Teardown goes on to Finish, which reports and ends passed or failed.
     expect(top[DRILL_STATES.teardown]?.Next).toBe(DRILL_STATES.finish);
   });
