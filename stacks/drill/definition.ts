@@ -64,7 +64,19 @@ export function drillDefinition(
     resultPath: "$.teardown",
   });
   teardown.addCatch(finish, { errors: ["States.ALL"], resultPath: "$.teardownFailed" });
-  teardown.next(finish);
+  // Deleted namespaces stay Terminating while the namespace controller removes their objects: wait, and
+  // tear down again (it adds to what was removed, and fails on a namespace stuck Terminating).
+  teardown.next(
+    new sfn.Choice(stack, "Scratch namespaces gone?", { stateName: "Scratch namespaces gone?" })
+      .when(
+        sfn.Condition.isPresent("$.teardown.terminating"),
+        new sfn.Wait(stack, S.waitTeardown, {
+          stateName: S.waitTeardown,
+          time: sfn.WaitTime.duration(Duration.seconds(pollSeconds.application)),
+        }).next(teardown),
+      )
+      .otherwise(finish),
+  );
   const toTeardown = <T extends sfn.TaskStateBase | sfn.Parallel>(state: T, key: string) =>
     state.addCatch(teardown, { errors: ["States.ALL"], resultPath: `$.failed.${key}` });
 

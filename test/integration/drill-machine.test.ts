@@ -153,9 +153,10 @@ async function expectNothingLeft(w: DrillWorld) {
   );
   expect((await secretNames()).filter((n) => n.includes("/drill/"))).toEqual([]);
   const s = w.cluster.store;
+  expect(s.list("v1", "Namespace").map((n) => n.metadata.name)).toContain("gitpod");
   expect(
     s
-      .list("v1", "Namespace", "")
+      .list("v1", "Namespace")
       .map((n) => n.metadata.name)
       .filter((n) => n.includes("-drill-")),
   ).toEqual([]);
@@ -359,7 +360,10 @@ describe("the drill machine with the real handlers in the simulated account", ()
     expect(m.message).toMatch(/left 1 resource\(s\) behind/);
     // What could go, went; the database is still there and the message says so.
     expect(w.rds.database("instance", `gitpod-dr-drill-${id}`)).toBeDefined();
-    expect(w.cluster.store.get("v1", "Namespace", "", `gitpod-drill-${id}`)).toBeUndefined();
+    // Its namespace was deleted (the namespace controller finishes it on its own).
+    expect(w.cluster.store.get("v1", "Namespace", "", `gitpod-drill-${id}`)?.status).toEqual({
+      phase: "Terminating",
+    });
     expect((await w.catalog().newest("drill"))[0]).toMatchObject({
       drillId: id,
       succeeded: false,

@@ -152,7 +152,16 @@ describe("the drill stack", () => {
     ]);
     expect(verdict.Default).toBe(DRILL_STATES.teardown);
     // Teardown goes on to Finish, which reports and ends passed or failed.
-    expect(top[DRILL_STATES.teardown]?.Next).toBe(DRILL_STATES.finish);
+    // Teardown waits for Terminating scratch namespaces (and tears down again), then goes on to Finish.
+    const gone = top[top[DRILL_STATES.teardown]?.Next ?? ""] as State & {
+      Choices?: { Next: string; Variable?: string; IsPresent?: boolean }[];
+    };
+    expect(gone.Type).toBe("Choice");
+    expect(gone.Choices).toEqual([
+      { Variable: "$.teardown.terminating", IsPresent: true, Next: DRILL_STATES.waitTeardown },
+    ]);
+    expect(top[DRILL_STATES.waitTeardown]?.Next).toBe(DRILL_STATES.teardown);
+    expect(gone.Default).toBe(DRILL_STATES.finish);
   });
 
   it("alarms when no drill succeeded within maxAgeDays, missing data breaching, to the alerts topic", () => {
@@ -217,6 +226,32 @@ describe("the drill stack", () => {
     const d = statementsOf("drill-database");
     expect(allowed(d, "rds:DeleteDBInstance", db(scratch), TOOL)).toBe(false);
     expect(allowed(d, "rds:DescribeDBInstances", db("gitpod-db"))).toBe(false);
+  });
+
+  it("maps the drill function's role to the drill's Kubernetes group in the target cluster (deploy/rbac-drill.yaml), and reaches EKS only to describe that cluster", () => {
+    const entries = Object.entries(resources).filter(([, r]) => r.Type === "AWS::EKS::AccessEntry");
+    expect(entries).toHaveLength(1);
+    const [, entry] = entries[0] as [string, Resource];
+    expect(entry.Properties).toMatchObject({
+      ClusterName: "gitpod-dr",
+      KubernetesGroups: ["gitpod-dr-drill"],
+      Type: "STANDARD",
+    });
+    const [fnId] =
+      Object.entries(resources).find(
+        ([, r]) => r.Properties.Handler === "packages/functions/src/drill.handler",
+      ) ?? [];
+    const fn = resources[fnId as string] as Resource;
+    const role = (fn.Properties.Role as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0];
+    expect(entry.Properties.PrincipalArn).toEqual({ "Fn::GetAtt": [role, "Arn"] });
+    const s = statementsOf("drill");
+    const eksActions = s.flatMap((x) => asList(x.Action)).filter((a) => a.startsWith("eks:"));
+    expect(eksActions).toEqual(["eks:DescribeCluster"]);
+    expect(allowed(s, "eks:DescribeCluster", `arn:aws:eks:${DR}:123456789012:cluster/gitpod-dr`)).toBe(true);
+    expect(allowed(s, "eks:DescribeCluster", `arn:aws:eks:${DR}:123456789012:cluster/other`)).toBe(false);
+    // Production's database cannot be changed through the cluster API either.
+    expect(allowed(s, "rds:ModifyDBCluster", cluster("gitpod-db"), TOOL)).toBe(false);
+    expect(allowed(s, "rds:ModifyDBInstance", db("gitpod-db"), TOOL)).toBe(false);
   });
 
   it("reads the newest recovery point from the catalog and records its result there: Query and PutItem on the table, its key only through DynamoDB, no SSM", () => {

@@ -82,6 +82,9 @@ export async function runDrill(
       }
     }
     if (state === S.checkApplication) world.cluster.velero.tick();
+    // The namespace controller finalizes what the previous teardown deleted (the world's cluster keeps
+    // deleted namespaces Terminating until then).
+    if (state === S.teardown) world.cluster.finalizeNamespaces();
   };
 
   const bind = (state: string) => async (raw: unknown) => {

@@ -130,6 +130,7 @@ export class DrillWorld {
     this.cluster = await startKubeApi({
       authenticate: auth.authenticate,
       rbac: loadRbac("deploy/rbac-drill.yaml"),
+      namespaceFinalization: "controller",
     });
     const s = this.cluster.store;
     seedVelero(s);
