@@ -35,11 +35,11 @@ const SCRATCH = scratchNamespace("gitpod", ID);
 let api: KubeApi;
 let kube: ClientNodeKubeOps;
 
-beforeEach(async (context) => {
+beforeEach(async () => {
   api = await startKubeApi({
     authenticate: (token) => (token === TOKEN ? { name: "admin", groups: ["system:masters"] } : undefined),
-    // The namespace controller as a step of its own, for the teardown test.
-    ...(context.task.name.includes("Terminating") ? { namespaceFinalization: "controller" as const } : {}),
+    // The namespace controller as a step of its own (the teardown tests wait for it).
+    namespaceFinalization: "controller",
   });
   api.store.setNow("2026-12-06T04:00:00Z");
   seedVelero(api.store);
