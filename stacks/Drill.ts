@@ -2,21 +2,23 @@ import { drillJobConfig } from "@gitpod-dr/core/config/drill";
 import { DRILL_AGE_METRIC } from "@gitpod-dr/core/drill/result";
 import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
 import { METRIC_NAMESPACE } from "@gitpod-dr/core/s3/metrics";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
+import type * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { type StackContext, use } from "sst/constructs";
 import { Alerts } from "./Alerts.ts";
 import { catalogAccess, grantCatalog } from "./Catalog.ts";
 import { deadLetterQueue } from "./constructs/alarms.ts";
+import { kubernetesAccess } from "./constructs/JobFunction.ts";
 import { acceptFinding, policyOf } from "./constructs/nag.ts";
 import { stageConfig } from "./context.ts";
 import { drillDefinition } from "./drill/definition.ts";
-import { drillFunctions } from "./drill/functions.ts";
+import { DRILL_KUBERNETES_GROUP, drillFunctions } from "./drill/functions.ts";
 
 export const DRILL_COMMENT =
   "gitpod-dr restore drill: restores the newest recovery point into scratch resources named from the drill id (database gitpod-dr-drill-<id>, namespaces <ns>-drill-<id>), verifies it, tears everything down, and sends one message. Start with {} (the input is ignored).";
@@ -47,6 +49,23 @@ export function Drill({ stack, app }: StackContext) {
     alerts,
   });
   grantCatalog(stack, { function: functions.drill.fn }, catalog);
+  // The drill function's cluster access: its role mapped to the drill's group (deploy/rbac-drill.yaml,
+  // whose admission policy lets the group delete only gitpod-drill-* namespaces).
+  if (cluster && config.application) {
+    const principalArn = (functions.drill.fn.role as iam.IRole).roleArn;
+    if (region === stack.region) {
+      kubernetesAccess(stack, "DrillAccessEntry", {
+        clusterName: cluster,
+        principalArn,
+        group: DRILL_KUBERNETES_GROUP,
+      });
+    } else {
+      new CfnOutput(stack, "DrillAccessEntry", {
+        description: `Run once: map the drill function's role to ${DRILL_KUBERNETES_GROUP} in ${cluster} (${region})`,
+        value: `aws eks create-access-entry --region ${region} --cluster-name ${cluster} --principal-arn ${principalArn} --kubernetes-groups ${DRILL_KUBERNETES_GROUP}`,
+      });
+    }
+  }
   const machineLogs = new logs.LogGroup(stack, "DrillMachineLogs", {
     retention: logs.RetentionDays.ONE_YEAR,
     removalPolicy: RemovalPolicy.RETAIN,

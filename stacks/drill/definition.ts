@@ -15,9 +15,10 @@ export interface DrillFunctions {
 
 /**
  * The drill's graph: plan (leftovers of earlier drills removed first) → the tiers restored into scratch
- * and verified, in parallel → keep for inspection (optional) → tear down → finish (one message) →
- * passed / failed. Every step's failure is caught and leads to teardown; teardown's own failure leads
- * to Finish, which reports it loudly and fails the drill.
+ * and verified, in parallel → every tier verified? → keep for inspection (optional) → tear down → finish
+ * (one message) → passed / failed. Every step's failure is caught and leads to teardown (a branch's once
+ * every branch has ended); teardown's own failure leads to Finish, which reports it loudly and fails
+ * the drill.
  */
 export function drillDefinition(
   stack: Stack,
@@ -63,24 +64,43 @@ export function drillDefinition(
     resultPath: "$.teardown",
   });
   teardown.addCatch(finish, { errors: ["States.ALL"], resultPath: "$.teardownFailed" });
-  teardown.next(finish);
+  // Deleted namespaces stay Terminating while the namespace controller removes their objects: wait, and
+  // tear down again (it adds to what was removed, and fails on a namespace stuck Terminating).
+  teardown.next(
+    new sfn.Choice(stack, "Scratch namespaces gone?", { stateName: "Scratch namespaces gone?" })
+      .when(
+        sfn.Condition.isPresent("$.teardown.terminating"),
+        new sfn.Wait(stack, S.waitTeardown, {
+          stateName: S.waitTeardown,
+          time: sfn.WaitTime.duration(Duration.seconds(pollSeconds.application)),
+        }).next(teardown),
+      )
+      .otherwise(finish),
+  );
   const toTeardown = <T extends sfn.TaskStateBase | sfn.Parallel>(state: T, key: string) =>
     state.addCatch(teardown, { errors: ["States.ALL"], resultPath: `$.failed.${key}` });
 
-  /** In a branch: a failure ends the branch with its state's name in the cause (`[step <name>] …`). */
+  /**
+   * In a branch: a failure ends the branch with `{ failed: { Error, Cause } }`, its state's name in the
+   * cause (`[step <name>] …`). The branch ends instead of failing the Parallel, so that no other branch
+   * is stopped with a task in flight (Step Functions does not cancel a running Lambda invocation: a
+   * Velero Restore created after teardown listed would be left behind); "Every tier verified?" then
+   * sends a failed drill to teardown once every branch has ended.
+   */
   const branchStep = (p: TaskProps) => {
     const t = task(p);
-    const mark = new sfn.Pass(stack, `${p.name} failed`, {
-      stateName: `${p.name} failed`,
-      parameters: { "error.$": "$.Error", "cause.$": `States.Format('[step ${p.name}] {}', $.Cause)` },
-    }).next(
-      new sfn.Fail(stack, `${p.name} not verified`, {
-        stateName: `${p.name} not verified`,
-        errorPath: "$.error",
-        causePath: "$.cause",
+    t.addCatch(
+      new sfn.Pass(stack, `${p.name} failed`, {
+        stateName: `${p.name} failed`,
+        parameters: {
+          failed: {
+            "Error.$": "$.Error",
+            "Cause.$": `States.Format('[step ${p.name}] {}', $.Cause)`,
+          },
+        },
       }),
+      { errors: ["States.ALL"] },
     );
-    t.addCatch(mark, { errors: ["States.ALL"] });
     return t;
   };
   const present = (path: string, name: string, then: sfn.IChainable) =>
@@ -163,15 +183,20 @@ export function drillDefinition(
       },
     }),
   );
-  const imagesBranch = present(
+  /** A tier checked by one step when the recovery point has it (images, object storage). */
+  const checkBranch = (path: string, question: string, name: string, action: string) =>
+    present(path, question, branchStep({ name, fn: f.drill, payload: { action, ...d } }));
+  const imagesBranch = checkBranch(
     "$.drill.point.images",
     "Check the images?",
-    branchStep({ name: S.checkImages, fn: f.drill, payload: { action: "check-images", ...d } }),
+    S.checkImages,
+    "check-images",
   );
-  const objectsBranch = present(
+  const objectsBranch = checkBranch(
     "$.drill.point.objectStorage",
     "Check object storage?",
-    branchStep({ name: S.checkObjects, fn: f.drill, payload: { action: "check-object-storage", ...d } }),
+    S.checkObjects,
+    "check-object-storage",
   );
 
   const restore = new sfn.Parallel(stack, S.restore, {
@@ -219,5 +244,22 @@ export function drillDefinition(
           time: sfn.WaitTime.duration(Duration.minutes(drill.keepMinutes)),
         }).next(teardown)
       : teardown;
-  return plan.next(restore).next(lift).next(afterChecks);
+  // A failed tier: its failure where Finish reads it ($.failed.<tier>), then teardown.
+  const verdict = new sfn.Choice(stack, "Every tier verified?", { stateName: "Every tier verified?" });
+  for (const [tier, path] of [
+    ["database", "$.dbChecks"],
+    ["application", "$.appVerify"],
+    ["images", "$.images"],
+    ["objects", "$.objects"],
+  ] as const) {
+    verdict.when(
+      sfn.Condition.isPresent(`${path}.failed`),
+      new sfn.Pass(stack, `The ${tier} failed`, {
+        stateName: `The ${tier} failed`,
+        parameters: { [`${tier}.$`]: `${path}.failed` },
+        resultPath: "$.failed",
+      }).next(teardown),
+    );
+  }
+  return plan.next(restore).next(lift).next(verdict.otherwise(afterChecks));
 }

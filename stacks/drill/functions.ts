@@ -14,6 +14,9 @@ import { acceptWildcards } from "../constructs/nag.ts";
 import type { RestoreFunction } from "../restore/functions.ts";
 import type { DrillFunctions } from "./definition.ts";
 
+/** The Kubernetes group deploy/rbac-drill.yaml grants (and its admission policy limits); the drill function's role maps to it. */
+export const DRILL_KUBERNETES_GROUP = "gitpod-dr-drill";
+
 export interface DrillFunctionsProps {
   readonly config: StageConfig;
   readonly jobConfig: DrillJobConfig;

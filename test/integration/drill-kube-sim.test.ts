@@ -5,13 +5,18 @@
  * held by the scheduling gate (matched on the backed-up namespace, as Velero does), so no pod of the
  * restored application becomes ready; the verification reports the kinds and passes.
  */
+import { RDSClient } from "@aws-sdk/client-rds";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   drillRestoreSpec,
   startDrillRestore,
   verifyDrillRestore,
 } from "../../packages/core/src/drill/application.ts";
+import { DrillTeardownFailedError } from "../../packages/core/src/drill/errors.ts";
 import { scratchNamespace } from "../../packages/core/src/drill/naming.ts";
+import { tearDown } from "../../packages/core/src/drill/teardown.ts";
 import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
 import { type KubeApi, type KubeObject, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
@@ -33,6 +38,8 @@ let kube: RestKubeOps;
 beforeEach(async () => {
   api = await startKubeApi({
     authenticate: (token) => (token === TOKEN ? { name: "admin", groups: ["system:masters"] } : undefined),
+    // The namespace controller as a step of its own (the teardown tests wait for it).
+    namespaceFinalization: "controller",
   });
   api.store.setNow("2026-12-06T04:00:00Z");
   seedVelero(api.store);
@@ -140,5 +147,78 @@ describe("the drill's Velero restore in the simulator", () => {
     expect(verified.problems[0]).toMatch(
       /^Velero restore gitpod-dr-drill-20261206-0400-abc123 ended PartiallyFailed \(0 warning\(s\), 1 error\(s\)\); drill.allowPartialRestore is false$/,
     );
+  });
+
+  it("teardown deletes the scratch namespace, reports it Terminating until the namespace controller removed its objects, then it is gone", async () => {
+    const started = await startDrillRestore(kube, input, new Date("2026-12-06T04:00:00Z"));
+    for (let i = 0; i < 6; i++) api.velero.tick();
+    expect(api.store.inNamespace(SCRATCH).length).toBeGreaterThan(0);
+    const aws = () => {
+      const rds = new RDSClient({ region: "eu-central-1" });
+      const secrets = new SecretsManagerClient({ region: "eu-central-1" });
+      mockClient(rds).onAnyCommand().resolves({});
+      mockClient(secrets).onAnyCommand().resolves({});
+      return { rds, secrets, kube };
+    };
+    const scope = {
+      stage: "prod",
+      drillId: ID,
+      veleroNamespace: "velero",
+      now: new Date("2026-12-06T04:30:00Z"),
+    };
+    api.store.setNow("2026-12-06T04:30:00Z");
+
+    const first = await tearDown(aws(), scope);
+
+    expect(first).toEqual({
+      removed: [
+        `Restore velero/${started.name}`,
+        `ConfigMap velero/${started.name}-hold`,
+        `namespace ${SCRATCH}`,
+      ],
+      terminating: [SCRATCH],
+    });
+    // Terminating: its objects are still there, and nothing new may be created in it.
+    const ns = api.store.get("v1", "Namespace", "", SCRATCH);
+    expect(ns?.status).toMatchObject({ phase: "Terminating" });
+    expect(ns?.metadata.deletionTimestamp).toBe("2026-12-06T04:30:00Z");
+    expect(api.store.list("apps/v1", "Deployment", SCRATCH).length).toBeGreaterThan(0);
+    const refused = await kube
+      .createConfigMap(SCRATCH, { metadata: { name: "late", namespace: SCRATCH }, data: {} })
+      .catch((e: unknown) => e as Error);
+    expect((refused as Error).message).toMatch(/403|being terminated/);
+    // Tearing down again while it terminates deletes nothing twice.
+    expect(await tearDown(aws(), scope)).toEqual({ removed: [], terminating: [SCRATCH] });
+
+    expect(api.finalizeNamespaces()).toEqual([SCRATCH]);
+    expect(api.store.inNamespace(SCRATCH)).toEqual([]);
+    expect(await tearDown(aws(), scope)).toEqual({ removed: [] });
+    expect(api.store.get("v1", "Namespace", "", SCRATCH)).toBeUndefined();
+    // Production is untouched.
+    expect(api.store.list("apps/v1", "Deployment", "gitpod").length).toBeGreaterThan(0);
+  });
+
+  it("teardown fails loudly on a scratch namespace stuck Terminating (a finalizer nobody removes)", async () => {
+    await startDrillRestore(kube, input, new Date("2026-12-06T04:00:00Z"));
+    for (let i = 0; i < 6; i++) api.velero.tick();
+    const rds = new RDSClient({ region: "eu-central-1" });
+    const secrets = new SecretsManagerClient({ region: "eu-central-1" });
+    mockClient(rds).onAnyCommand().resolves({});
+    mockClient(secrets).onAnyCommand().resolves({});
+    api.store.setNow("2026-12-06T04:30:00Z");
+    await tearDown(
+      { rds, secrets, kube },
+      { stage: "prod", drillId: ID, now: new Date("2026-12-06T04:30:00Z") },
+    );
+
+    const error = await tearDown(
+      { rds, secrets, kube },
+      { stage: "prod", drillId: ID, now: new Date("2026-12-06T04:50:00Z") },
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DrillTeardownFailedError);
+    expect((error as DrillTeardownFailedError).problems).toEqual([
+      `namespace ${SCRATCH}: Terminating since 2026-12-06T04:30:00.000Z (an object's finalizer holds it)`,
+    ]);
   });
 });

@@ -1,328 +1,382 @@
 /**
- * The drill's synthesized state machine, run locally with aws-local-stepfunctions: every Task bound to
- * a step that answers as the drill's handler does (or fails with a named error, as Lambda reports it),
- * and "Finish drill" bound to the real `finishDrill` (message, record, metric). Shows the graph: the
- * happy path; each verification failing; a failure in every step reaching teardown; teardown failing
- * reported loudly. (The steps' own behaviour is tested against moto, MariaDB and the Kubernetes
- * simulator in drill-aws, drill-sql-checks and drill-kube-sim.)
+ * The drill's synthesized state machine, run locally (aws-local-stepfunctions) with every Task bound to
+ * the REAL handler of packages/functions/src/drill.ts / drill-database.ts, against the simulated world
+ * (packages/sim/src/drill/world.ts): the fake RDS whose scratch database is a real MariaDB, moto's Secrets
+ * Manager and S3, the catalog on dynalite, the Kubernetes simulator with Velero and the drill's RBAC,
+ * Debian's docker-registry, SNS captured. Each case asserts the end state: nothing of the drill left in
+ * RDS, Secrets Manager or the cluster, the drill's entry in the catalog, and the one SNS message.
+ * One synthesis, one moto, one dynalite, one MariaDB and one registry for the file.
  */
-import { Template } from "aws-cdk-lib/assertions";
-import { StateMachine as LocalStateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
-import { getStack } from "sst/constructs";
-import { beforeAll, describe, expect, it } from "vitest";
-import exampleConfig from "../../config/example.ts";
+import type { Server } from "node:http";
 import {
-  DrillTeardownFailedError,
-  DrillVerificationFailedError,
-} from "../../packages/core/src/drill/errors.ts";
-import { finishDrill, finishEvent } from "../../packages/core/src/drill/result.ts";
+  CreateBucketCommand,
+  PutBucketReplicationCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import {
+  CreateSecretCommand,
+  ListSecretsCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import type { StateMachineDefinition } from "aws-local-stepfunctions";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { drillSecretName, LABEL_DRILL, TAG_DRILL } from "../../packages/core/src/drill/naming.ts";
 import { DRILL_STATES as S } from "../../packages/core/src/drill/states.ts";
-import type { DrillResult } from "../../packages/core/src/drill/types.ts";
-import type { Notification } from "../../packages/core/src/notify/failure.ts";
-import { allStates, resolveIntrinsics } from "../../packages/sim/src/restore/harness.ts";
-import { synthApp } from "../../packages/sim/src/synth.ts";
-import { Drill } from "../../stacks/Drill.ts";
+import { CREATED_BY_TAG } from "../../packages/core/src/tags.ts";
+import { startDynalite } from "../../packages/sim/src/catalog/dynalite.ts";
+import { type MariaDb, startMariaDb } from "../../packages/sim/src/drill/mariadb.ts";
+import {
+  type DrillRun,
+  runDrill,
+  STARTED_AGO_MS,
+  synthesizeDrill,
+} from "../../packages/sim/src/drill/run.ts";
+import {
+  DATABASE,
+  DR,
+  DrillWorld,
+  IMAGE_REPO,
+  IMAGE_TAG,
+  REPLICA_BUCKET,
+  SOURCE_BUCKET,
+  STAGE,
+  type WorldOptions,
+} from "../../packages/sim/src/drill/world.ts";
+import { EMPTY_LAYER, pushImage } from "../../packages/sim/src/registry/images.ts";
+import { type RegistryServer, startRegistry } from "../../packages/sim/src/registry/server.ts";
+import { useMoto } from "../fixtures/moto.ts";
 
+// The drill connects with the RDS CA bundle; the test's MariaDB has the test CA: the one substitution.
+const tls = vi.hoisted(() => ({ ca: "" }));
+vi.mock("../../packages/core/src/drill/mysql.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../packages/core/src/drill/mysql.ts")>();
+  return {
+    ...real,
+    connectSql: (e: Parameters<typeof real.connectSql>[0]) =>
+      real.connectSql({ ...e, tls: e.tls === "rds" ? { ca: tls.ca } : e.tls }),
+  };
+});
+
+const moto = useMoto();
 let definition: StateMachineDefinition;
+let mariadb: MariaDb;
+let registry: RegistryServer;
+let dynamo: { server: Server; endpoint: string };
+let digest = "";
+let world: DrillWorld | undefined;
 
 beforeAll(async () => {
-  await synthApp({ stage: "drillrun", config: exampleConfig, region: "eu-central-1", kind: "standby" });
-  const resources = (
-    Template.fromStack(getStack(Drill)).toJSON() as {
-      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
-    }
-  ).Resources;
-  const machine = Object.values(resources).find((r) => r.Type === "AWS::StepFunctions::StateMachine");
-  definition = JSON.parse(resolveIntrinsics(machine?.Properties.DefinitionString)) as StateMachineDefinition;
+  [definition, mariadb, registry, dynamo] = await Promise.all([
+    synthesizeDrill(),
+    startMariaDb(),
+    startRegistry(),
+    startDynalite(),
+  ]);
+  tls.ca = mariadb.caPem;
+  digest = (await pushImage(registry.host, IMAGE_REPO, IMAGE_TAG, { layers: [EMPTY_LAYER], scheme: "http" }))
+    .digest;
 }, 300_000);
 
-const START = "2026-12-06T04:00:00.000Z";
-const ID = "20261206-0400-abc123";
-const PLAN = {
-  drillId: ID,
-  startedAt: START,
-  region: "eu-central-1",
-  point: {
-    id: "gitpod-dr-gitpod-db-2026-12-06-0300+gitpod-dr-2026-12-06-0200",
-    recoveryTime: "2026-12-06T03:00:00.000Z",
-    database: {
-      kind: "instance",
-      snapshotIdentifier: "gitpod-dr-gitpod-db-2026-12-06-0300",
-      snapshotArn: "arn:aws:rds:eu-central-1:123456789012:snapshot:x",
-    },
-    application: { backupName: "gitpod-dr-2026-12-06-0200", itemsBackedUp: 42 },
-    images: [{ reference: "123456789012.dkr.ecr.eu-central-1.amazonaws.com/gitpod/server:2024.11.0" }],
-    objectStorage: [
-      { bucket: "gitpod-workspace-backups", region: "eu-west-1", watermark: "2026-12-06T03:00:00.000Z" },
-    ],
-  },
-  leftoversRemoved: ["DB instance gitpod-dr-drill-20261129-0400-old111"],
-};
-const at = (minutes: number) => new Date(Date.parse(START) + minutes * 60_000).toISOString();
+afterAll(async () => {
+  await Promise.all([
+    mariadb?.stop(),
+    registry?.stop(),
+    new Promise((r) => (dynamo ? dynamo.server.close(r) : r(undefined))),
+  ]);
+});
 
-/** What each action answers on the happy path (the shapes the drill's handler returns). */
-const ANSWERS: Record<string, unknown> = {
-  plan: PLAN,
-  "restore-database": { identifier: `gitpod-dr-drill-${ID}`, created: true, startedAt: at(1) },
-  "check-database-restore": {
-    identifier: `gitpod-dr-drill-${ID}`,
-    status: "available",
-    done: true,
-    startedAt: at(1),
-    finishedAt: at(35),
-  },
-  "prepare-database-access": {
-    secretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:gitpod-dr/drillrun/drill/x",
-    username: "gitpod",
-    host: "scratch.internal",
-    port: 3306,
-  },
-  "check-database": {
-    checks: [],
-    rowCounts: { d_b_user: 3, d_b_workspace: 5, d_b_workspace_instance: 8 },
-    problems: [],
-    finishedAt: at(40),
-  },
-  "restore-application": {
-    name: `gitpod-dr-drill-${ID}`,
-    backupName: "gitpod-dr-2026-12-06-0200",
-    namespaceMapping: {},
-    created: true,
-    startedAt: at(1),
-  },
-  "check-application": {
-    done: true,
-    phase: "Completed",
-    warnings: 0,
-    errors: 0,
-    itemsRestored: 30,
-    itemsBackedUp: 42,
-    problems: [],
-    finishedAt: at(12),
-  },
-  "check-images": { checked: 1, present: [], problems: [] },
-  "check-object-storage": {
-    buckets: [
-      { bucket: "gitpod-workspace-backups", replica: "r", eligible: 9, sampled: 5, matched: 5, problems: [] },
-    ],
-  },
-  teardown: {
-    removed: [
-      `DB instance gitpod-dr-drill-${ID}`,
-      `secret gitpod-dr/drillrun/drill/${ID}`,
-      `namespace gitpod-drill-${ID}`,
-    ],
-  },
-};
+afterEach(async () => {
+  await world?.stop();
+  world = undefined;
+});
 
-interface Run {
-  status: "SUCCEEDED" | "FAILED";
-  error?: string;
-  cause?: string;
-  actions: string[];
-  messages: Notification[];
-  recorded: DrillResult[];
-  metrics: number;
-}
+const KEYS = ["ws/a.tar", "ws/b.tar", "ws/c.tar"];
 
-/** Runs the drill with `failures[action]` thrown by that action (as Lambda reports a function error). */
-async function runDrill(failures: Record<string, Error> = {}): Promise<Run> {
-  const actions: string[] = [];
-  const messages: Notification[] = [];
-  const recorded: DrillResult[] = [];
-  let metrics = 0;
-  const handler = async (event: Record<string, unknown>) => {
-    const action = String(event.action);
-    actions.push(action);
-    try {
-      const failure = failures[action];
-      if (failure) throw failure;
-      if (action === "finish") {
-        return await finishDrill(finishEvent.parse(event), "drillrun", {
-          now: () => new Date(at(50)),
-          points: () => ({
-            newest: async () => PLAN.point as never,
-            previous: async () => undefined,
-            recordResult: async (r) => void recorded.push(r),
-          }),
-          publish: async (n) => {
-            messages.push(n);
-            return "m-1";
-          },
-          cloudwatch: () =>
-            ({
-              send: async () => {
-                metrics += 1;
-              },
-            }) as never,
-        });
-      }
-      return ANSWERS[action];
-    } catch (error) {
-      const e = error as Error;
-      const lambdaError = new Error(
-        JSON.stringify({ errorType: e.name, errorMessage: e.message, trace: [] }),
-      );
-      lambdaError.name = e.name;
-      throw lambdaError;
-    }
-  };
-  const tasks = [...allStates(definition as never)].filter(([, t]) => t === "Task" || t === "Parallel");
-  const machine = new LocalStateMachine(definition, {
-    validationOptions: { checkPaths: true, checkArn: true },
-  });
-  const exec = machine.run(
-    {},
-    {
-      overrides: {
-        taskResourceLocalHandlers: Object.fromEntries(
-          tasks.filter(([, t]) => t === "Task").map(([n]) => [n, handler as never]),
-        ),
-        waitTimeOverrides: Object.fromEntries(
-          [...allStates(definition as never)].filter(([, t]) => t === "Wait").map(([n]) => [n, 0]),
-        ),
-        retryIntervalOverrides: Object.fromEntries(tasks.map(([n]) => [n, 0])),
-      },
-      context: {
-        Execution: {
-          Id: `arn:aws:states:eu-central-1:123456789012:execution:gitpod-dr-drillrun-drill:${ID}`,
-          Name: "abc123",
-          Input: {},
-          StartTime: START,
-        },
-      } as never,
-    },
-  );
-  const events: { type: string; Error?: string; Cause?: unknown }[] = [];
-  const collecting = (async () => {
-    for await (const e of exec.eventLogs) events.push(e as never);
-  })();
-  let status: Run["status"] = "SUCCEEDED";
-  try {
-    await exec.result;
-  } catch {
-    status = "FAILED";
+/** A fresh world: moto emptied, the source bucket replicating to the replica (objects copied as S3 would). */
+async function start(options: WorldOptions & { replicaBody?: (key: string) => string } = {}) {
+  await moto.reset();
+  const source = new S3Client(moto.clientConfig("eu-west-1"));
+  const replica = new S3Client(moto.clientConfig(DR));
+  for (const [client, bucket, region] of [
+    [source, SOURCE_BUCKET, "eu-west-1"],
+    [replica, REPLICA_BUCKET, DR],
+  ] as const) {
+    await client.send(
+      new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region } }),
+    );
+    await client.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }),
+    );
   }
-  await Promise.race([collecting.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
-  const failed = events.find((e) => e.type === "ExecutionFailed");
-  return {
-    status,
-    ...(failed ? { error: failed.Error ?? "", cause: String(failed.Cause ?? "") } : {}),
-    actions,
-    messages,
-    recorded,
-    metrics,
-  };
+  await source.send(
+    new PutBucketReplicationCommand({
+      Bucket: SOURCE_BUCKET,
+      ReplicationConfiguration: {
+        Role: "arn:aws:iam::123456789012:role/replication",
+        Rules: [
+          {
+            ID: "all",
+            Status: "Enabled",
+            Priority: 1,
+            Filter: { Prefix: "" },
+            DeleteMarkerReplication: { Status: "Disabled" },
+            Destination: { Bucket: `arn:aws:s3:::${REPLICA_BUCKET}` },
+          },
+        ],
+      },
+    }),
+  );
+  for (const key of KEYS) {
+    await source.send(new PutObjectCommand({ Bucket: SOURCE_BUCKET, Key: key, Body: `body ${key}` }));
+    const body = options.replicaBody?.(key) ?? `body ${key}`;
+    await replica.send(new PutObjectCommand({ Bucket: REPLICA_BUCKET, Key: key, Body: body }));
+  }
+  source.destroy();
+  replica.destroy();
+  world = await DrillWorld.start(
+    {
+      motoEndpoint: moto.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      mariadb,
+      registry: { host: registry.host, digest },
+    },
+    options,
+  );
+  return world;
 }
 
-const verification = (what: string) => new DrillVerificationFailedError(what, [what]);
+const secretsClient = () => new SecretsManagerClient(moto.clientConfig(DR));
+const secretNames = async () =>
+  ((await secretsClient().send(new ListSecretsCommand({}))).SecretList ?? []).map((s) => s.Name ?? "");
 
-describe("the drill machine, run locally", () => {
-  it("happy path: removes leftovers, restores and checks every tier, tears down, one success message with the RTO", async () => {
-    const run = await runDrill();
+/** Nothing of any drill is left: databases, secrets, namespaces, Velero Restores and hold ConfigMaps. */
+async function expectNothingLeft(w: DrillWorld) {
+  expect(w.rds.databases.map((d) => d.identifier).filter((i) => i.startsWith("gitpod-dr-drill-"))).toEqual(
+    [],
+  );
+  expect((await secretNames()).filter((n) => n.includes("/drill/"))).toEqual([]);
+  const s = w.cluster.store;
+  expect(s.list("v1", "Namespace").map((n) => n.metadata.name)).toContain("gitpod");
+  expect(
+    s
+      .list("v1", "Namespace")
+      .map((n) => n.metadata.name)
+      .filter((n) => n.includes("-drill-")),
+  ).toEqual([]);
+  expect(s.list("velero.io/v1", "Restore", "velero")).toEqual([]);
+  expect(s.list("v1", "ConfigMap", "velero").filter((c) => c.metadata.labels?.[LABEL_DRILL])).toEqual([]);
+  // Production untouched: its namespace, its database.
+  expect(s.list("apps/v1", "Deployment", "gitpod").length).toBeGreaterThan(0);
+}
+
+const idOf = (run: DrillRun) => run.drillId ?? "none";
+
+describe("the drill machine with the real handlers in the simulated account", () => {
+  it("happy path: every tier restored into scratch and verified, torn down, one message with the RTO, the entry in the catalog", async () => {
+    const w = await start();
+    const run = await runDrill(w, definition);
+
+    expect(run.calls.filter((c) => c.error)).toEqual([]);
     expect(run.status).toBe("SUCCEEDED");
-    expect(run.actions[0]).toBe("plan");
-    expect(run.actions.slice(-2)).toEqual(["teardown", "finish"]);
-    expect(new Set(run.actions)).toEqual(new Set(Object.keys(ANSWERS).concat("finish")));
-    expect(run.messages).toHaveLength(1);
-    const m = run.messages[0] as Notification;
-    expect(m.subject).toBe(`gitpod-dr drillrun: restore drill ${ID} passed`);
-    expect(m.message).toContain(
-      "Leftovers of earlier drills removed first: DB instance gitpod-dr-drill-20261129-0400-old111",
-    );
-    expect(m.message).toContain("  database:    40.0 min");
-    expect(m.message).toContain("  application: 12.0 min");
-    expect(m.message).toContain("  total:       40.0 min");
-    expect(m.message).toContain("Application:   Completed, 30 items restored of 42 backed up");
-    expect(m.message).toContain(
-      `Torn down:     DB instance gitpod-dr-drill-${ID}, secret gitpod-dr/drillrun/drill/${ID}, namespace gitpod-drill-${ID}`,
-    );
-    expect(run.recorded).toMatchObject([
-      {
-        drillId: ID,
-        succeeded: true,
-        rto: { database: 2400, application: 720, total: 2400 },
-        rowCounts: { d_b_user: 3 },
-      },
-    ]);
-    expect(run.metrics).toBe(1);
-  }, 60_000);
+    const id = idOf(run);
+    const messages = w.published();
+    expect(messages).toHaveLength(1);
+    const m = messages[0] as { subject: string; message: string };
+    expect(m.subject).toBe(`gitpod-dr ${STAGE}: restore drill ${id} passed`);
+    expect(m.message).toMatch(/^ {2}database: {4}2\d\.\d min$/m);
+    expect(m.message).toMatch(/^ {2}application: 2\d\.\d min$/m);
+    expect(m.message).toContain("Database rows: d_b_user 3, d_b_workspace 5, d_b_workspace_instance 8");
+    expect(m.message).toMatch(/Application: {3}Completed, \d+ items restored of 6 backed up/);
+    expect(m.message).toContain("Images:        1 present in the target registry");
+    expect(m.message).toContain(`Objects:       ${SOURCE_BUCKET} 3/3 match`);
+    expect(m.message).toContain(`DB instance gitpod-dr-drill-${id}`);
+    expect(m.message).toContain(`secret ${drillSecretName(STAGE, id)}`);
+    expect(m.message).toContain(`namespace gitpod-drill-${id}`);
+    expect(m.message).not.toContain("production-password");
+    await expectNothingLeft(w);
+    const [entry] = await w.catalog().newest("drill");
+    expect(entry).toMatchObject({ drillId: id, succeeded: true, recoveryPointId: expect.any(String) });
+    // Measured from the drill's start (dated 20 minutes back) until each tier was verified.
+    const started = STARTED_AGO_MS / 1000;
+    for (const tier of ["database", "application"] as const) {
+      expect(entry?.rto?.[tier], tier).toBeGreaterThanOrEqual(started);
+      expect(entry?.rto?.[tier], tier).toBeLessThan(started + 120);
+    }
+    expect(entry?.rto?.total).toBe(Math.max(entry?.rto?.database ?? 0, entry?.rto?.application ?? 0));
+    expect(entry?.rowCounts).toEqual({ d_b_user: 3, d_b_workspace: 5, d_b_workspace_instance: 8 });
+    // The scratch database was restored from the recovery point into the drill's settings.
+    expect(w.serving.deleted).toEqual([`gitpod-dr-drill-${id}`]);
+  }, 120_000);
 
-  it.each([
-    ["check-database", S.checkDatabase, "table gitpod.d_b_user has no rows"],
+  it.each<
+    [string, string, WorldOptions & { replicaBody?: (k: string) => string }, RegExp, (w: DrillWorld) => void]
+  >([
     [
-      "check-application",
-      S.checkApplication,
-      "scratch namespace gitpod-drill-x has no Deployment after the restore",
+      "the database check",
+      S.checkDatabase,
+      { rows: { users: 0, workspaces: 5, instances: 8 } },
+      /gitpod\.d_b_user has no rows/,
+      () => undefined,
     ],
-    ["check-images", S.checkImages, "gitpod/server:2024.11.0 is not in the registry"],
-    ["check-object-storage", S.checkObjects, "r/a is missing"],
+    [
+      "the application restore phase",
+      S.checkApplication,
+      {},
+      /ended PartiallyFailed .*drill\.allowPartialRestore is false/,
+      (w) =>
+        w.cluster.velero.planRestore("*", [
+          { phase: "InProgress" },
+          { phase: "PartiallyFailed", status: { errors: 1 } },
+        ]),
+    ],
+    [
+      "the object sample",
+      S.checkObjects,
+      { replicaBody: (k) => (k === "ws/b.tar" ? "changed" : `body ${k}`) },
+      new RegExp(`${REPLICA_BUCKET}/ws/b\\.tar: size 7 in the replica`),
+      () => undefined,
+    ],
+    [
+      "the image digest",
+      S.checkImages,
+      { imageDigest: `sha256:${"0".repeat(64)}` },
+      new RegExp(`digest sha256:0{64} is not in .*/${IMAGE_REPO}`),
+      () => undefined,
+    ],
   ])(
-    "a failing verification (%s) tears down and reports the step and the cause",
-    async (action, state, problem) => {
-      const run = await runDrill({ [action]: verification(problem) });
+    "%s failing: teardown, one failure message naming the step and cause, recorded",
+    async (_what, step, options, cause, arrange) => {
+      const w = await start(options);
+      arrange(w);
+      const run = await runDrill(w, definition);
+
       expect(run.status).toBe("FAILED");
       expect(run.error).toBe("DrillVerificationFailed");
-      expect(run.actions.slice(-2)).toEqual(["teardown", "finish"]);
-      const m = run.messages[0] as Notification;
-      expect(run.messages).toHaveLength(1);
-      expect(m.subject).toBe(`gitpod-dr drillrun: restore drill ${ID} FAILED at ${state}`);
-      expect(m.message).toContain(`Failed step: ${state}`);
-      expect(m.message).toContain(`Cause:       ${problem}`);
-      expect(m.message).toContain(`Torn down:   DB instance gitpod-dr-drill-${ID}`);
-      // Recorded as a failure (status shows the verdict); no age metric: it is not a success.
-      expect(run.recorded).toMatchObject([
-        {
-          drillId: ID,
-          succeeded: false,
-          failure: { step: state, error: "DrillVerificationFailed", cause: problem },
-        },
-      ]);
-      expect(run.metrics).toBe(0);
+      const messages = w.published();
+      expect(messages).toHaveLength(1);
+      const m = messages[0] as { subject: string; message: string };
+      expect(m.subject).toBe(`gitpod-dr ${STAGE}: restore drill ${idOf(run)} FAILED at ${step}`);
+      expect(m.message).toContain(`Failed step: ${step}`);
+      expect(m.message).toMatch(cause);
+      expect(m.message).toContain(`Torn down:   DB instance gitpod-dr-drill-${idOf(run)}`);
+      await expectNothingLeft(w);
+      const [entry] = await w.catalog().newest("drill");
+      expect(entry).toMatchObject({
+        drillId: idOf(run),
+        succeeded: false,
+        failure: { step, error: "DrillVerificationFailed" },
+      });
     },
-    60_000,
+    120_000,
   );
 
   it.each([
-    "plan",
-    "restore-database",
-    "check-database-restore",
-    "prepare-database-access",
-    "check-database",
-    "restore-application",
-    "check-application",
-    "check-images",
-    "check-object-storage",
+    S.plan,
+    S.restoreDatabase,
+    S.checkDatabaseRestore,
+    S.prepareAccess,
+    S.checkDatabase,
+    S.restoreApplication,
+    S.checkApplication,
+    S.checkImages,
+    S.checkObjects,
   ])(
-    "a failure of %s reaches teardown and one failure message",
-    async (action) => {
-      const failure = new Error(`${action} broke`);
-      failure.name = "AwsCallFailed";
-      const run = await runDrill({ [action]: failure });
+    "a failure of %s reaches teardown: nothing left, one failure message",
+    async (step) => {
+      const w = await start();
+      const crash = new Error(`${step} crashed`);
+      crash.name = "Sandbox.Timedout";
+      const run = await runDrill(w, definition, { faults: { [step]: crash } });
+
       expect(run.status).toBe("FAILED");
-      expect(run.actions.slice(-2)).toEqual(["teardown", "finish"]);
-      expect(run.messages).toHaveLength(1);
-      expect((run.messages[0] as Notification).message).toContain(`Cause:       ${action} broke`);
+      expect(run.calls.at(-2)?.state).toBe(S.teardown);
+      expect(run.calls.at(-1)?.state).toBe(S.finish);
+      const messages = w.published();
+      expect(messages).toHaveLength(1);
+      expect(messages[0]?.message).toContain(`Cause:       ${step} crashed`);
+      await expectNothingLeft(w);
+      // Recorded as a failure; a drill whose plan failed has no id or recovery point to record.
+      const entries = await w.catalog().newest("drill");
+      if (step === S.plan) expect(entries).toEqual([]);
+      else expect(entries[0]).toMatchObject({ drillId: run.drillId, succeeded: false });
     },
-    60_000,
+    120_000,
   );
 
-  it("a teardown that fails is reported loudly and fails the drill, even when every check passed", async () => {
-    const run = await runDrill({
-      teardown: new DrillTeardownFailedError(
-        "Teardown of drill x left 1 resource(s) behind: namespace gitpod-drill-x: forbidden",
-        ["namespace gitpod-drill-x: forbidden"],
-      ),
+  it("removes an earlier drill's leftovers first (by name and tag), and nothing that is not a drill's", async () => {
+    const w = await start();
+    const old = "20261129-0400-old111";
+    const tags = { [CREATED_BY_TAG.Key]: CREATED_BY_TAG.Value, [TAG_DRILL]: old };
+    w.rds.databases.push(
+      { kind: "instance", identifier: `gitpod-dr-drill-${old}`, encrypted: true, tags },
+      // Named like a drill's, not tagged as ours; and production.
+      { kind: "instance", identifier: "gitpod-dr-drill-20261122-0400-zzz999", encrypted: true, tags: {} },
+      { kind: "instance", identifier: DATABASE, encrypted: true, tags: {} },
+    );
+    await secretsClient().send(
+      new CreateSecretCommand({
+        Name: drillSecretName(STAGE, old),
+        SecretString: "{}",
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+    const s = w.cluster.store;
+    s.put({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: `gitpod-drill-${old}`, labels: { [LABEL_DRILL]: old } },
     });
+    s.put({
+      apiVersion: "velero.io/v1",
+      kind: "Restore",
+      metadata: { name: `gitpod-dr-drill-${old}`, namespace: "velero", labels: { [LABEL_DRILL]: old } },
+      spec: { backupName: "x" },
+    });
+
+    const run = await runDrill(w, definition);
+
+    expect(run.status).toBe("SUCCEEDED");
+    expect(run.calls[0]?.state).toBe(S.plan);
+    const m = w.published()[0]?.message ?? "";
+    expect(m).toContain(
+      `Leftovers of earlier drills removed first: DB instance gitpod-dr-drill-${old}, secret ${drillSecretName(STAGE, old)}, Restore velero/gitpod-dr-drill-${old}, namespace gitpod-drill-${old}`,
+    );
+    expect(w.serving.deleted[0]).toBe(`gitpod-dr-drill-${old}`);
+    expect(w.rds.databases.map((d) => d.identifier).sort()).toEqual([
+      DATABASE,
+      "gitpod-dr-drill-20261122-0400-zzz999",
+    ]);
+    expect(await secretNames()).toEqual([]);
+    expect(s.get("v1", "Namespace", "", `gitpod-drill-${old}`)).toBeUndefined();
+  }, 120_000);
+
+  it("a teardown that fails is reported loudly: the drill fails and the message names what is left", async () => {
+    const w = await start();
+    w.serving.refuseDelete = (id) => id.startsWith("gitpod-dr-drill-") && !id.includes("old");
+
+    const run = await runDrill(w, definition);
+
+    const id = idOf(run);
     expect(run.status).toBe("FAILED");
     expect(run.error).toBe("DrillTeardownFailed");
-    const m = run.messages[0] as Notification;
-    expect(m.subject).toBe(`gitpod-dr drillrun: restore drill ${ID} FAILED at ${S.teardown}`);
-    expect(m.message).toContain(
-      "teardown failed (DrillTeardownFailed): Teardown of drill x left 1 resource(s) behind: namespace gitpod-drill-x: forbidden",
-    );
-    expect(run.recorded).toMatchObject([
-      { drillId: ID, succeeded: false, failure: { step: S.teardown, error: "DrillTeardownFailed" } },
-    ]);
-  }, 60_000);
+    const messages = w.published();
+    expect(messages).toHaveLength(1);
+    const m = messages[0] as { subject: string; message: string };
+    expect(m.subject).toBe(`gitpod-dr ${STAGE}: restore drill ${id} FAILED at ${S.teardown}`);
+    expect(m.message).toContain(`DB instance gitpod-dr-drill-${id}: InvalidDBInstanceState`);
+    expect(m.message).toMatch(/left 1 resource\(s\) behind/);
+    // What could go, went; the database is still there and the message says so.
+    expect(w.rds.database("instance", `gitpod-dr-drill-${id}`)).toBeDefined();
+    // Its namespace was deleted (the namespace controller finishes it on its own).
+    expect(w.cluster.store.get("v1", "Namespace", "", `gitpod-drill-${id}`)?.status).toEqual({
+      phase: "Terminating",
+    });
+    expect((await w.catalog().newest("drill"))[0]).toMatchObject({
+      drillId: id,
+      succeeded: false,
+      failure: { step: S.teardown, error: "DrillTeardownFailed" },
+    });
+  }, 120_000);
 });

@@ -106,7 +106,7 @@ describe("the drill stack", () => {
     });
   });
 
-  it("reaches teardown from every step: top-level steps catch to it, branch steps fail their branch, whose Parallel catches to it", () => {
+  it("reaches teardown from every step: top-level steps catch to it, branch steps end their branch marked failed, which the verdict sends to it", () => {
     const top = definition.States;
     for (const [name, state] of Object.entries(top)) {
       if (state.Type !== "Task" && state.Type !== "Parallel") continue;
@@ -134,12 +134,34 @@ describe("the drill stack", () => {
       ].sort(),
     );
     for (const { n, s, states } of branchTasks) {
-      const mark = states[(s.Catch ?? [])[0]?.Next ?? ""];
+      const mark = states[(s.Catch ?? [])[0]?.Next ?? ""] as State & { Parameters?: unknown };
       expect(mark?.Type, n).toBe("Pass");
-      expect(states[mark?.Next ?? ""]?.Type, n).toBe("Fail");
+      // The branch ends (no task of another branch is cut off in flight) with its failure marked.
+      expect(mark?.End, n).toBe(true);
+      expect(mark?.Parameters, n).toEqual({
+        failed: { "Error.$": "$.Error", "Cause.$": `States.Format('[step ${n}] {}', $.Cause)` },
+      });
     }
+    // After the Parallel: each tier's failure goes to teardown; all verified goes on (to teardown too).
+    const verdict = top["Every tier verified?"] as State;
+    expect(verdict.Choices?.map((c) => top[c.Next]?.Next)).toEqual([
+      DRILL_STATES.teardown,
+      DRILL_STATES.teardown,
+      DRILL_STATES.teardown,
+      DRILL_STATES.teardown,
+    ]);
+    expect(verdict.Default).toBe(DRILL_STATES.teardown);
     // Teardown goes on to Finish, which reports and ends passed or failed.
-    expect(top[DRILL_STATES.teardown]?.Next).toBe(DRILL_STATES.finish);
+    // Teardown waits for Terminating scratch namespaces (and tears down again), then goes on to Finish.
+    const gone = top[top[DRILL_STATES.teardown]?.Next ?? ""] as State & {
+      Choices?: { Next: string; Variable?: string; IsPresent?: boolean }[];
+    };
+    expect(gone.Type).toBe("Choice");
+    expect(gone.Choices).toEqual([
+      { Variable: "$.teardown.terminating", IsPresent: true, Next: DRILL_STATES.waitTeardown },
+    ]);
+    expect(top[DRILL_STATES.waitTeardown]?.Next).toBe(DRILL_STATES.teardown);
+    expect(gone.Default).toBe(DRILL_STATES.finish);
   });
 
   it("alarms when no drill succeeded within maxAgeDays, missing data breaching, to the alerts topic", () => {
@@ -204,6 +226,32 @@ describe("the drill stack", () => {
     const d = statementsOf("drill-database");
     expect(allowed(d, "rds:DeleteDBInstance", db(scratch), TOOL)).toBe(false);
     expect(allowed(d, "rds:DescribeDBInstances", db("gitpod-db"))).toBe(false);
+  });
+
+  it("maps the drill function's role to the drill's Kubernetes group in the target cluster (deploy/rbac-drill.yaml), and reaches EKS only to describe that cluster", () => {
+    const entries = Object.entries(resources).filter(([, r]) => r.Type === "AWS::EKS::AccessEntry");
+    expect(entries).toHaveLength(1);
+    const [, entry] = entries[0] as [string, Resource];
+    expect(entry.Properties).toMatchObject({
+      ClusterName: "gitpod-dr",
+      KubernetesGroups: ["gitpod-dr-drill"],
+      Type: "STANDARD",
+    });
+    const [fnId] =
+      Object.entries(resources).find(
+        ([, r]) => r.Properties.Handler === "packages/functions/src/drill.handler",
+      ) ?? [];
+    const fn = resources[fnId as string] as Resource;
+    const role = (fn.Properties.Role as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0];
+    expect(entry.Properties.PrincipalArn).toEqual({ "Fn::GetAtt": [role, "Arn"] });
+    const s = statementsOf("drill");
+    const eksActions = s.flatMap((x) => asList(x.Action)).filter((a) => a.startsWith("eks:"));
+    expect(eksActions).toEqual(["eks:DescribeCluster"]);
+    expect(allowed(s, "eks:DescribeCluster", `arn:aws:eks:${DR}:123456789012:cluster/gitpod-dr`)).toBe(true);
+    expect(allowed(s, "eks:DescribeCluster", `arn:aws:eks:${DR}:123456789012:cluster/other`)).toBe(false);
+    // Production's database cannot be changed through the cluster API either.
+    expect(allowed(s, "rds:ModifyDBCluster", cluster("gitpod-db"), TOOL)).toBe(false);
+    expect(allowed(s, "rds:ModifyDBInstance", db("gitpod-db"), TOOL)).toBe(false);
   });
 
   it("reads the newest recovery point from the catalog and records its result there: Query and PutItem on the table, its key only through DynamoDB, no SSM", () => {

@@ -1,14 +1,6 @@
 import { connectSql } from "@gitpod-dr/core/drill/mysql";
 import { drillEvent, drillStep } from "@gitpod-dr/core/drill/steps";
-import {
-  drillConfig,
-  drillKube,
-  drillPoints,
-  drillRds,
-  drillS3,
-  drillSecrets,
-  drillTransports,
-} from "./lib/drill-deps.ts";
+import { drillConfig, drillDeps } from "./lib/drill-deps.ts";
 import { logger } from "./lib/logger.ts";
 import { taskHandler } from "./lib/task.ts";
 
@@ -18,16 +10,7 @@ import { taskHandler } from "./lib/task.ts";
  */
 export const handler = taskHandler(logger, async (raw) => {
   const e = drillEvent.parse(raw);
-  const result = await drillStep(e, drillConfig(), {
-    now: () => new Date(),
-    points: drillPoints,
-    rds: drillRds,
-    secrets: drillSecrets,
-    kube: drillKube,
-    transportFor: drillTransports,
-    s3: drillS3,
-    database: { connect: connectSql, tls: "rds" },
-  });
+  const result = await drillStep(e, drillConfig(), drillDeps({ connect: connectSql, tls: "rds" }));
   logger.info("Drill database checks passed", { action: e.action });
   return result;
 });

@@ -6,12 +6,11 @@ import { snsClient } from "./lib/clients.ts";
 import {
   drillCloudwatch,
   drillConfig,
+  drillDeps,
   drillKube,
   drillPoints,
   drillRds,
-  drillS3,
   drillSecrets,
-  drillTransports,
 } from "./lib/drill-deps.ts";
 import { env } from "./lib/env.ts";
 import { logger } from "./lib/logger.ts";
@@ -40,15 +39,7 @@ export const handler = taskHandler(logger, async (raw) => {
   if (action === "finish")
     return finishDrill(finishEvent.parse(raw), config.stage, { ...finishing, publish });
   const e = drillEvent.parse(raw);
-  const result = await drillStep(e, config, {
-    now: () => new Date(),
-    points: drillPoints,
-    rds: drillRds,
-    secrets: drillSecrets,
-    kube: drillKube,
-    transportFor: drillTransports,
-    s3: drillS3,
-  });
+  const result = await drillStep(e, config, drillDeps());
   logger.info("Drill step done", { action: e.action });
   return result;
 });

@@ -50,6 +50,7 @@ export async function checkScratchDatabase(
       port: input.access.port,
       user: input.access.username,
       password,
+      database: input.checks.schema,
       tls: deps.tls,
     });
   } catch (error) {

@@ -12,6 +12,8 @@ export interface SqlEndpoint {
   readonly port: number;
   readonly user: string;
   readonly password: string;
+  /** The default schema: configured SQL checks name tables without one (`SELECT … FROM d_b_team`). */
+  readonly database?: string;
   /** `rds`: the RDS CA bundle; or the PEM of the CA to trust (a test server's). */
   readonly tls: "rds" | { readonly ca: string };
   readonly connectTimeoutMs?: number;
@@ -32,6 +34,7 @@ export async function connectSql(endpoint: SqlEndpoint): Promise<SqlConnection> 
     port: endpoint.port,
     user: endpoint.user,
     password: endpoint.password,
+    ...(endpoint.database ? { database: endpoint.database } : {}),
     ssl: endpoint.tls === "rds" ? "Amazon RDS" : { ca: endpoint.tls.ca, rejectUnauthorized: true },
     connectTimeout: endpoint.connectTimeoutMs ?? 10_000,
     multipleStatements: false,

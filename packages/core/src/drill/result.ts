@@ -209,9 +209,11 @@ export async function finishDrill(
     ...(e.state.dbChecks?.rowCounts ? { rowCounts: e.state.dbChecks.rowCounts } : {}),
     ...(failure ? { failure } : {}),
   };
+  // Recorded either way (`gitpod-dr status` shows the last drill's verdict; only a success is a
+  // baseline), before the message: recording is idempotent, so a retried Finish sends one message. A
+  // drill whose plan failed has no id or recovery point to record: its message is all there is.
+  if (d) await deps.points().recordResult(result);
   const messageId = await deps.publish(drillMessage(stage, e.state, result, e.executionArn));
-  // Recorded either way: `gitpod-dr status` shows the last drill's verdict; only a success is a baseline.
-  await deps.points().recordResult(result);
   if (result.succeeded) {
     await putDrillAge(deps.cloudwatch(), stage, 0, now);
     return { succeeded: true, ...(messageId ? { messageId } : {}) };

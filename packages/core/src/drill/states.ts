@@ -14,6 +14,7 @@ export const DRILL_STATES = {
   checkObjects: "Check object storage",
   keep: "Keep for inspection",
   teardown: "Tear down",
+  waitTeardown: "Wait for scratch namespaces to go",
   finish: "Finish drill",
   passed: "Drill passed",
   failed: "Drill failed",

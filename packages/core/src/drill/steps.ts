@@ -68,7 +68,11 @@ export const drillEvent = z.discriminatedUnion("action", [
   z.object({ action: z.literal("check-images"), drill: plan }),
   z.object({ action: z.literal("check-object-storage"), drill: plan }),
   // The whole state: a failed "Plan drill" leaves no drill id, and then every drill's resources go.
-  z.object({ action: z.literal("teardown"), state: passedOn<{ drill?: Pick<DrillPlan, "drillId"> }>() }),
+  // A second teardown (waiting for Terminating namespaces) adds to what the first removed.
+  z.object({
+    action: z.literal("teardown"),
+    state: passedOn<{ drill?: Pick<DrillPlan, "drillId">; teardown?: { removed?: readonly string[] } }>(),
+  }),
 ]);
 export type DrillEvent = z.infer<typeof drillEvent>;
 
@@ -249,10 +253,17 @@ export async function drillStep(e: DrillEvent, config: DrillJobConfig, deps: Dri
       );
       return { buckets: results };
     }
-    case "teardown":
-      return tearDown(
+    case "teardown": {
+      const report = await tearDown(
         { rds: deps.rds(), secrets: deps.secrets(), kube: await deps.kube() },
-        { stage: config.stage, drillId: e.state.drill?.drillId, veleroNamespace: app?.veleroNamespace },
+        {
+          stage: config.stage,
+          drillId: e.state.drill?.drillId,
+          veleroNamespace: app?.veleroNamespace,
+          now: deps.now(),
+        },
       );
+      return { ...report, removed: [...(e.state.teardown?.removed ?? []), ...report.removed] };
+    }
   }
 }

@@ -46,6 +46,8 @@ export interface TeardownDeps {
 
 export interface TeardownScope {
   readonly stage: string;
+  /** Now (a stuck Terminating namespace is measured against it); default the clock. */
+  readonly now?: Date | undefined;
   /** One drill's resources; absent: every drill's (the leftovers a new drill removes first). */
   readonly drillId?: string | undefined;
   readonly veleroNamespace?: string | undefined;
@@ -54,7 +56,15 @@ export interface TeardownScope {
 export interface TeardownReport {
   /** `DB instance gitpod-dr-drill-…`, `namespace gitpod-drill-…`, … */
   readonly removed: readonly string[];
+  /**
+   * Scratch namespaces deleted and still `Terminating` (the namespace controller removes their objects
+   * first): the drill waits for them and tears down again. Absent when none.
+   */
+  readonly terminating?: readonly string[];
 }
+
+/** A scratch namespace Terminating longer than this is stuck (a finalizer nobody removes): a problem. */
+export const NAMESPACE_TERMINATION_LIMIT_MS = 15 * 60_000;
 
 const tagsOf = (list?: { Key?: string | undefined; Value?: string | undefined }[]) =>
   Object.fromEntries((list ?? []).map((t) => [t.Key ?? "", t.Value ?? ""]));
@@ -71,6 +81,9 @@ const GONE = new Set([
 ]);
 const message = (error: unknown) =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+const isTerminating = (ns: KubeObject) =>
+  (ns.status as { phase?: string } | undefined)?.phase === "Terminating";
 
 /** Every name under `-drill-<id>` in the scratch namespaces, by the drill-id pattern. */
 const scratchNamespaceOf = (name: string, drillId?: string) => {
@@ -123,6 +136,7 @@ async function removeCluster(rds: TeardownDeps["rds"], db: DBCluster): Promise<v
 export async function tearDown(deps: TeardownDeps, scope: TeardownScope): Promise<TeardownReport> {
   const removed: string[] = [];
   const problems: string[] = [];
+  const terminating: string[] = [];
   const attempt = async (what: string, run: () => Promise<unknown>) => {
     try {
       if ((await run()) !== false) removed.push(what);
@@ -190,12 +204,25 @@ export async function tearDown(deps: TeardownDeps, scope: TeardownScope): Promis
           }
         }
       }
-      const namespaces: KubeObject[] = await kube.listObjects("v1", "Namespace", undefined);
-      for (const ns of namespaces.filter((n) => scratchNamespaceOf(n.metadata.name, scope.drillId))) {
-        if ((ns.status as { phase?: string } | undefined)?.phase === "Terminating") continue;
+      const scratch = async () =>
+        ((await kube.listObjects("v1", "Namespace", undefined)) as KubeObject[]).filter((n) =>
+          scratchNamespaceOf(n.metadata.name, scope.drillId),
+        );
+      for (const ns of await scratch()) {
+        if (isTerminating(ns)) continue;
         await attempt(`namespace ${ns.metadata.name}`, () =>
           kube.deleteObject("v1", "Namespace", undefined, ns.metadata.name),
         );
+      }
+      // Deleted is not gone: the namespace controller removes the objects first.
+      const now = (scope.now ?? new Date()).getTime();
+      for (const ns of (await scratch()).filter(isTerminating)) {
+        const since = new Date(ns.metadata.deletionTimestamp ?? Number.NaN);
+        if (now - since.getTime() > NAMESPACE_TERMINATION_LIMIT_MS) {
+          problems.push(
+            `namespace ${ns.metadata.name}: Terminating since ${since.toISOString()} (an object's finalizer holds it)`,
+          );
+        } else terminating.push(ns.metadata.name);
       }
     } catch (error) {
       problems.push(`the cluster's drill objects could not be listed: ${message(error)}`);
@@ -208,5 +235,5 @@ export async function tearDown(deps: TeardownDeps, scope: TeardownScope): Promis
       { removed },
     );
   }
-  return { removed };
+  return { removed, ...(terminating.length > 0 ? { terminating } : {}) };
 }

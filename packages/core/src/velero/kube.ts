@@ -10,6 +10,8 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   creationTimestamp?: string;
+  /** Set when deletion was asked for (a namespace stays Terminating until its objects are gone); client-node gives a Date. */
+  deletionTimestamp?: string | Date;
   generation?: number;
   resourceVersion?: string;
 }

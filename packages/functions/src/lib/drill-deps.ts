@@ -6,6 +6,7 @@ import { catalogStore } from "@gitpod-dr/core/catalog/clients";
 import { type DrillJobConfig, parseDrillJobConfig } from "@gitpod-dr/core/config/drill";
 import type { DrillKube } from "@gitpod-dr/core/drill/kube";
 import { catalogRecoveryPoints } from "@gitpod-dr/core/drill/recovery-points";
+import type { DrillDeps } from "@gitpod-dr/core/drill/steps";
 import type { DrillRecoveryPoints } from "@gitpod-dr/core/drill/types";
 import { registryTransports } from "@gitpod-dr/core/registry/clients";
 import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
@@ -54,4 +55,21 @@ export function drillPoints(): DrillRecoveryPoints {
     store,
     registry: config.restore.targets[config.drill.target]?.registry,
   });
+}
+
+/**
+ * The drill steps' dependencies, one set for both functions; `database` (the SQL connection) only in
+ * the function that runs in the drill's VPC.
+ */
+export function drillDeps(database?: DrillDeps["database"]): DrillDeps {
+  return {
+    now: () => new Date(),
+    points: drillPoints,
+    rds: drillRds,
+    secrets: drillSecrets,
+    kube: drillKube,
+    transportFor: drillTransports,
+    s3: drillS3,
+    ...(database ? { database } : {}),
+  };
 }
