@@ -29,17 +29,24 @@ interface Manifest extends StoredBuild {
 
 export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
-/** Content hashes of files, remembered per process while a file's size and mtime stay the same. */
-const fileHashes = new Map<string, { size: number; mtimeMs: number; hash: string }>();
+const underNodeModules = (path: string) => path.split(/[\\/]/).includes("node_modules");
+
+/**
+ * Content hashes of installed packages' files (thousands per bundle), remembered per process while a
+ * file's size and mtime stay the same. Our own sources are hashed at every look-up: an edit within the
+ * file system's timestamp granularity that keeps the size must still count.
+ */
+const packageFileHashes = new Map<string, { size: number; mtimeMs: number; hash: string }>();
 
 /** The sha256 of a file's content, or undefined when it cannot be read (it is then no cacheable input). */
 export async function fileHash(path: string): Promise<string | undefined> {
   try {
+    if (!underNodeModules(path)) return sha256(await readFile(path));
     const { size, mtimeMs } = await stat(path);
-    const known = fileHashes.get(path);
+    const known = packageFileHashes.get(path);
     if (known && known.size === size && known.mtimeMs === mtimeMs) return known.hash;
     const hash = sha256(await readFile(path));
-    fileHashes.set(path, { size, mtimeMs, hash });
+    packageFileHashes.set(path, { size, mtimeMs, hash });
     return hash;
   } catch {
     return undefined;
@@ -72,7 +79,7 @@ async function manifestOf(
     if (hash === undefined) return undefined;
     hashes[input] = hash;
     const dir = dirname(input);
-    if (!dir.split(/[\\/]/).includes("node_modules") && !(dir in listings)) {
+    if (!underNodeModules(dir) && !(dir in listings)) {
       const listing = await listingHash(resolve(root, dir));
       if (listing === undefined) return undefined;
       listings[dir] = listing;
