@@ -151,4 +151,24 @@ describe("the synthesis bundle cache", () => {
     expect((await synthProbe(cache)).s3Key).toBe(v1.s3Key);
     expect(bundleCacheStats().hits - before.hits).toBe(2);
   });
+
+  it("builds as SST does when an entry is damaged: a stored file changed or gone, a manifest cut short", async () => {
+    const good = await synthProbe(cache);
+    const damages: ((entry: string) => Promise<void>)[] = [
+      (entry) => rm(join(entry, "out", "package-lock.json")),
+      (entry) => writeFile(join(entry, "out", SOURCES, "handler.mjs"), "export const handler = 1;\n"),
+      (entry) => writeFile(join(entry, "manifest.json"), "{"),
+    ];
+    for (const damage of damages) {
+      const entries = (await readdir(cache)).filter((name) => !name.startsWith("."));
+      expect(entries).toHaveLength(1);
+      await damage(join(cache, entries[0] as string));
+      const before = bundleCacheStats();
+      const rebuilt = await synthProbe(cache);
+      expect(bundleCacheStats().misses - before.misses).toBeGreaterThanOrEqual(1);
+      expect(rebuilt.files).toEqual(good.files);
+      expect(rebuilt.twinFiles).toEqual(good.twinFiles);
+      expect(rebuilt.template).toBe(good.template);
+    }
+  });
 });

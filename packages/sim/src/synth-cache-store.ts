@@ -1,9 +1,10 @@
 /**
  * The bundle cache's entries on disk: one immutable directory per (recipe, inputs) pair, named
- * `<recipe>.<inputs digest>`, holding `manifest.json` (every input file esbuild reported with its content
- * hash, the listing of every source directory those came from, SST's build result) and `out/` (the bundle
- * directory as SST left it, the function's id replaced by a placeholder). Entries are written to a temporary
- * directory and renamed into place, so a parallel reader never sees half of one.
+ * `<recipe>.<manifest digest>`, holding `manifest.json` (every input file esbuild reported with its content
+ * hash, the listing of every source directory those came from, every output file with its hash, SST's
+ * build result) and `out/` (the bundle directory as SST left it, the function's id replaced by a
+ * placeholder). Entries are written to a temporary directory and renamed into place, so a parallel reader
+ * never sees half of one; a damaged entry (a file changed or gone) is dropped and SST builds.
  */
 
 import { createHash, randomBytes } from "node:crypto";
@@ -25,6 +26,8 @@ interface Manifest extends StoredBuild {
   readonly inputs: Record<string, string>;
   /** Source directory of an input (outside node_modules) → sha256 of its sorted file names. */
   readonly listings: Record<string, string>;
+  /** Every file of the stored bundle directory (relative path) → sha256 of its stored content. */
+  readonly files: Record<string, string>;
 }
 
 export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
@@ -67,11 +70,10 @@ async function listingHash(dir: string): Promise<string | undefined> {
  * `dep.ts`) without changing any input. Packages under node_modules are covered by the lockfile in the
  * recipe. Undefined when an input is not a readable file (a virtual module): such a build is not cached.
  */
-async function manifestOf(
+async function inputsOf(
   root: string,
   inputs: readonly string[],
-  build: StoredBuild,
-): Promise<Manifest | undefined> {
+): Promise<Pick<Manifest, "inputs" | "listings"> | undefined> {
   const hashes: Record<string, string> = {};
   const listings: Record<string, string> = {};
   for (const input of [...inputs].sort()) {
@@ -85,7 +87,7 @@ async function manifestOf(
       listings[dir] = listing;
     }
   }
-  return { ...build, inputs: hashes, listings };
+  return { inputs: hashes, listings };
 }
 
 /** Whether every recorded input still has its content and every recorded directory its file names. */
@@ -116,15 +118,9 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
 }
 
-/** Copies a directory's files, rewriting `from` to `to` in each (false when a file already holds `to`). */
-async function copyReplacing(src: string, dest: string, from: Buffer, to: Buffer): Promise<boolean> {
-  for (const file of await filesUnder(src)) {
-    const data = await readFile(join(src, file));
-    if (data.includes(to)) return false;
-    await mkdir(dirname(join(dest, file)), { recursive: true });
-    await writeFile(join(dest, file), replaceAll(data, from, to));
-  }
-  return true;
+async function writeFileIn(dir: string, file: string, data: Buffer) {
+  await mkdir(dirname(join(dir, file)), { recursive: true });
+  await writeFile(join(dir, file), data);
 }
 
 /** A cache of bundle directories under `dir`, for the project at `root`. */
@@ -144,13 +140,19 @@ export class BundleStore {
         const entry = join(this.dir, name);
         const manifest = JSON.parse(await readFile(join(entry, "manifest.json"), "utf8")) as Manifest;
         if (!(await stillValid(this.root, manifest))) continue;
-        await copyReplacing(join(entry, "out"), out, PLACEHOLDER, Buffer.from(functionID));
+        for (const [file, hash] of Object.entries(manifest.files)) {
+          const data = await readFile(join(entry, "out", file));
+          if (sha256(data) !== hash) throw new Error(`${name}: ${file} is not the file stored`);
+          await writeFileIn(out, file, replaceAll(data, PLACEHOLDER, Buffer.from(functionID)));
+        }
         return manifest.sourcemap === undefined
           ? { handler: manifest.handler }
           : { handler: manifest.handler, sourcemap: manifest.sourcemap };
       } catch {
+        // Damaged, or dropped by another process meanwhile: SST builds, and the build is stored anew.
         await rm(out, { recursive: true, force: true });
         await mkdir(out, { recursive: true });
+        await this.drop(name);
       }
     }
     return undefined;
@@ -162,12 +164,20 @@ export class BundleStore {
    * placeholder (the substitution could not be undone exactly).
    */
   async save(recipe: string, functionID: string, out: string, inputs: readonly string[], build: StoredBuild) {
-    const manifest = await manifestOf(this.root, inputs, build);
-    if (!manifest) return false;
+    const recorded = await inputsOf(this.root, inputs);
+    if (!recorded) return false;
     await mkdir(this.dir, { recursive: true });
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
     try {
-      if (!(await copyReplacing(out, join(tmp, "out"), Buffer.from(functionID), PLACEHOLDER))) return false;
+      const files: Record<string, string> = {};
+      for (const file of (await filesUnder(out)).sort()) {
+        const data = await readFile(join(out, file));
+        if (data.includes(PLACEHOLDER)) return false;
+        const stored = replaceAll(data, Buffer.from(functionID), PLACEHOLDER);
+        await writeFileIn(join(tmp, "out"), file, stored);
+        files[file] = sha256(stored);
+      }
+      const manifest: Manifest = { ...build, ...recorded, files };
       const json = JSON.stringify(manifest);
       await writeFile(join(tmp, "manifest.json"), json);
       const name = `${recipe}.${sha256(json).slice(0, 24)}`;

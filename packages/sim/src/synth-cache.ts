@@ -22,7 +22,7 @@ import type { FunctionProps } from "sst/constructs";
 import { useRuntimeHandlers } from "sst/runtime/handlers.js";
 import { BundleStore, fileHash, sha256 } from "./synth-cache-store.ts";
 
-/** Bump when the entry layout or the recipe changes meaning. */
+/** Bump when the recipe changes meaning (an entry of another layout fails its checks and is dropped). */
 const FORMAT = 1;
 
 type NodeHandler = ReturnType<ReturnType<typeof useRuntimeHandlers>["for"]>;
