@@ -65,7 +65,12 @@ export async function rehearseCommand(args: string[], io: Io, deps: RehearseDeps
   // With --json, stdout carries the report alone: everything else goes to stderr.
   const say = flags.json ? io.err : io.out;
   const live = new LiveOutput(say, io.progress);
-  const release = installIsolation();
+  // A refused destination fails the client that tried it; say so too, in case that client swallows it.
+  const release = installIsolation({
+    onEvent: (e) => {
+      if (!e.allowed) io.err(`warning: refused ${e.destination}: the rehearsal reaches only 127.0.0.1`);
+    },
+  });
   let result: RehearsalResult;
   try {
     try {
