@@ -75,8 +75,10 @@ describe("the HTML report", () => {
 
   it("has the timeline: a mark per backup on its tier's row, the disaster and the recovery point", () => {
     const figure = byId(tree, "figure", "timeline") as Node;
-    const circles = elements([figure], "circle");
+    // A mark per backup, and the legend's three.
+    const circles = elements([figure], "circle").filter((c) => textOf(c) !== "");
     expect(circles).toHaveLength(report.backups.length);
+    expect(elements([figure], "circle")).toHaveLength(report.backups.length + 3);
     // Each mark's tooltip names its backup; the PartiallyFailed Velero backup is drawn in warning colour.
     const warning = circles.filter((c) => c[":@"]?.fill === "#ef6c00");
     expect(warning.map((c) => textOf(c))).toEqual([
@@ -94,7 +96,7 @@ describe("the HTML report", () => {
     // The disaster's line is where its time falls: 70.5 of 71.25 virtual hours along the plot.
     const disaster = elements([figure], "line").find((l) => l[":@"]?.["stroke-dasharray"] === "6 3");
     const x = Number(disaster?.[":@"]?.x1);
-    expect(x).toBeCloseTo(130 + (70.5 / 71.25) * (960 - 130 - 20), 0);
+    expect(x).toBeCloseTo(130 + (70.5 / 71.25) * (960 - 130 - 70), 0);
   });
 
   it("has the restore's Gantt chart: a bar per step, grouped by branch, on an axis in minutes", () => {

@@ -65,8 +65,9 @@ export function timelineSvg(report: RehearsalReport, width = 960): string {
   const rows = timelineRows(report.backups);
   const hasAlarms = report.alarms.length > 0;
   const top = 34;
-  const plotWidth = width - LABEL_WIDTH - 20;
-  const height = top + (rows.length + (hasAlarms ? 1 : 0)) * ROW + 30;
+  // Room on the right for the disaster's label when it falls at the end.
+  const plotWidth = width - LABEL_WIDTH - 70;
+  const height = top + (rows.length + (hasAlarms ? 1 : 0)) * ROW + 44;
   const x = (iso: string) => LABEL_WIDTH + ((Date.parse(iso) - start) / (end - start)) * plotWidth;
   const rowY = (i: number) => top + i * ROW + ROW / 2;
   const bottom = top + (rows.length + (hasAlarms ? 1 : 0)) * ROW;
@@ -109,6 +110,12 @@ export function timelineSvg(report: RehearsalReport, width = 960): string {
   const dx = x(report.clock.disasterAt);
   parts.push(line(dx, top - 4, dx, bottom, COLOURS.disaster, 'stroke-width="2" stroke-dasharray="6 3"'));
   parts.push(text(dx + 4, bottom + 16, "disaster", `fill="${COLOURS.disaster}" font-weight="bold"`));
+  // The legend of the marks' colours.
+  (["ok", "warning", "failed"] as const).forEach((outcome, i) => {
+    const lx = LABEL_WIDTH + i * 90;
+    parts.push(`<circle cx="${lx}" cy="${bottom + 32}" r="4" fill="${COLOURS[outcome]}"/>`);
+    parts.push(text(lx + 8, bottom + 36, outcome, `fill="${COLOURS.muted}"`));
+  });
   parts.push("</svg>");
   return parts.join("\n");
 }
