@@ -104,23 +104,17 @@ describe("gitpod-dr rehearse through the bin", () => {
   );
 
   it(
-    "a stage file whose DR restore cannot work: the finding names the field, verdict failed, exit 1",
+    "a stage file whose DR target has no cluster for the application: the finding names the field, verdict failed, exit 1",
     async () => {
       const stage = join(dir, "broken.ts");
       const example = pathToFileURL(join(ROOT, "config/example.ts")).href;
-      // The DR target's registry is one no image rule copies into: the restore's images cannot be there.
+      // The application is backed up, but the DR target names no cluster to restore it into.
       writeFileSync(
         stage,
         [
           `import example from ${JSON.stringify(example)};`,
-          "const restore = example.restore;",
-          "export default {",
-          "  ...example,",
-          "  restore: {",
-          "    ...restore,",
-          '    targets: { ...restore.targets, dr: { ...restore.targets.dr, registry: "123456789012.dkr.ecr.eu-north-1.amazonaws.com" } },',
-          "  },",
-          "};",
+          "const { cluster, ...dr } = example.restore.targets.dr;",
+          "export default { ...example, restore: { ...example.restore, targets: { ...example.restore.targets, dr } } };",
         ].join("\n"),
       );
       const result = await runBin(["rehearse", "--config", stage, "--days", "1", "--json"], {

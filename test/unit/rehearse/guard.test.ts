@@ -73,7 +73,9 @@ describe("installIsolation", () => {
       return this;
     } as typeof realConnect;
     dns.lookup = ((...args: unknown[]) => reached.push(args)) as unknown as typeof dns.lookup;
-    dns.promises.lookup = (async (...args: unknown[]) => reached.push(args)) as typeof dns.promises.lookup;
+    dns.promises.lookup = (async (...args: unknown[]) => {
+      reached.push(args);
+    }) as unknown as typeof dns.promises.lookup;
     const events: GuardEvent[] = [];
     const release = installIsolation({ onEvent: (e) => events.push(e) });
     try {
