@@ -22,8 +22,8 @@ export const rehearse: CommandSpec = {
     ["--keep", "leave the simulated clusters running, print a kubeconfig, stop at Ctrl-C"],
   ],
   examples: [
-    "npx gitpod-dr rehearse",
-    "npx gitpod-dr rehearse --config config/prod.ts --scenario db-corruption --report rehearsal.html",
+    "npx gitpod-dr rehearse --report rehearsal.html",
+    "npx gitpod-dr rehearse --config config/prod.ts --scenario db-corruption",
     "npx gitpod-dr rehearse --scenario image-missing --json > report.json",
   ],
   exitCodes: [
