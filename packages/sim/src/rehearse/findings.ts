@@ -1,0 +1,54 @@
+import type { StageConfig } from "../../../core/src/config/stage.ts";
+import type { RehearsalFinding } from "./types.ts";
+
+/**
+ * What in the stage configuration keeps a restore from working, found before anything runs: a restore
+ * section that cannot restore what the stage backs up, a DR target without what a regional restore needs.
+ */
+export function configFindings(config: StageConfig): RehearsalFinding[] {
+  const out: RehearsalFinding[] = [];
+  const restore = config.restore;
+  if (!restore) {
+    out.push({ severity: "error", field: "restore", message: "no restore section: nothing can be restored" });
+    return out;
+  }
+  const dr = restore.targets.dr;
+  if (!dr) {
+    out.push({
+      severity: "error",
+      field: "restore.targets.dr",
+      message: "no DR target: the primary region lost, there is nowhere to restore to",
+    });
+    return out;
+  }
+  if (config.application && !dr.cluster) {
+    out.push({
+      severity: "error",
+      field: "restore.targets.dr.cluster",
+      message: "the application is backed up but the DR target names no cluster to restore it into",
+    });
+  }
+  if (restore.images && !dr.registry) {
+    out.push({
+      severity: "error",
+      field: "restore.targets.dr.registry",
+      message: "restore.images is set but the DR target names no registry to ensure the images in",
+    });
+  }
+  if (config.database.kmsKeyArn && !dr.database.kmsKeyArn) {
+    out.push({
+      severity: "warning",
+      field: "restore.targets.dr.database.kmsKeyArn",
+      message: "the database is encrypted with a customer managed key but the DR target names no key",
+    });
+  }
+  if (config.storage && !dr.bucket) {
+    out.push({
+      severity: "warning",
+      field: "restore.targets.dr.bucket",
+      message:
+        "object storage is replicated but the DR target names no replica bucket to point the application at",
+    });
+  }
+  return out;
+}
