@@ -123,7 +123,7 @@ describe("gitpod-dr rehearse: flags", () => {
       engine,
     );
     expect(engine.calls.map(({ onEvent, ...rest }) => rest)).toEqual([
-      { scenario: "region-loss", days: 3, keep: false },
+      { configPath: "config/example.ts", scenario: "region-loss", days: 3, keep: false },
       { configPath: "config/prod.ts", scenario: "image-missing", days: 7, keep: false },
     ]);
   });
