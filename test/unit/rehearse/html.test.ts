@@ -88,10 +88,11 @@ describe("the HTML report", () => {
     for (const tier of ["database", "objectStorage", "images", "application", "alarms", "disaster"])
       expect(labels).toContain(tier);
     expect(labels).toContain("recovery point");
-    expect(labels.filter((l) => l.startsWith("day "))).toEqual([
-      "day 1 · 12-01",
-      "day 2 · 12-02",
-      "day 3 · 12-03",
+    // A line and a label per midnight of the virtual days.
+    expect(labels.filter((l) => /^\d{4}-\d\d-\d\d$/.test(l))).toEqual([
+      "2026-12-01",
+      "2026-12-02",
+      "2026-12-03",
     ]);
     // The disaster's line is where its time falls: 70.5 of 71.25 virtual hours along the plot.
     const disaster = elements([figure], "line").find((l) => l[":@"]?.["stroke-dasharray"] === "6 3");
@@ -181,16 +182,44 @@ describe("the charts on their own", () => {
     expect(ganttSvg(report)).not.toContain("<rect");
   });
 
+  it("draws a polling check as one row: a bar per run over a line through the wait", () => {
+    const steps = [0, 60, 120].map((t) => ({
+      name: "Check database",
+      branch: "database",
+      startSeconds: 100 + t,
+      endSeconds: 102 + t,
+      outcome: "ok" as const,
+    }));
+    const svg = ganttSvg(sampleReport({ rto: { totalSeconds: 300, overheadSeconds: 0, steps } }));
+    expect(XMLValidator.validate(svg)).toBe(true);
+    expect(svg.match(/<rect /g)).toHaveLength(3);
+    expect(svg.match(/>Check database</g)).toHaveLength(1);
+    expect(svg).toContain(">3 runs over 2m 02s<");
+  });
+
   it("picks ticks of at most about ten per axis, and groups steps by branch in start order", () => {
     expect([1, 9, 10, 11, 41, 100, 250, 2000].map(tickMinutes)).toEqual([1, 1, 1, 2, 5, 10, 30, 240]);
     const groups = groupSteps([
       { name: "b", branch: "images", startSeconds: 10, endSeconds: 20, outcome: "ok" },
       { name: "a", startSeconds: 0, endSeconds: 10, outcome: "ok" },
-      { name: "c", branch: "images", startSeconds: 20, endSeconds: 30, outcome: "failed" },
+      { name: "check", branch: "images", startSeconds: 80, endSeconds: 82, outcome: "failed" },
+      { name: "check", branch: "images", startSeconds: 20, endSeconds: 22, outcome: "ok" },
+      { name: "check", branch: "images", startSeconds: 50, endSeconds: 52, outcome: "ok" },
     ]);
-    expect(groups.map(([branch, steps]) => [branch, steps.map((s) => s.name)])).toEqual([
-      ["main", ["a"]],
-      ["images", ["b", "c"]],
+    expect(
+      groups.map(([branch, rows]) => [
+        branch,
+        rows.map((r) => [r.name, r.runs.length, r.startSeconds, r.endSeconds, r.outcome]),
+      ]),
+    ).toEqual([
+      ["main", [["a", 1, 0, 10, "ok"]]],
+      [
+        "images",
+        [
+          ["b", 1, 10, 20, "ok"],
+          ["check", 3, 20, 82, "failed"],
+        ],
+      ],
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import { formatDuration } from "@gitpod-dr/core/restore/messages";
+import { groupSteps } from "@gitpod-dr/sim/rehearse/html-charts";
 import {
   type RehearsalEvent,
   type RehearsalReport,
@@ -41,16 +42,20 @@ export function columns(rows: readonly (readonly string[])[], indent = "  "): st
   );
 }
 
+/** A row per state and branch (a polling check's runs in one), in the order they first started. */
 function stepRows(steps: readonly RehearsalStep[]): string[] {
+  const rows = groupSteps(steps)
+    .flatMap(([, branchRows]) => branchRows)
+    .sort((a, b) => a.startSeconds - b.startSeconds);
   return columns([
     ["STEP", "BRANCH", "START", "END", "TOOK", ""],
-    ...steps.map((s) => [
-      s.name,
-      s.branch ?? "-",
-      `+${seconds(s.startSeconds)}`,
-      `+${seconds(s.endSeconds)}`,
-      seconds(s.endSeconds - s.startSeconds),
-      s.outcome === "ok" ? MARK.ok : MARK.failed,
+    ...rows.map((r) => [
+      r.runs.length > 1 ? `${r.name} ×${r.runs.length}` : r.name,
+      r.branch === "main" ? "-" : r.branch,
+      `+${seconds(r.startSeconds)}`,
+      `+${seconds(r.endSeconds)}`,
+      seconds(r.endSeconds - r.startSeconds),
+      r.outcome === "ok" ? MARK.ok : MARK.failed,
     ]),
   ]);
 }

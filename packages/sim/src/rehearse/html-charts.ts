@@ -75,10 +75,10 @@ export function timelineSvg(report: RehearsalReport, width = 960): string {
 
   // A line and a label per midnight (UTC) of the virtual days.
   const firstMidnight = Math.ceil(start / DAY_MS) * DAY_MS;
-  for (let t = firstMidnight, day = 1; t <= end; t += DAY_MS, day++) {
+  for (let t = firstMidnight; t <= end; t += DAY_MS) {
     const at = new Date(t).toISOString();
     parts.push(line(x(at), top - 4, x(at), bottom, COLOURS.grid));
-    parts.push(text(x(at) + 3, top - 8, `day ${day} · ${at.slice(5, 10)}`, `fill="${COLOURS.muted}"`));
+    parts.push(text(x(at) + 3, top - 8, at.slice(0, 10), `fill="${COLOURS.muted}"`));
   }
   rows.forEach((tier, i) => {
     parts.push(
@@ -126,14 +126,40 @@ export function tickMinutes(totalMinutes: number): number {
   return 480;
 }
 
-/** Steps grouped by branch, each group in the order its first step started. */
-export function groupSteps(steps: readonly RehearsalStep[]): [string, RehearsalStep[]][] {
-  const groups = new Map<string, RehearsalStep[]>();
+/** One row of the restore chart: a state and each time it ran (a polling loop runs its check many times). */
+export interface StepRow {
+  readonly name: string;
+  readonly branch: string;
+  readonly runs: readonly RehearsalStep[];
+  /** From the first run's start to the last run's end, in seconds from the restore's start. */
+  readonly startSeconds: number;
+  readonly endSeconds: number;
+  readonly outcome: "ok" | "failed";
+}
+
+/**
+ * The steps as rows, a row per state and branch (steps outside a branch are "main"), grouped by branch;
+ * the groups, and the rows in each, in the order they first started.
+ */
+export function groupSteps(steps: readonly RehearsalStep[]): [string, StepRow[]][] {
+  const groups = new Map<string, Map<string, RehearsalStep[]>>();
   for (const step of [...steps].sort((a, b) => a.startSeconds - b.startSeconds)) {
-    const key = step.branch ?? "main";
-    groups.set(key, [...(groups.get(key) ?? []), step]);
+    const branch = step.branch ?? "main";
+    const rows = groups.get(branch) ?? new Map<string, RehearsalStep[]>();
+    groups.set(branch, rows);
+    rows.set(step.name, [...(rows.get(step.name) ?? []), step]);
   }
-  return [...groups];
+  return [...groups].map(([branch, rows]) => [
+    branch,
+    [...rows].map(([name, runs]) => ({
+      name,
+      branch,
+      runs,
+      startSeconds: Math.min(...runs.map((r) => r.startSeconds)),
+      endSeconds: Math.max(...runs.map((r) => r.endSeconds)),
+      outcome: runs.every((r) => r.outcome === "ok") ? "ok" : "failed",
+    })),
+  ]);
 }
 
 /** The restore's steps as bars on an axis of minutes since the restore started, grouped by branch. */
@@ -147,7 +173,7 @@ export function ganttSvg(report: RehearsalReport, width = 960): string {
   const axisMinutes = Math.ceil(totalMinutes / tick) * tick;
   const x = (seconds: number) => labelWidth + (seconds / 60 / axisMinutes) * plotWidth;
   const top = 30;
-  const rowCount = groups.reduce((sum, [, steps]) => sum + steps.length + 1, 0);
+  const rowCount = groups.reduce((sum, [, rows]) => sum + rows.length + 1, 0);
   const bottom = top + rowCount * 22;
   const parts = [svgOpen(width, bottom + 34, `The restore's steps, ${report.scenario}`)];
   for (let m = 0; m <= axisMinutes; m += tick) {
@@ -155,22 +181,28 @@ export function ganttSvg(report: RehearsalReport, width = 960): string {
     parts.push(text(x(m * 60), bottom + 16, `${m} min`, `fill="${COLOURS.muted}" text-anchor="middle"`));
   }
   let row = 0;
-  groups.forEach(([branch, steps], g) => {
+  groups.forEach(([branch, rows], g) => {
     const colour = BRANCH_COLOURS[g % BRANCH_COLOURS.length] as string;
     parts.push(text(8, top + row * 22 + 15, branch, `font-weight="bold" fill="${colour}"`));
     row++;
-    for (const s of steps) {
+    for (const r of rows) {
       const y = top + row * 22 + 4;
-      const x0 = x(s.startSeconds);
-      const w = Math.max(2, x(s.endSeconds) - x0);
-      const took = Math.round(s.endSeconds - s.startSeconds);
-      const failed = s.outcome === "failed";
-      parts.push(text(20, y + 11, s.name.length > 32 ? `${s.name.slice(0, 31)}…` : s.name));
+      parts.push(text(20, y + 11, r.name.length > 32 ? `${r.name.slice(0, 31)}…` : r.name));
+      // A state that ran more than once (a polling check): a thin line over the whole wait, a bar per run.
+      if (r.runs.length > 1) parts.push(line(x(r.startSeconds), y + 7, x(r.endSeconds), y + 7, colour));
+      for (const s of r.runs) {
+        const x0 = x(s.startSeconds);
+        const w = Math.max(2, x(s.endSeconds) - x0);
+        parts.push(
+          `<rect x="${n(x0)}" y="${n(y)}" width="${n(w)}" height="14" rx="2" fill="${colour}"${s.outcome === "failed" ? ` stroke="${COLOURS.failed}" stroke-width="2" fill-opacity="0.4"` : ""}><title>${esc(`${s.name}: +${s.startSeconds}s to +${s.endSeconds}s (${s.outcome})`)}</title></rect>`,
+        );
+      }
+      const span = formatDuration((r.endSeconds - r.startSeconds) * 1000);
+      const label = `${r.runs.length > 1 ? `${r.runs.length} runs over ${span}` : span}${r.outcome === "failed" ? " failed" : ""}`;
+      const end = Math.max(x(r.endSeconds), x(r.startSeconds) + 2);
       parts.push(
-        `<rect x="${n(x0)}" y="${n(y)}" width="${n(w)}" height="14" rx="2" fill="${colour}"${failed ? ` stroke="${COLOURS.failed}" stroke-width="2" fill-opacity="0.4"` : ""}><title>${esc(`${s.name}: +${s.startSeconds}s to +${s.endSeconds}s (${s.outcome})`)}</title></rect>`,
+        text(end + 4, y + 11, label, `fill="${r.outcome === "failed" ? COLOURS.failed : COLOURS.muted}"`),
       );
-      const label = `${formatDuration(took * 1000)}${failed ? " failed" : ""}`;
-      parts.push(text(x0 + w + 4, y + 11, label, `fill="${failed ? COLOURS.failed : COLOURS.muted}"`));
       row++;
     }
   });
