@@ -104,17 +104,18 @@ describe("gitpod-dr rehearse through the bin", () => {
   );
 
   it(
-    "a stage file whose DR target has no cluster for the application: the finding names the field, verdict failed, exit 1",
+    "a stage file with no DR target: the finding names the field, verdict failed, exit 1",
     async () => {
       const stage = join(dir, "broken.ts");
       const example = pathToFileURL(join(ROOT, "config/example.ts")).href;
-      // The application is backed up, but the DR target names no cluster to restore it into.
+      // A stage that validates but has no DR target: nowhere to restore to when the region is lost (the
+      // drill, which would need it, moved to the primary).
       writeFileSync(
         stage,
         [
           `import example from ${JSON.stringify(example)};`,
-          "const { cluster, ...dr } = example.restore.targets.dr;",
-          "export default { ...example, restore: { ...example.restore, targets: { ...example.restore.targets, dr } } };",
+          "const { dr, ...targets } = example.restore.targets;",
+          'export default { ...example, restore: { ...example.restore, targets }, drill: { ...example.drill, target: "primary" } };',
         ].join("\n"),
       );
       const result = await runBin(["rehearse", "--config", stage, "--days", "1", "--json"], {
@@ -139,7 +140,7 @@ describe("gitpod-dr rehearse through the bin", () => {
   it(
     "--keep: the kubeconfig works with the real kubectl (the restored namespace is there); Ctrl-C stops the clusters, exit 0",
     async () => {
-      const child = spawn(BIN, ["rehearse", "--keep", "--days", "1"], {
+      const child = spawn(BIN, ["rehearse", "--keep"], {
         cwd: ROOT,
         env: { ...process.env, PATH: `${NODE_BIN_DIR}:${process.env.PATH}` },
         stdio: ["ignore", "pipe", "pipe"],

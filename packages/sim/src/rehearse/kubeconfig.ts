@@ -1,16 +1,13 @@
-import { eksToken } from "../../../core/src/velero/eks-token.ts";
-import { SIM_CREDENTIALS } from "./account.ts";
 import type { SimWorld } from "./world.ts";
 
-/** A kubeconfig with one context per simulated cluster (127.0.0.1, the simulator's CA, an EKS token). */
+/**
+ * A kubeconfig with one context per simulated cluster (127.0.0.1, the simulator's CA), as a cluster
+ * administrator: the person looking around after `rehearse --keep` lists namespaces, which the
+ * functions' RBAC (deploy/rbac*.yaml) rightly does not allow, and stays longer than an EKS token lasts.
+ */
 export async function kubeconfigFor(world: SimWorld): Promise<string> {
   const clusters = [world.primary, world.dr].filter((c) => c !== undefined);
-  const entries = await Promise.all(
-    clusters.map(async (c) => ({
-      c,
-      token: (await eksToken({ clusterName: c.name, region: c.region, credentials: SIM_CREDENTIALS })).token,
-    })),
-  );
+  const entries = clusters.map((c) => ({ c, token: c.adminToken }));
   const lines = ["apiVersion: v1", "kind: Config", `current-context: ${world.primary.name}`, "clusters:"];
   for (const { c } of entries) {
     lines.push(

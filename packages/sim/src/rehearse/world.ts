@@ -5,6 +5,7 @@
  * registries. The stage's endpoints that would leave the machine (registry hosts, the kotsadm URL) are
  * mapped onto these peers on 127.0.0.1; everything else is the user's configuration as written.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { catalogConfig } from "../../../core/src/config/catalog.ts";
 import type { StageConfig } from "../../../core/src/config/stage.ts";
@@ -30,7 +31,12 @@ export interface SimCluster {
   readonly name: string;
   readonly region: string;
   readonly api: KubeApi;
+  /** A bearer token of a cluster administrator (system:masters), for the person looking around after --keep. */
+  readonly adminToken: string;
 }
+
+/** Who `rehearse --keep`'s kubeconfig is: an administrator, as the cluster's creator is on EKS. */
+const ADMIN_USER = { name: "rehearsal-admin", groups: ["system:masters", "system:authenticated"] };
 
 export interface SimWorld {
   readonly stage: string;
@@ -59,8 +65,9 @@ async function startCluster(
     region,
     user: { ...RESTORE_USER, groups: [...new Set([...FUNCTION_USER.groups, ...RESTORE_USER.groups])] },
   });
+  const adminToken = randomBytes(24).toString("base64url");
   const api = await startKubeApi({
-    authenticate: auth.authenticate,
+    authenticate: (token) => (token === adminToken ? ADMIN_USER : auth.authenticate(token)),
     rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
   });
   api.store.setNow(clock());
@@ -71,7 +78,7 @@ async function startCluster(
   // KOTS runs in every cluster the application can run in (it applies the configuration after a restore).
   api.store.put(deployment(namespace, "kotsadm", { image: KOTSADM_IMAGE, labels: { app: "kotsadm" } }));
   seedKotsadmAuth(api.store);
-  return { name, region, api };
+  return { name, region, api, adminToken };
 }
 
 /** The application as it runs in the primary cluster (what the Velero backups hold). */
