@@ -9,8 +9,8 @@ import { fileURLToPath } from "node:url";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { StageConfigInput } from "../../../core/src/config/stage.ts";
 import { importStageFile, loadStageConfigFile } from "../../../core/src/config-file.ts";
-import { synthesizeRestoreMachine } from "../restore/machine.ts";
-import { firings } from "./clock.ts";
+import { restoreMachineOf } from "../restore/machine.ts";
+import { firings, VIRTUAL_START } from "./clock.ts";
 import { configFindings } from "./findings.ts";
 import { runJob, scheduledJobs, topicArn } from "./jobs.ts";
 import { kubeconfigFor } from "./kubeconfig.ts";
@@ -31,8 +31,6 @@ import type {
 import { startWorld } from "./world.ts";
 
 const HOUR_MS = 3_600_000;
-/** The virtual clock's start: after the nightly jobs, so a rehearsal sees a full day's cycle first. */
-export const VIRTUAL_START = new Date("2026-12-01T04:30:00Z");
 export const DEFAULT_CONFIG = resolve(
   dirname(fileURLToPath(import.meta.url)),
   "../../../../config/example.ts",
@@ -150,7 +148,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     emit({ kind: "disaster", text: disaster.text, outcome: "failed" });
     // The restore runs where its target is: into DR from the standby stack in the DR region.
     const home = play.target === "dr" ? config.regions.dr : config.regions.primary;
-    const { definition } = await synthesizeRestoreMachine(input, {
+    const { definition } = await restoreMachineOf(input, {
       stage,
       region: home,
       kind: play.target === "dr" ? "standby" : "primary",
