@@ -11,7 +11,7 @@ import type { StageConfigInput } from "../../../core/src/config/stage.ts";
 import { importStageFile, loadStageConfigFile } from "../../../core/src/config-file.ts";
 import { restoreMachineOf } from "../restore/machine.ts";
 import { firings, VIRTUAL_START } from "./clock.ts";
-import { configFindings } from "./findings.ts";
+import { alarmFindings, configFindings } from "./findings.ts";
 import { runJob, scheduledJobs, topicArn } from "./jobs.ts";
 import { kubeconfigFor } from "./kubeconfig.ts";
 import { runRestoreMachine } from "./restore-run.ts";
@@ -23,6 +23,7 @@ import type {
   RehearsalAlarm,
   RehearsalBackup,
   RehearsalEvent,
+  RehearsalFinding,
   RehearsalMessage,
   RehearsalOptions,
   RehearsalReport,
@@ -57,7 +58,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     events.push(full);
     options.onEvent?.(full);
   };
-  const findings = configFindings(config);
+  const findings: RehearsalFinding[] = configFindings(config);
   for (const f of findings)
     emit({
       kind: "finding",
@@ -139,6 +140,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       }
       flushMessages();
     }
+
+    findings.push(...alarmFindings(world, alarms, play.breaks ?? []));
 
     // The disaster, then the restore.
     clock = disasterAt;

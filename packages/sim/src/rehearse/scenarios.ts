@@ -12,6 +12,7 @@ import type {
   RehearsalBackup,
   RehearsalFinding,
   RehearsalReport,
+  RehearsalTier,
   ScenarioName,
 } from "./types.ts";
 import type { SimWorld } from "./world.ts";
@@ -35,6 +36,8 @@ export interface JudgeContext {
 
 export interface ScenarioPlay {
   readonly expectation: string;
+  /** Tiers the scenario breaks on purpose (their RPO alarms are expected, not findings). */
+  readonly breaks?: readonly RehearsalTier[];
   /** The restore's target (where kotsadm runs for it). */
   readonly target: "primary" | "dr";
   prepare?(world: SimWorld, motion: WorldMotion, disasterAt: Date): Promise<void> | void;
@@ -172,6 +175,7 @@ export const SCENARIO_PLAYS: Record<ScenarioName, ScenarioPlay> = {
     ...regionLoss,
     expectation:
       "S3 replication stops on day 2: the objectStorage RPO alarm fires and its recovery point stops advancing",
+    breaks: ["objectStorage"],
     beforeJob: (_world, motion, time) => {
       // Day 2 of the rehearsal: the replication rule's role loses its permissions, say.
       if (time.getTime() >= VIRTUAL_START.getTime() + DAY_MS) motion.replicationStopped = true;
