@@ -6,8 +6,9 @@ import type { RehearsalAlarm, RehearsalFinding, RehearsalTier } from "./types.ts
 import type { SimWorld } from "./world.ts";
 
 /**
- * What in the stage configuration keeps a restore from working, found before anything runs: a restore
- * section that cannot restore what the stage backs up, a DR target without what a regional restore needs.
+ * What in the stage configuration keeps a restore from working, found before anything runs (beyond what
+ * validation refuses): no restore section, no DR target for a regional loss, a DR target without the
+ * key or the replica bucket a regional restore needs.
  */
 export function configFindings(config: StageConfig): RehearsalFinding[] {
   const out: RehearsalFinding[] = [];
@@ -24,20 +25,6 @@ export function configFindings(config: StageConfig): RehearsalFinding[] {
       message: "no DR target: the primary region lost, there is nowhere to restore to",
     });
     return out;
-  }
-  if (config.application && !dr.cluster) {
-    out.push({
-      severity: "error",
-      field: "restore.targets.dr.cluster",
-      message: "the application is backed up but the DR target names no cluster to restore it into",
-    });
-  }
-  if (restore.images && !dr.registry) {
-    out.push({
-      severity: "error",
-      field: "restore.targets.dr.registry",
-      message: "restore.images is set but the DR target names no registry to ensure the images in",
-    });
   }
   if (config.database.kmsKeyArn && !dr.database.kmsKeyArn) {
     out.push({
