@@ -167,6 +167,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       region: home,
       start: restoreStart,
       tasks: (now) => restoreTasks(world, now, home),
+      backupItems: (backup) => motion.items(backup),
       onClock: (at) => {
         clock = at;
       },
