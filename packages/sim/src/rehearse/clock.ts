@@ -7,6 +7,9 @@
 import { schedulePeriodMs } from "../../../core/src/schedule.ts";
 
 const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+/** The virtual clock's start: after the nightly jobs, so a rehearsal sees a full day's cycle first. */
+export const VIRTUAL_START = new Date("2026-12-01T04:30:00Z");
 const MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 const DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 

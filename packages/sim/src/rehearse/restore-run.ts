@@ -66,6 +66,8 @@ export async function runRestoreMachine(options: {
   tasks: (now: () => Date) => Record<RestoreFunction, RestoreTask>;
   durations?: DurationModel;
   onStep?: (step: RehearsalStep, at: Date) => void;
+  /** How many objects a Velero backup holds (its restore takes a minute plus seconds per item). */
+  backupItems?: (backup: string) => number;
   /** Told the virtual time whenever it moves (the account's clock follows it). */
   onClock?: (at: Date) => void;
   timeoutMs?: number;
@@ -182,7 +184,9 @@ export async function runRestoreMachine(options: {
       if (state === "Restore database") dbStartedAt = endAt;
       if (state === "Restore application") {
         appStartedAt = endAt;
-        appItems = target.api.store.lastSeq();
+        const backup = (event as { plan?: { application?: { backup?: { name?: string } } } }).plan
+          ?.application?.backup?.name;
+        appItems = backup ? (options.backupItems?.(backup) ?? 0) : 0;
       }
       if (b === undefined) main = endAt;
       else {

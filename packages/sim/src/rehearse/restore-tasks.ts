@@ -30,6 +30,25 @@ import type { SimWorld } from "./world.ts";
 
 export type RestoreTask = (event: unknown) => Promise<unknown>;
 
+/**
+ * `fetch` of the simulation: 127.0.0.1 only; the application's health URL (restore.application.healthUrl)
+ * answered as the restored Gitpod does once it runs (the simulated cluster has no Gitpod server to ask).
+ */
+export function localFetch(healthUrl: string | undefined): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (healthUrl && url.href === new URL(healthUrl).href) {
+      return new Response('{"version":"rehearsal"}', {
+        status: 200,
+        headers: { "Content-Type": "application/json" },
+      });
+    }
+    if (url.hostname !== "127.0.0.1")
+      throw new TypeError(`the simulation reaches only 127.0.0.1, not ${url.host}`);
+    return globalThis.fetch(input, init);
+  };
+}
+
 /** The restore functions' configuration, as stacks/Restore.ts derives it. */
 export function restoreConfigOf(world: SimWorld): RestoreJobConfig {
   return restoreJobConfig(world.stage, ACCOUNT, world.config, catalogConfig(world.stage, world.config));
@@ -90,7 +109,7 @@ export function restoreTasks(
       applicationStep(applicationEvent.parse(raw), config, {
         kube,
         cloudwatch: (region: string) => cache.client(CloudWatchClient, region),
-        fetch: globalThis.fetch,
+        fetch: localFetch(config.restore.application.healthUrl),
         now,
       }),
     notify: async (raw) =>

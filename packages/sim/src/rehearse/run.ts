@@ -9,9 +9,9 @@ import { fileURLToPath } from "node:url";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { StageConfigInput } from "../../../core/src/config/stage.ts";
 import { importStageFile, loadStageConfigFile } from "../../../core/src/config-file.ts";
-import { synthesizeRestoreMachine } from "../restore/machine.ts";
-import { firings } from "./clock.ts";
-import { configFindings } from "./findings.ts";
+import { restoreMachineOf } from "../restore/machine.ts";
+import { firings, VIRTUAL_START } from "./clock.ts";
+import { alarmFindings, configFindings } from "./findings.ts";
 import { runJob, scheduledJobs, topicArn } from "./jobs.ts";
 import { kubeconfigFor } from "./kubeconfig.ts";
 import { runRestoreMachine } from "./restore-run.ts";
@@ -23,6 +23,7 @@ import type {
   RehearsalAlarm,
   RehearsalBackup,
   RehearsalEvent,
+  RehearsalFinding,
   RehearsalMessage,
   RehearsalOptions,
   RehearsalReport,
@@ -31,8 +32,6 @@ import type {
 import { startWorld } from "./world.ts";
 
 const HOUR_MS = 3_600_000;
-/** The virtual clock's start: after the nightly jobs, so a rehearsal sees a full day's cycle first. */
-export const VIRTUAL_START = new Date("2026-12-01T04:30:00Z");
 export const DEFAULT_CONFIG = resolve(
   dirname(fileURLToPath(import.meta.url)),
   "../../../../config/example.ts",
@@ -59,7 +58,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     events.push(full);
     options.onEvent?.(full);
   };
-  const findings = configFindings(config);
+  const findings: RehearsalFinding[] = configFindings(config);
   for (const f of findings)
     emit({
       kind: "finding",
@@ -142,6 +141,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       flushMessages();
     }
 
+    findings.push(...alarmFindings(world, alarms, play.breaks ?? []));
+
     // The disaster, then the restore.
     clock = disasterAt;
     progress = 0.7;
@@ -150,7 +151,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     emit({ kind: "disaster", text: disaster.text, outcome: "failed" });
     // The restore runs where its target is: into DR from the standby stack in the DR region.
     const home = play.target === "dr" ? config.regions.dr : config.regions.primary;
-    const { definition } = await synthesizeRestoreMachine(input, {
+    const { definition } = await restoreMachineOf(input, {
       stage,
       region: home,
       kind: play.target === "dr" ? "standby" : "primary",
@@ -166,6 +167,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       region: home,
       start: restoreStart,
       tasks: (now) => restoreTasks(world, now, home),
+      backupItems: (backup) => motion.items(backup),
       onClock: (at) => {
         clock = at;
       },

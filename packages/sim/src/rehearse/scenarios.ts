@@ -3,6 +3,8 @@
  * for the verdict to pass.
  */
 import { snapshotIdentifier } from "../../../core/src/rds/naming.ts";
+import { backupName } from "../../../core/src/velero/naming.ts";
+import { DAY_MS, firings, VIRTUAL_START } from "./clock.ts";
 import type { RestoreRun } from "./restore-run.ts";
 import type { WorldMotion } from "./seed.ts";
 import type {
@@ -10,6 +12,7 @@ import type {
   RehearsalBackup,
   RehearsalFinding,
   RehearsalReport,
+  RehearsalTier,
   ScenarioName,
 } from "./types.ts";
 import type { SimWorld } from "./world.ts";
@@ -33,6 +36,8 @@ export interface JudgeContext {
 
 export interface ScenarioPlay {
   readonly expectation: string;
+  /** Tiers the scenario breaks on purpose (their RPO alarms are expected, not findings). */
+  readonly breaks?: readonly RehearsalTier[];
   /** The restore's target (where kotsadm runs for it). */
   readonly target: "primary" | "dr";
   prepare?(world: SimWorld, motion: WorldMotion, disasterAt: Date): Promise<void> | void;
@@ -113,6 +118,9 @@ async function deleteImage(host: string, reference: string): Promise<void> {
     throw new Error(`unable to delete ${reference} from ${host}: HTTP ${deleted.status}`);
 }
 
+/** The backup the failed-velero-backup scenario made fail, per world. */
+const failedBackups = new WeakMap<SimWorld, string>();
+
 const loseRegion = (world: SimWorld) => {
   world.account.lostRegions.add(world.config.regions.primary);
 };
@@ -167,10 +175,10 @@ export const SCENARIO_PLAYS: Record<ScenarioName, ScenarioPlay> = {
     ...regionLoss,
     expectation:
       "S3 replication stops on day 2: the objectStorage RPO alarm fires and its recovery point stops advancing",
+    breaks: ["objectStorage"],
     beforeJob: (_world, motion, time) => {
-      if (!motion.replicationStopped && time.getTime() >= Date.parse("2026-12-02T04:30:00Z")) {
-        motion.replicationStopped = true;
-      }
+      // Day 2 of the rehearsal: the replication rule's role loses its permissions, say.
+      if (time.getTime() >= VIRTUAL_START.getTime() + DAY_MS) motion.replicationStopped = true;
     },
     judge: async (world, context) => {
       const reasons: string[] = [];
@@ -187,18 +195,24 @@ export const SCENARIO_PLAYS: Record<ScenarioName, ScenarioPlay> = {
     ...regionLoss,
     expectation:
       "a Velero backup ends PartiallyFailed: an alert goes out and the restore uses the previous good backup",
-    beforeJob: (world, _motion, time, job) => {
-      // The backup of the day before the disaster ends PartiallyFailed.
-      if (job === "velero-backup" && time.getTime() === Date.parse("2026-12-03T02:00:00Z")) {
-        world.primary.api.velero.planBackup("gitpod-dr-2026-12-03-0200", [
-          { phase: "InProgress" },
-          { phase: "PartiallyFailed", status: { errors: 2, warnings: 1 } },
-        ] as never);
-      }
+    prepare: (world, _motion, disasterAt) => {
+      // The backup of the day before the disaster's day ends PartiallyFailed; the next run reports it.
+      const schedule = world.config.application?.schedule;
+      const runs = schedule ? firings(schedule, VIRTUAL_START, disasterAt) : [];
+      const time = runs.at(-2);
+      if (!time)
+        throw new Error(
+          "failed-velero-backup needs two application backups before the disaster: --days 2 or more",
+        );
+      failedBackups.set(world, backupName(time));
+      world.primary.api.velero.planBackup(backupName(time), [
+        { phase: "InProgress" },
+        { phase: "PartiallyFailed", status: { errors: 2, warnings: 1 } },
+      ]);
     },
     judge: async (world, context) => {
       const reasons = await restored(world, context.run, "dr");
-      const failed = "gitpod-dr-2026-12-03-0200";
+      const failed = failedBackups.get(world) ?? "";
       if (
         !world.account.messages.some((m) => m.body.includes(failed) || m.subject.includes("PartiallyFailed"))
       )

@@ -94,6 +94,11 @@ export class WorldMotion {
 
   constructor(private readonly world: SimWorld) {}
 
+  /** How many objects the backup holds (0 when this rehearsal did not make it). */
+  items(backup: string): number {
+    return this.#contents.get(backup)?.length ?? 0;
+  }
+
   /** The world as it is at `now`: what AWS, Velero and S3 did since the last job. */
   advance(now: Date): void {
     const { config, account } = this.world;

@@ -40,6 +40,26 @@ export interface SynthesizedRestore {
   properties: Record<string, unknown>;
 }
 
+const synthesized = new Map<string, Promise<SynthesizedRestore>>();
+
+/**
+ * The restore machine of a stage, synthesized once per process for the same configuration and
+ * deployment (a rehearsal of several scenarios of one stage synthesizes each kind once: ~60 s each).
+ */
+export function restoreMachineOf(
+  config: StageConfigInput,
+  options: { stage: string; region: string; kind?: "primary" | "standby" },
+): Promise<SynthesizedRestore> {
+  const key = JSON.stringify([config, options]);
+  let found = synthesized.get(key);
+  if (!found) {
+    found = synthesizeRestoreMachine(config, options);
+    synthesized.set(key, found);
+    found.catch(() => synthesized.delete(key));
+  }
+  return found;
+}
+
 /** Synthesizes the stage (every stack, as `sst deploy` would) and returns the restore machine's ASL. */
 export async function synthesizeRestoreMachine(
   config: StageConfigInput,
