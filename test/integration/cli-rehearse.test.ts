@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RehearsalReport } from "../../packages/sim/src/rehearse/types.ts";
-import { BIN, buildCli, NODE_BIN_DIR, ROOT, runBin } from "../fixtures/cli-bin.ts";
+import { BIN, buildCli, loadedInputs, NODE_BIN_DIR, ROOT, runBin } from "../fixtures/cli-bin.ts";
 
 const run = promisify(execFile);
 const RUN_MS = 240_000;
@@ -38,6 +38,13 @@ describe("gitpod-dr rehearse through the bin", () => {
       /^--days must be a whole number of days from 1 to 30/,
     );
     expect(days.stderr).not.toMatch(/setup/);
+    // The command's chunk has the flags, the output and the HTML page; the engine is a chunk of its own.
+    const inputs = await loadedInputs("command");
+    expect(inputs.some((f) => /packages\/cli\/src\/rehearse\/flags\.ts$/.test(f))).toBe(true);
+    expect(inputs.some((f) => /packages\/sim\/src\/rehearse\/html\.ts$/.test(f))).toBe(true);
+    expect(
+      inputs.filter((f) => /aws-local-stepfunctions|@kubernetes|sim\/src\/rehearse\/run\.ts$/.test(f)),
+    ).toEqual([]);
   });
 
   it(
