@@ -35,6 +35,9 @@ const result = await build({
     "constructs",
     "cdk-nag",
     "esbuild",
+    // `rehearse` only: dynalite (the simulated catalog's DynamoDB) loads classic-level, whose native
+    // binding node-gyp-build finds relative to the package's own directory, not a bundle's.
+    "dynalite",
   ],
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

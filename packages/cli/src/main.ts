@@ -15,6 +15,7 @@ import {
 import { copyImage } from "./commands/copy-image.ts";
 import { deploy } from "./commands/deploy.ts";
 import { rdsSnapshot } from "./commands/rds-snapshot.ts";
+import { rehearse } from "./commands/rehearse.ts";
 import { restore } from "./commands/restore.ts";
 import { s3Check } from "./commands/s3-check.ts";
 import { status } from "./commands/status.ts";
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   restore,
   synth,
   deploy,
+  rehearse,
 ];
 
 const processIo: Io = {

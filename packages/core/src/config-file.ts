@@ -38,7 +38,7 @@ const NOT_FOR_NODE =
  * Imports a stage file: with Node's own type stripping where it runs (Node ≥ 22.18; ~0.05 s), else
  * through tsx (~0.4 s more: the CLI's `sync-images` start-up, measured by `npm run bench:copy`).
  */
-async function importStageFile(file: string): Promise<{ default?: unknown }> {
+export async function importStageFile(file: string): Promise<{ default?: unknown }> {
   const url = pathToFileURL(file).href;
   if ((process.features as { typescript?: unknown }).typescript || !/\.(ts|mts)$/.test(file)) {
     try {

@@ -110,7 +110,16 @@ describe("redact: error names and prose about credentials are not key/value secr
   });
 
   it("is one rule for key names, here and for a Secret's data (secrets.ts)", () => {
-    for (const name of ["password", "DB_PASS", "apiKey", "kotsadm-authstring", "tls.key", "ssh-privatekey"]) {
+    for (const name of [
+      "password",
+      "DB_PASS",
+      "pass",
+      "passwd",
+      "apiKey",
+      "kotsadm-authstring",
+      "tls.key",
+      "ssh-privatekey",
+    ]) {
       expect(isSecretKey(name), name).toBe(true);
     }
     for (const name of [
@@ -119,6 +128,8 @@ describe("redact: error names and prose about credentials are not key/value secr
       "host",
       "author",
       "WWW-Authenticate",
+      "PASSED",
+      "passing",
     ]) {
       expect(isSecretKey(name), name).toBe(false);
     }

@@ -26,8 +26,9 @@ const MIN_SECRET_LENGTH = 4;
 // Words that make a key name secret-looking (`db_password`, `aws_secret_access_key`, `"auth"`, `apiKey`,
 // `tls.key`). "auth" only as a word of its own or as authorization / authstring / auth_token (not
 // `WWW-Authenticate`, `auths`, `author`).
+// "pass" but not the verb (`PASSED: the restore brings …`, a verdict, is prose, not a password).
 const SECRET_KEY =
-  /pass(?:word|wd)?|pwd|secret|token|api[_-]?key|credential|private[_-]?key|session[_-]?key|(?<![a-z])auth(?:orization|[_-]?string|[_-]?token)?(?![a-z])|\.key$/i;
+  /pass(?:word|wd)?(?!(?:ed|es|ing)(?![a-z]))|pwd|secret|token|api[_-]?key|credential|private[_-]?key|session[_-]?key|(?<![a-z])auth(?:orization|[_-]?string|[_-]?token)?(?![a-z])|\.key$/i;
 // A key whose only secret-looking word is "credential(s)": a value names the credentials (a token, a
 // key id) or holds them (an object, whose own keys are searched); prose after it describes them.
 const CREDENTIAL_ONLY = /credential/i;
