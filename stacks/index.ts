@@ -8,7 +8,6 @@ import { customResourceHandlerLogs } from "./constructs/CustomResourceHandler.ts
 import { setStageConfig } from "./context.ts";
 import { Dashboard } from "./Dashboard.ts";
 import { Drill } from "./Drill.ts";
-import { stripJsonImportAttributes } from "./esbuild.ts";
 import { Images } from "./Images.ts";
 import { Restore } from "./Restore.ts";
 import { Storage } from "./Storage.ts";
@@ -38,7 +37,7 @@ export function addStacks(app: App, config: StageConfig, kind: "primary" | "stan
   app.setDefaultFunctionProps({
     runtime: "nodejs22.x",
     architecture: "arm_64",
-    nodejs: { minify: true, esbuild: { plugins: [stripJsonImportAttributes] } },
+    nodejs: { minify: true },
   });
   if (kind === "standby") {
     app.stack(Alerts).stack(Catalog).stack(Restore);
