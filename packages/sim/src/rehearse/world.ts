@@ -5,6 +5,7 @@
  * registries. The stage's endpoints that would leave the machine (registry hosts, the kotsadm URL) are
  * mapped onto these peers on 127.0.0.1; everything else is the user's configuration as written.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { catalogConfig } from "../../../core/src/config/catalog.ts";
 import type { StageConfig } from "../../../core/src/config/stage.ts";
@@ -23,6 +24,7 @@ import { type RegistryServer, startRegistry } from "../registry/server.ts";
 import { SimAccount } from "./account.ts";
 
 export const DOCKER_REGISTRY = "/usr/bin/docker-registry";
+const ADMIN = { name: "rehearsal-admin", groups: ["system:masters", "system:authenticated"] };
 /** The database Secret the application holds (the restore repoints it; never a real password). */
 export const APP_DB_PASSWORD = "rehearsal-db-password-not-real";
 
@@ -41,6 +43,8 @@ export interface SimWorld {
   readonly dr?: SimCluster;
   readonly kotsadm?: FakeKotsadm;
   readonly registries?: { readonly primary: RegistryServer; readonly dr: RegistryServer };
+  /** The bearer token of the clusters' admin (the kubeconfig `--keep` prints). */
+  readonly adminToken: string;
   /** Notes for the report (what was mapped, what is not simulated). */
   readonly notes: string[];
   stop(): Promise<void>;
@@ -51,6 +55,7 @@ async function startCluster(
   region: string,
   config: StageConfig,
   clock: () => Date,
+  adminToken: string,
 ): Promise<SimCluster> {
   // One principal for every function (they share the simulated credentials): the groups of both
   // deploy/rbac.yaml (the backup job) and deploy/rbac-restore.yaml (the restore).
@@ -60,7 +65,8 @@ async function startCluster(
     user: { ...RESTORE_USER, groups: [...new Set([...FUNCTION_USER.groups, ...RESTORE_USER.groups])] },
   });
   const api = await startKubeApi({
-    authenticate: auth.authenticate,
+    // The person looking around after a run (`--keep`) is the cluster's admin; the functions are not.
+    authenticate: (token) => (token === adminToken ? ADMIN : auth.authenticate(token)),
     rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
   });
   api.store.setNow(clock());
@@ -216,11 +222,12 @@ export async function startWorld(options: WorldOptions): Promise<SimWorld> {
     });
     stops.push(() => account.stop());
     const primaryName = config.application?.cluster.name ?? "gitpod";
-    const primary = await startCluster(primaryName, config.regions.primary, config, clock);
+    const adminToken = randomBytes(24).toString("base64url");
+    const primary = await startCluster(primaryName, config.regions.primary, config, clock, adminToken);
     stops.push(() => primary.api.stop());
     seedApplication(primary, config);
     const drName = config.restore?.targets.dr?.cluster?.name;
-    const dr = drName ? await startCluster(drName, config.regions.dr, config, clock) : undefined;
+    const dr = drName ? await startCluster(drName, config.regions.dr, config, clock, adminToken) : undefined;
     if (dr) stops.push(() => dr.api.stop());
     for (const c of [primary, dr]) {
       if (c) account.clusters.set(c.name, { url: c.api.url, caData: c.api.caData, region: c.region });
@@ -276,6 +283,7 @@ export async function startWorld(options: WorldOptions): Promise<SimWorld> {
       ...(kotsadm ? { kotsadm } : {}),
       ...(registries ? { registries } : {}),
       notes,
+      adminToken,
       stop: async () => {
         await Promise.allSettled(stops.reverse().map((s) => s()));
       },
