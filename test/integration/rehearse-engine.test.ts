@@ -4,6 +4,11 @@
  * requires (the messages, the alarms, the restored resources). The scenarios share the synthesized
  * restore machine (one per deployment kind, memoised in the process); each has its own world.
  */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { runRehearsal } from "../../packages/sim/src/rehearse/run.ts";
 import type { RehearsalEvent, RehearsalReport } from "../../packages/sim/src/rehearse/types.ts";
@@ -133,5 +138,35 @@ describe("runRehearsal (example stage)", () => {
     expect(report.verdict).toBe("passed");
     expect(events.find((e) => e.kind === "disaster")?.text).toContain("gitpod/ws-manager-mk2:2024.11.0");
     expect(branch(report, "images")).toHaveLength(3);
+  }, 300_000);
+
+  it("keep: the clusters stay up after the report and the kubeconfig works with kubectl", async () => {
+    const { report, kept } = await runRehearsal({ scenario: "region-loss", days: 2, keep: true });
+    const dir = await mkdtemp(join(tmpdir(), "rehearse-kubeconfig-"));
+    try {
+      expect(report.verdict).toBe("passed");
+      await writeFile(join(dir, "config"), kept?.kubeconfig ?? "");
+      // Async: the simulated clusters answer from this process.
+      const kubectl = async (...args: string[]) =>
+        (
+          await promisify(execFile)("kubectl", [
+            "--kubeconfig",
+            join(dir, "config"),
+            "--request-timeout=20s",
+            ...args,
+          ])
+        ).stdout;
+      expect(await kubectl("get", "ns", "-o", "name")).toContain("namespace/gitpod");
+      // The restored application in the DR cluster, and the backups Velero synced there.
+      const restored = await kubectl("--context", "gitpod-dr", "get", "deploy", "-n", "gitpod", "-o", "name");
+      expect(restored).toContain("deployment.apps/server");
+      expect(restored).toContain("deployment.apps/proxy");
+      expect(
+        await kubectl("--context", "gitpod-dr", "get", "backups.velero.io", "-n", "velero", "-o", "name"),
+      ).toContain(`backup.velero.io/${report.recoveryPoint.application}`);
+    } finally {
+      await kept?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 300_000);
 });

@@ -226,7 +226,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     };
     if (options.keep) {
       kept = true;
-      return { report, kept: { kubeconfig: await kubeconfigFor(world), stop: () => world.stop() } };
+      return { report, kept: { kubeconfig: kubeconfigFor(world), stop: () => world.stop() } };
     }
     return { report };
   } finally {

@@ -24,6 +24,7 @@ import { type RegistryServer, startRegistry } from "../registry/server.ts";
 import { SimAccount } from "./account.ts";
 
 export const DOCKER_REGISTRY = "/usr/bin/docker-registry";
+const ADMIN = { name: "rehearsal-admin", groups: ["system:masters", "system:authenticated"] };
 /** The database Secret the application holds (the restore repoints it; never a real password). */
 export const APP_DB_PASSWORD = "rehearsal-db-password-not-real";
 
@@ -31,12 +32,7 @@ export interface SimCluster {
   readonly name: string;
   readonly region: string;
   readonly api: KubeApi;
-  /** A bearer token of a cluster administrator (system:masters), for the person looking around after --keep. */
-  readonly adminToken: string;
 }
-
-/** Who `rehearse --keep`'s kubeconfig is: an administrator, as the cluster's creator is on EKS. */
-const ADMIN_USER = { name: "rehearsal-admin", groups: ["system:masters", "system:authenticated"] };
 
 export interface SimWorld {
   readonly stage: string;
@@ -47,6 +43,8 @@ export interface SimWorld {
   readonly dr?: SimCluster;
   readonly kotsadm?: FakeKotsadm;
   readonly registries?: { readonly primary: RegistryServer; readonly dr: RegistryServer };
+  /** The bearer token of the clusters' admin (the kubeconfig `--keep` prints). */
+  readonly adminToken: string;
   /** Notes for the report (what was mapped, what is not simulated). */
   readonly notes: string[];
   stop(): Promise<void>;
@@ -57,6 +55,7 @@ async function startCluster(
   region: string,
   config: StageConfig,
   clock: () => Date,
+  adminToken: string,
 ): Promise<SimCluster> {
   // One principal for every function (they share the simulated credentials): the groups of both
   // deploy/rbac.yaml (the backup job) and deploy/rbac-restore.yaml (the restore).
@@ -65,9 +64,9 @@ async function startCluster(
     region,
     user: { ...RESTORE_USER, groups: [...new Set([...FUNCTION_USER.groups, ...RESTORE_USER.groups])] },
   });
-  const adminToken = randomBytes(24).toString("base64url");
   const api = await startKubeApi({
-    authenticate: (token) => (token === adminToken ? ADMIN_USER : auth.authenticate(token)),
+    // The person looking around after a run (`--keep`) is the cluster's admin; the functions are not.
+    authenticate: (token) => (token === adminToken ? ADMIN : auth.authenticate(token)),
     rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
   });
   api.store.setNow(clock());
@@ -78,7 +77,7 @@ async function startCluster(
   // KOTS runs in every cluster the application can run in (it applies the configuration after a restore).
   api.store.put(deployment(namespace, "kotsadm", { image: KOTSADM_IMAGE, labels: { app: "kotsadm" } }));
   seedKotsadmAuth(api.store);
-  return { name, region, api, adminToken };
+  return { name, region, api };
 }
 
 /** The application as it runs in the primary cluster (what the Velero backups hold). */
@@ -223,11 +222,12 @@ export async function startWorld(options: WorldOptions): Promise<SimWorld> {
     });
     stops.push(() => account.stop());
     const primaryName = config.application?.cluster.name ?? "gitpod";
-    const primary = await startCluster(primaryName, config.regions.primary, config, clock);
+    const adminToken = randomBytes(24).toString("base64url");
+    const primary = await startCluster(primaryName, config.regions.primary, config, clock, adminToken);
     stops.push(() => primary.api.stop());
     seedApplication(primary, config);
     const drName = config.restore?.targets.dr?.cluster?.name;
-    const dr = drName ? await startCluster(drName, config.regions.dr, config, clock) : undefined;
+    const dr = drName ? await startCluster(drName, config.regions.dr, config, clock, adminToken) : undefined;
     if (dr) stops.push(() => dr.api.stop());
     for (const c of [primary, dr]) {
       if (c) account.clusters.set(c.name, { url: c.api.url, caData: c.api.caData, region: c.region });
@@ -283,6 +283,7 @@ export async function startWorld(options: WorldOptions): Promise<SimWorld> {
       ...(kotsadm ? { kotsadm } : {}),
       ...(registries ? { registries } : {}),
       notes,
+      adminToken,
       stop: async () => {
         await Promise.allSettled(stops.reverse().map((s) => s()));
       },
