@@ -185,12 +185,14 @@ export default {
     },
   },
   // Optional: the recovery point objective per tier: how old each tier's newest good copy may get before
-  // its alarm fires (durations: "26h", "90m", "1d2h"). A tier left out gets what its schedule delivers
-  // plus 2h (the application's job records a backup at its next run: twice its schedule's gap, plus 2h).
-  // A target shorter than the schedule can deliver is rejected.
-  // A target for a tier the stage does not configure is rejected. Here: the database tier's target;
-  // the others get their defaults (objectStorage 3h, images 8h, application 50h with the schedules above).
-  rpo: { database: "26h" },
+  // its alarm fires (durations: "50h", "90m", "1d2h"). A tier left out gets what its schedule delivers
+  // plus 2h. The database and the application are finished by their job's NEXT run (a snapshot is copied
+  // to the DR region, a Velero backup recorded, at the run after), so they deliver twice their schedule's
+  // gap: a daily snapshot's DR copy is 24-48h old. A target shorter than the schedule can deliver is
+  // rejected, and so is a target for a tier the stage does not configure. Here the database's target is
+  // written out; the others get their defaults (objectStorage 3h, images 8h, application 50h with the
+  // schedules above). A tighter database RPO needs a more frequent rdsSnapshot schedule.
+  rpo: { database: "50h" },
   // Optional: the scheduled restore drill (README "Restore drills"). Restores the newest recovery point
   // into scratch resources named from the drill id (database gitpod-dr-drill-<id>, namespaces
   // gitpod-drill-<id>), checks it, and tears everything down. Needs the restore section above.

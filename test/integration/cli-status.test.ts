@@ -38,7 +38,7 @@ const STAGE = {
       },
     ],
   },
-  rpo: { database: "26h" },
+  rpo: { database: "50h" },
 };
 const NOW = new Date("2026-11-26T04:00:00Z");
 
@@ -102,7 +102,7 @@ describe("gitpod-dr status", () => {
     expect(rest.join("\n")).toMatchInlineSnapshot(`
       "
       TIER                        NEWEST GOOD COPY                                                           AGE     RPO      STATUS
-      database                    snapshot gitpod-dr-gitpod-db-202611260300                                  1h 00m  26h 00m  OK
+      database                    snapshot gitpod-dr-gitpod-db-202611260300                                  1h 00m  50h 00m  OK
       objectStorage               bucket gitpod-workspace-backups replicated up to 2026-11-26T03:30:00.000Z  30m     3h 00m   OK
         gitpod-workspace-backups                                                                             30m
       images                      image sync started 2026-11-26T01:00:00.000Z                                3h 00m  8h 00m   OK

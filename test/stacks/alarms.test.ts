@@ -300,7 +300,7 @@ describe("alarms, destinations and the dashboard (example stage, primary region)
       ]);
     }
     // Each tier's RPO target (what its alarm compares with) as a horizontal line in hours, in the tier's
-    // colour: the example's database target (26h), the others' defaults (schedule's gap + 2h; the
+    // colour: the example's database target (50h), the others' defaults (schedule's gap + 2h; the
     // application's twice its daily gap + 2h).
     const colours = Object.fromEntries(
       metricsOf(age).flatMap((m) => {
@@ -311,7 +311,7 @@ describe("alarms, destinations and the dashboard (example stage, primary region)
     expect(age.properties.annotations.horizontal).toEqual(
       (
         [
-          ["database", 26],
+          ["database", 50],
           ["objectStorage", 3],
           ["images", 8],
           ["application", 50],

@@ -82,7 +82,7 @@ describe("the recovery-point catalog in the DR region (standby)", () => {
       "gitpod-dr-catalog-rpo-images",
       "gitpod-dr-catalog-rpo-objectStorage",
     ]);
-    const thresholds = { database: 26, objectStorage: 3, images: 8, application: 50 };
+    const thresholds = { database: 50, objectStorage: 3, images: 8, application: 50 };
     for (const [tier, hours] of Object.entries(thresholds)) {
       const alarm = byName[`gitpod-dr-catalog-rpo-${tier}`] as Record<string, unknown>;
       expect(alarm).toMatchObject({

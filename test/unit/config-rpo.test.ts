@@ -40,25 +40,27 @@ describe("longest gap between runs of a schedule", () => {
 });
 
 describe("rpo", () => {
-  it("defaults each configured tier to what its schedule delivers plus 2 h (the application's job records a run late)", () => {
+  it("defaults each configured tier to what its schedule delivers plus 2 h (the database and application jobs finish a copy at their next run)", () => {
     const config = parseStageConfig(exampleStage);
     expect(rpoTargets(config)).toEqual({
-      database: 26 * HOUR,
+      database: 50 * HOUR,
       objectStorage: 3 * HOUR,
       images: 8 * HOUR,
       application: 50 * HOUR,
     });
-    expect(rpoTargets(parseStageConfig(BASE))).toEqual({ database: 26 * HOUR });
+    // A daily snapshot is copied to the DR region at the next day's run: its DR copy gets up to 48 h old.
+    expect(rpoTargets(parseStageConfig(BASE))).toEqual({ database: 50 * HOUR });
   });
 
   it("takes durations such as 26h, 90m, 1d2h", () => {
-    const config = parseStageConfig({ ...BASE, rpo: { database: "1d2h30m" } });
-    expect(rpoTargets(config).database).toBe(26.5 * HOUR);
+    const config = parseStageConfig({ ...BASE, rpo: { database: "2d2h30m" } });
+    expect(rpoTargets(config).database).toBe(50.5 * HOUR);
+    expect(rpoTargets(parseStageConfig({ ...BASE, rpo: { database: "50h" } })).database).toBe(50 * HOUR);
   });
 
   it("rejects a target shorter than the schedule delivers, a bad duration, and a tier not configured, naming the field", () => {
-    expect(problem({ ...BASE, rpo: { database: "20h" } })).toEqual([
-      "rpo.database: 20h is shorter than its schedule cron(0 3 * * ? *) can deliver (its newest copy gets up to 24h old): use more than 24h, e.g. 26h",
+    expect(problem({ ...BASE, rpo: { database: "26h" } })).toEqual([
+      "rpo.database: 26h is shorter than its schedule cron(0 3 * * ? *) can deliver (its newest copy gets up to 48h old): use more than 48h, e.g. 50h",
     ]);
     expect(problem({ ...BASE, rpo: { database: "a day" } })).toEqual([
       'rpo.database: must be a duration such as "26h", "90m" or "1d2h", above 0',
