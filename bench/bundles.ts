@@ -7,15 +7,17 @@
  *
  * The build options are SST 2.49.8's for an ESM Node function (sst/runtime/handlers/node.js: platform
  * node, format esm, target esnext, mainFields module/main, keepNames, its createRequire banner) with the
- * app's defaults from stacks/index.ts (minify, the import-attribute plugin); arm64 changes nothing in a
- * JavaScript bundle. The size is the .mjs file Lambda loads (the source map is a separate file).
+ * app's defaults from stacks/index.ts (minify) and a function's own esbuild plugins (PLUGINS, as
+ * stacks/drill/functions.ts sets them); arm64 changes nothing in a JavaScript bundle. The size is the .mjs file Lambda loads (the source map is a separate file).
+ * Handler names as arguments (`npm run bench:bundles -- drill-database`) measure only those.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
+import { leaveOutCjkTables } from "../stacks/drill/bundling.ts";
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -31,6 +33,8 @@ const CLUSTER = new Set([
   "drill-database",
 ]);
 const TARGET = { aws: 1 * MB, cluster: 1.6 * MB, importMs: 200 };
+/** The esbuild plugins a function adds to the app's defaults in its stack. */
+const PLUGINS: Record<string, Plugin[]> = { "drill-database": [leaveOutCjkTables] };
 
 const SST_BANNER = [
   `import { createRequire as topLevelCreateRequire } from 'module';`,
@@ -61,6 +65,7 @@ async function bundleHandler(name: string, outdir: string): Promise<{ file: stri
     banner: { js: SST_BANNER },
     external: ["sharp", "pg-native"],
     outfile: file,
+    plugins: PLUGINS[name] ?? [],
     sourcemap: true,
     minify: true,
     logLevel: "error",
@@ -105,7 +110,14 @@ function heaviest(meta: Metafile, count: number): string {
 async function main() {
   const { stdout: version } = await run("node", ["--version"]);
   const dir = await mkdtemp(join(tmpdir(), "gitpod-dr-bundles-"));
-  const names = (await readdir(SRC)).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3));
+  // `npm run bench:bundles -- drill-database restore-plan`: only those handlers (all by default).
+  const only = process.argv.slice(2);
+  const names = (await readdir(SRC))
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => f.slice(0, -3))
+    .filter((n) => only.length === 0 || only.includes(n));
+  const unknown = only.filter((n) => !names.includes(n));
+  if (unknown.length > 0) throw new Error(`No handler named ${unknown.join(", ")} in ${SRC}`);
   console.log(
     `node ${version.trim()} (imports), esbuild ${(await import("esbuild")).version}, runs: ${RUNS}`,
   );

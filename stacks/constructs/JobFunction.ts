@@ -28,6 +28,8 @@ export interface JobFunctionProps {
   readonly topic: sns.ITopic;
   /** For a function that must reach a private cluster endpoint (or kotsadm behind an internal address). */
   readonly vpc?: VpcPlacement | undefined;
+  /** Bundling options replacing the app's defaults (SST merges them shallowly: restate what is kept). */
+  readonly nodejs?: FunctionProps["nodejs"];
 }
 
 /**
@@ -55,6 +57,7 @@ export function jobFunction(
       GITPOD_DR_TOPIC_ARN: props.topic.topicArn,
       GITPOD_DR_CONFIG: JSON.stringify(props.config),
     },
+    ...(props.nodejs ? { nodejs: props.nodejs } : {}),
   });
   if (props.vpc) {
     // Set on the CloudFormation resource: the function's `vpc` prop would need an ec2.IVpc (a lookup).

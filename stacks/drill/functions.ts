@@ -7,11 +7,12 @@ import { TAG_CREATED_BY, TAG_CREATED_BY_VALUE } from "@gitpod-dr/core/tags";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sns from "aws-cdk-lib/aws-sns";
-import type { Stack } from "sst/constructs";
+import type { FunctionProps, Stack } from "sst/constructs";
 import { type Allow, statement } from "../constructs/iam.ts";
 import { jobFunction } from "../constructs/JobFunction.ts";
 import { acceptWildcards } from "../constructs/nag.ts";
 import type { RestoreFunction } from "../restore/functions.ts";
+import { drillDatabaseBundling } from "./bundling.ts";
 import type { DrillFunctions } from "./definition.ts";
 
 /** The Kubernetes group deploy/rbac-drill.yaml grants (and its admission policy limits); the drill function's role maps to it. */
@@ -38,6 +39,7 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
     description: string,
     timeoutSeconds: number,
     inVpc: boolean,
+    nodejs?: FunctionProps["nodejs"],
   ): RestoreFunction => ({
     fn: jobFunction(stack, id, {
       description: `drill — ${description}`,
@@ -48,12 +50,21 @@ export function drillFunctions(stack: Stack, props: DrillFunctionsProps): DrillF
       config: jobConfig,
       topic: props.alerts.topic,
       vpc: inVpc ? jobConfig.drill.vpc : config.application?.vpc,
+      nodejs,
     }).fn,
     timeoutSeconds,
   });
   const f: DrillFunctions = {
     drill: make("Drill", "drill", "plan, scratch restores, checks, teardown, result", 300, false),
-    database: make("DrillDatabase", "drill-database", "database checks over TLS in the VPC", 120, true),
+    // Without iconv-lite's CJK tables (bundling.ts): a utf8mb4 connection never loads them.
+    database: make(
+      "DrillDatabase",
+      "drill-database",
+      "database checks over TLS in the VPC",
+      120,
+      true,
+      drillDatabaseBundling(stack),
+    ),
   };
   const { partition, account } = stack;
   const rds = (type: string, name: string) => `arn:${partition}:rds:${region}:${account}:${type}:${name}`;

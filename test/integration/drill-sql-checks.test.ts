@@ -1,8 +1,16 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { build, type Plugin } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GITPOD_TABLES } from "../../packages/core/src/config/drill.ts";
 import { type DatabaseCheckSpec, runDatabaseChecks } from "../../packages/core/src/drill/database-checks.ts";
 import { connectSql, type SqlConnection } from "../../packages/core/src/drill/mysql.ts";
 import { gitpodSchema, type MariaDb, startMariaDb } from "../../packages/sim/src/drill/mariadb.ts";
+import { leaveOutCjkTables } from "../../stacks/drill/bundling.ts";
 
 /** The drill's database checks against a real MariaDB server (Debian's mariadbd), over TLS. */
 
@@ -156,5 +164,83 @@ describe("drill SQL checks on a real MariaDB", () => {
         connectTimeoutMs: 5000,
       }),
     ).rejects.toThrow(/certificate/i);
+  });
+});
+
+/** Text of every script the CJK tables serve (and beyond the BMP), stored utf8mb4. */
+const TEXTS = ["日本語のテキスト", "简体中文", "繁體中文", "한국어 텍스트", "ｶﾀｶﾅ", "🦀 émoji"];
+const CJK_TABLES = /iconv-lite[\\/]encodings[\\/]tables[\\/]/;
+
+/**
+ * The drill-database bundle leaves iconv-lite's CJK tables out (stacks/drill/bundling.ts): mysql2 over a
+ * utf8mb4 connection never evaluates them. Proved on this real server with that bundle's mysql2 (built
+ * with the plugin, run in plain Node), and in this process with the unbundled mysql2.
+ */
+describe("mysql2 over utf8mb4 without iconv-lite's CJK tables", () => {
+  // The child's steps: connectSql (the drill's utf8mb4 connection), then mysql2 asked for Shift-JIS.
+  const ENTRY = `
+    import { createConnection } from "mysql2/promise";
+    import { connectSql } from "./packages/core/src/drill/mysql.ts";
+    const e = JSON.parse(process.env.DRILL_DB);
+    const c = await connectSql({ ...e, tls: { ca: e.ca } });
+    const rows = await c.query("SELECT id, t FROM charsets.texts ORDER BY id");
+    const error = await c.query("SELECT * FROM charsets.表").catch((err) => err.message);
+    await c.close();
+    console.log(JSON.stringify({ texts: rows.map((r) => r.t), error }));
+    // Shift-JIS: mysql2 encodes the handshake's user name with iconv-lite's table, and throws there.
+    await createConnection({ ...e, ssl: { ca: e.ca }, charset: "SJIS_JAPANESE_CI" });
+  `;
+
+  it("round-trips utf8mb4 text of every script without loading a table; Shift-JIS meets the left-out table's error", async () => {
+    await db.sql(
+      "CREATE DATABASE charsets; CREATE TABLE charsets.texts (id INT PRIMARY KEY, t VARCHAR(64)) CHARACTER SET utf8mb4;",
+    );
+    for (const [i, t] of TEXTS.entries())
+      await conn.query("INSERT INTO charsets.texts VALUES (?, ?)", [i + 1, t]);
+    const dir = await mkdtemp(path.join(tmpdir(), "gitpod-dr-cjk-"));
+    try {
+      const bundle = path.join(dir, "probe.mjs");
+      await build({
+        stdin: { contents: ENTRY, resolveDir: path.join(import.meta.dirname, "../.."), loader: "ts" },
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "esnext",
+        mainFields: ["module", "main"],
+        banner: {
+          js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        },
+        // Typed for SST's esbuild 0.18; its hooks are the same in this one.
+        plugins: [leaveOutCjkTables as unknown as Plugin],
+        outfile: bundle,
+        logLevel: "error",
+      });
+      const endpoint = {
+        host: "127.0.0.1",
+        port: db.port,
+        user: db.user,
+        password: db.password,
+        ca: db.caPem,
+      };
+      const run = promisify(execFile)(process.execPath, [bundle], {
+        env: { ...process.env, DRILL_DB: JSON.stringify(endpoint) },
+      });
+      const failed = (await run.then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as { stdout: string; stderr: string } | undefined;
+      const out = JSON.parse(failed?.stdout ?? "{}") as { texts: string[]; error: string };
+      expect(out.texts).toEqual(TEXTS);
+      expect(out.error).toBe("Table 'charsets.表' doesn't exist");
+      // The probe is live: a double-byte connection reaches the stub in place of the table.
+      expect(failed?.stderr).toMatch(/iconv-lite's \.\/tables\/shiftjis\.json is left out of this bundle/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // In this process, mysql2 unbundled (Node's CommonJS loader, which records every file it evaluates).
+    expect(await conn.query("SELECT t FROM charsets.texts ORDER BY id")).toEqual(TEXTS.map((t) => ({ t })));
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    expect(loaded.some((f) => f.includes(`${path.sep}mysql2${path.sep}`))).toBe(true);
+    expect(loaded.filter((f) => CJK_TABLES.test(f))).toEqual([]);
   });
 });

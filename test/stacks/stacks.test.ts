@@ -107,6 +107,7 @@ describe("stage example, synthesized through sst.config.ts as `sst deploy` does"
     ["restore-notify", 1_600_000],
     // The EC2 client (security groups) is about 0.56 MB of it.
     ["restore-plan", 1_600_000],
+    // drill and drill-database: test/stacks/drill.test.ts (the example's drill is in the DR region's stage).
   ] as const)(
     "bundles the %s handler with esbuild into a module that loads and exports the handler",
     (name, maxBytes) => {

@@ -3,15 +3,8 @@ import { drillEvent, drillStep } from "@gitpod-dr/core/drill/steps";
 import { tearDown } from "@gitpod-dr/core/drill/teardown";
 import { publishNotification } from "@gitpod-dr/core/notify/failure";
 import { snsClient } from "./lib/clients.ts";
-import {
-  drillCloudwatch,
-  drillConfig,
-  drillDeps,
-  drillKube,
-  drillPoints,
-  drillRds,
-  drillSecrets,
-} from "./lib/drill-deps.ts";
+import { drillConfig, drillRds, drillSecrets } from "./lib/drill-config.ts";
+import { drillCloudwatch, drillDeps, drillKube, drillPoints } from "./lib/drill-deps.ts";
 import { env } from "./lib/env.ts";
 import { logger } from "./lib/logger.ts";
 import { taskHandler } from "./lib/task.ts";

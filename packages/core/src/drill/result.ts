@@ -4,7 +4,7 @@ import { wrapAwsError } from "../aws/errors.ts";
 import { type Notification, snsMessage, snsSubject } from "../notify/failure.ts";
 import { METRIC_NAMESPACE } from "../s3/metrics.ts";
 import { DrillTeardownFailedError } from "./errors.ts";
-import type { DrillPlan } from "./steps.ts";
+import type { DrillPlan } from "./plan.ts";
 import type { DrillRecoveryPoints, DrillResult, DrillRto } from "./types.ts";
 
 /**

@@ -6,34 +6,25 @@ import type { DrillJobConfig } from "../config/drill.ts";
 import type { TransportFor } from "../registry/copy.ts";
 import { checkDatabaseStep, restoreDatabaseStep } from "../restore/database.ts";
 import { checkDeadline } from "../restore/errors.ts";
-import { passedOn, type RestoreTargetSettings } from "../restore/types.ts";
+import { passedOn } from "../restore/types.ts";
 import type { KubeOps } from "../velero/kube.ts";
 import { type DrillRestoreStarted, startDrillRestore, verifyDrillRestore } from "./application.ts";
-import { prepareScratchAccess, type ScratchAccess } from "./credentials.ts";
-import { checkScratchDatabase, type DrillDatabaseDeps } from "./database.ts";
+import { prepareScratchAccess } from "./credentials.ts";
 import { DrillVerificationFailedError } from "./errors.ts";
 import { checkImagePresence } from "./images.ts";
 import type { DrillKube } from "./kube.ts";
-import { drillId, scratchDbIdentifier, scratchNamespace } from "./naming.ts";
+import { drillId, scratchNamespace } from "./naming.ts";
 import { sampleReplica } from "./object-storage.ts";
+import { type DrillPlan, drillRegion, scratchDatabase } from "./plan.ts";
 import { tearDown } from "./teardown.ts";
-import type { DrillRecoveryPoint, DrillRecoveryPoints, DrillResult } from "./types.ts";
+import type { DrillRecoveryPoints } from "./types.ts";
 
 /**
  * The drill state machine's task steps, one short call each (Step Functions does the waiting). The
  * database and application restores reuse the restore's own task functions' core (`restore/database.ts`,
- * Velero's Restore); everything lands in scratch resources named from the drill id.
+ * Velero's Restore); everything lands in scratch resources named from the drill id. "Check database",
+ * which runs in its own function in the drill's VPC, is drill/database-step.ts.
  */
-
-/** "Plan drill": the drill id, the recovery point, the last result; earlier drills' leftovers removed first. */
-export interface DrillPlan {
-  readonly drillId: string;
-  readonly startedAt: string;
-  readonly region: string;
-  readonly point: DrillRecoveryPoint;
-  readonly previous?: DrillResult;
-  readonly leftoversRemoved: readonly string[];
-}
 
 export interface DrillDeps {
   readonly now: () => Date;
@@ -45,7 +36,6 @@ export interface DrillDeps {
   readonly kube: () => Promise<(KubeOps & DrillKube) | undefined>;
   readonly transportFor: () => TransportFor;
   readonly s3: (region: string) => Pick<S3Client, "send">;
-  readonly database?: Pick<DrillDatabaseDeps, "connect" | "tls">;
 }
 
 const plan = passedOn<DrillPlan>();
@@ -62,7 +52,6 @@ export const drillEvent = z.discriminatedUnion("action", [
     started: z.object({ startedAt: z.string() }),
   }),
   z.object({ action: z.literal("prepare-database-access"), drill: plan }),
-  z.object({ action: z.literal("check-database"), drill: plan, access: passedOn<ScratchAccess>() }),
   z.object({ action: z.literal("restore-application"), drill: plan }),
   z.object({ action: z.literal("check-application"), drill: plan, started: passedOn<DrillRestoreStarted>() }),
   z.object({ action: z.literal("check-images"), drill: plan }),
@@ -75,39 +64,6 @@ export const drillEvent = z.discriminatedUnion("action", [
   }),
 ]);
 export type DrillEvent = z.infer<typeof drillEvent>;
-
-const region = (config: DrillJobConfig) =>
-  config.drill.target === "dr" ? config.regions.dr : config.regions.primary;
-
-/** The scratch database's plan: the target's settings, the drill's security groups, no deletion protection. */
-function scratchDatabase(config: DrillJobConfig, drill: DrillPlan) {
-  const db = drill.point.database;
-  if (!db)
-    throw new DrillVerificationFailedError("The recovery point has no database snapshot", [
-      "no database snapshot",
-    ]);
-  const target = config.restore.targets[config.drill.target];
-  if (!target) throw new TypeError(`restore.targets.${config.drill.target} is not configured`);
-  return {
-    kind: db.kind,
-    identifier: scratchDbIdentifier(drill.drillId),
-    snapshot: {
-      identifier: db.snapshotIdentifier,
-      arn: db.snapshotArn,
-      encrypted: true,
-      ...(db.engine ? { engine: db.engine } : {}),
-      ...(db.engineVersion ? { engineVersion: db.engineVersion } : {}),
-    },
-    // The target's settings without its unset fields (exactOptionalPropertyTypes), the drill's groups.
-    settings: Object.fromEntries(
-      Object.entries({
-        ...target.database,
-        securityGroupIds: config.drill.database.securityGroupIds,
-        deletionProtection: false,
-      }).filter(([, v]) => v !== undefined),
-    ) as unknown as RestoreTargetSettings,
-  };
-}
 
 const failIf = (what: string, problems: readonly string[], summary: unknown) => {
   if (problems.length > 0) {
@@ -141,7 +97,7 @@ export async function drillStep(e: DrillEvent, config: DrillJobConfig, deps: Dri
       const result: DrillPlan = {
         drillId: id,
         startedAt: e.executionStartedAt,
-        region: region(config),
+        region: drillRegion(config),
         point: await points.newest(),
         ...(previous ? { previous } : {}),
         leftoversRemoved: leftovers.removed,
@@ -172,21 +128,6 @@ export async function drillStep(e: DrillEvent, config: DrillJobConfig, deps: Dri
         { rds: deps.rds(), secrets: deps.secrets() },
         { kind: db.kind, identifier: db.identifier, stage: config.stage, drillId: e.drill.drillId },
       );
-    }
-    case "check-database": {
-      const db = scratchDatabase(config, e.drill);
-      if (!deps.database) throw new TypeError("check-database runs in the drill's database function only");
-      const report = await checkScratchDatabase(
-        { rds: deps.rds(), secrets: deps.secrets(), ...deps.database },
-        {
-          database: { kind: db.kind, identifier: db.identifier },
-          access: e.access,
-          point: e.drill.point,
-          previous: e.drill.previous,
-          checks: config.drill.checks.database,
-        },
-      );
-      return { ...report, finishedAt: deps.now().toISOString() };
     }
     case "restore-application": {
       const backup = e.drill.point.application?.backupName;
@@ -241,7 +182,7 @@ export async function drillStep(e: DrillEvent, config: DrillJobConfig, deps: Dri
       for (const b of e.drill.point.objectStorage ?? []) {
         results.push(
           await sampleReplica(
-            { source: deps.s3(b.region), replica: deps.s3(region(config)) },
+            { source: deps.s3(b.region), replica: deps.s3(drillRegion(config)) },
             { bucket: b.bucket, watermark: b.watermark, sampleSize },
           ),
         );

@@ -1,10 +1,8 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { RDSClient } from "@aws-sdk/client-rds";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { catalogStore } from "@gitpod-dr/core/catalog/clients";
-import { type DrillJobConfig, parseDrillJobConfig } from "@gitpod-dr/core/config/drill";
 import type { DrillKube } from "@gitpod-dr/core/drill/kube";
+import { drillRegion } from "@gitpod-dr/core/drill/plan";
 import { catalogRecoveryPoints } from "@gitpod-dr/core/drill/recovery-points";
 import type { DrillDeps } from "@gitpod-dr/core/drill/steps";
 import type { DrillRecoveryPoints } from "@gitpod-dr/core/drill/types";
@@ -13,19 +11,13 @@ import { targetCluster } from "@gitpod-dr/core/restore/build-plan";
 import { clusterAccess } from "@gitpod-dr/core/velero/clients";
 import type { KubeOps } from "@gitpod-dr/core/velero/kube";
 import { clients } from "./cache.ts";
+import { drillConfig, drillRds, drillSecrets } from "./drill-config.ts";
 import { env } from "./env.ts";
 
-/** The drill functions' configuration and clients, built once per cold start (clients per region). */
-
-export function drillConfig(): DrillJobConfig {
-  return clients.value("drill-config", () => parseDrillJobConfig(env.config));
-}
-
-const targetRegion = (c: DrillJobConfig) => (c.drill.target === "dr" ? c.regions.dr : c.regions.primary);
-
-export const drillRds = (): RDSClient => clients.client(RDSClient, targetRegion(drillConfig()));
-export const drillSecrets = (): SecretsManagerClient =>
-  clients.client(SecretsManagerClient, targetRegion(drillConfig()));
+/**
+ * The drill function's clients beyond drill-config.ts's, built once per cold start (clients per region).
+ * The database function does not import this module.
+ */
 export const drillS3 = (region: string): S3Client => clients.client(S3Client, region);
 export const drillCloudwatch = (): CloudWatchClient =>
   clients.client(CloudWatchClient, env.region || "us-east-1");
@@ -35,7 +27,7 @@ export async function drillKube(): Promise<(KubeOps & DrillKube) | undefined> {
   const config = drillConfig();
   const cluster = targetCluster(config, config.drill.target);
   if (!cluster || !config.application) return undefined;
-  return (await clusterAccess(clients, cluster, targetRegion(config))) as KubeOps & DrillKube;
+  return (await clusterAccess(clients, cluster, drillRegion(config))) as KubeOps & DrillKube;
 }
 
 export function drillTransports() {
@@ -57,11 +49,8 @@ export function drillPoints(): DrillRecoveryPoints {
   });
 }
 
-/**
- * The drill steps' dependencies, one set for both functions; `database` (the SQL connection) only in
- * the function that runs in the drill's VPC.
- */
-export function drillDeps(database?: DrillDeps["database"]): DrillDeps {
+/** The drill steps' dependencies (`drillStep`'s: every step but "Check database", database-step.ts). */
+export function drillDeps(): DrillDeps {
   return {
     now: () => new Date(),
     points: drillPoints,
@@ -70,6 +59,5 @@ export function drillDeps(database?: DrillDeps["database"]): DrillDeps {
     kube: drillKube,
     transportFor: drillTransports,
     s3: drillS3,
-    ...(database ? { database } : {}),
   };
 }
