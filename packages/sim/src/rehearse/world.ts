@@ -206,6 +206,11 @@ export interface WorldOptions {
 export async function startWorld(options: WorldOptions): Promise<SimWorld> {
   const { stage, config, clock } = options;
   const notes: string[] = [];
+  if (config.drill) {
+    notes.push(
+      `the stage's restore drill (${config.drill.schedule}) is not part of a rehearsal: its machine is tested on its own (test/integration/drill-machine.test.ts)`,
+    );
+  }
   const stops: (() => Promise<unknown>)[] = [];
   try {
     const securityGroups: Record<string, string[]> = {};
