@@ -1,4 +1,5 @@
 import { ConfigError, GitpodDrError, InvalidInputError } from "@gitpod-dr/core/errors";
+import { REDACT_MAX_INPUT } from "@gitpod-dr/core/notify/redact";
 import { redactKnown } from "@gitpod-dr/core/notify/secrets";
 import { InvalidReferenceError } from "@gitpod-dr/core/registry/errors";
 import cliPackage from "../package.json" with { type: "json" };
@@ -57,10 +58,40 @@ const processIo: Io = {
  */
 export function redactingIo(io: Io, secrets: readonly string[] = []): Io {
   return {
-    out: (text) => io.out(redactKnown(text, secrets)),
-    err: (text) => io.err(redactKnown(text, secrets)),
+    out: (text) => io.out(redactOutput(text, secrets)),
+    err: (text) => io.err(redactOutput(text, secrets)),
     ...(io.progress ? { progress: (text: string) => io.progress?.(redactKnown(text, secrets)) } : {}),
   };
+}
+
+/** Pieces of output at most this long are redacted at once (half the redaction bound: room for a PEM block). */
+const OUTPUT_PIECE = REDACT_MAX_INPUT / 2;
+
+/**
+ * Redacts a whole output, however long: redaction cuts its input at {@link REDACT_MAX_INPUT}, which would
+ * cut a long report (`rehearse --json` of a scenario with many messages) in the middle of its JSON. A long
+ * text is redacted in pieces that end at a line break and never inside a PEM block, so nothing is cut and
+ * every credential shape is still seen whole (secrets are single lines, a private key one PEM block).
+ */
+export function redactOutput(text: string, secrets: readonly string[]): string {
+  if (text.length <= REDACT_MAX_INPUT) return redactKnown(text, secrets);
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + OUTPUT_PIECE, text.length);
+    if (end < text.length) {
+      const lineEnd = text.lastIndexOf("\n", end);
+      if (lineEnd > start) end = lineEnd + 1;
+      const begin = text.lastIndexOf("-----BEGIN", end);
+      if (begin >= start && text.indexOf("-----END", begin) > end) {
+        const after = text.indexOf("\n", text.indexOf("-----END", begin));
+        end = after === -1 ? text.length : after + 1;
+      }
+    }
+    pieces.push(redactKnown(text.slice(start, end), secrets));
+    start = end;
+  }
+  return pieces.join("");
 }
 
 /**
