@@ -213,7 +213,8 @@ export async function runRestoreMachine(options: {
     validationOptions: { checkPaths: true, checkArn: true },
   });
   const region = options.region;
-  // Bound last: nothing between here and the `finally` that releases them can throw.
+  // Bound last, after the definition is validated: `machine.run` only starts the execution (its failures
+  // reject `exec.result`), so the `finally` below always releases them.
   const bound = options.tasks(now);
   const tasks = bound.tasks;
   const exec = machine.run(input as never, {
