@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { clients } from "../../packages/functions/src/lib/cache.ts";
+import { env } from "../../packages/functions/src/lib/env.ts";
 import { runRehearsal } from "../../packages/sim/src/rehearse/run.ts";
 import type { RehearsalEvent, RehearsalReport } from "../../packages/sim/src/rehearse/types.ts";
 
@@ -27,7 +29,15 @@ const branch = (report: RehearsalReport, name: string) => report.rto.steps.filte
 
 describe("runRehearsal (example stage)", () => {
   it("region-loss (3 days, the default run): every tier back in the DR region, RPO and RTO reported", async () => {
+    const before = { clients, env, Date, fetch: globalThis.fetch, config: process.env.GITPOD_DR_CONFIG };
     const { report, events } = await rehearse("region-loss", 3);
+    // The real handlers ran with the run's client cache, environment, clock and fetch: all given back.
+    expect({ clients, env, Date, fetch: globalThis.fetch, config: process.env.GITPOD_DR_CONFIG }).toEqual(
+      before,
+    );
+    expect(clients).toBe(before.clients);
+    expect(Date).toBe(before.Date);
+    expect(globalThis.fetch).toBe(before.fetch);
 
     expect(report.reasons).toEqual([]);
     expect(report.verdict).toBe("passed");

@@ -6,16 +6,9 @@
  * images runs `MaxConcurrency` copies at once. The simulators move only when virtual time says so.
  */
 import { StateMachine as LocalStateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
-import {
-  describeStates,
-  type EventLog,
-  lambdaError,
-  type RestoreFunction,
-  TASK_FUNCTIONS,
-  WAITS,
-} from "../restore/machine.ts";
+import { describeStates, type EventLog, lambdaError, TASK_FUNCTIONS, WAITS } from "../restore/machine.ts";
 import { ACCOUNT } from "../synth.ts";
-import type { RestoreTask } from "./restore-tasks.ts";
+import type { RestoreTasks } from "./restore-tasks.ts";
 import { type RehearsalStep, TIERS } from "./types.ts";
 import type { SimCluster, SimWorld } from "./world.ts";
 
@@ -63,7 +56,8 @@ export async function runRestoreMachine(options: {
   /** Where the machine runs. */
   region: string;
   start: Date;
-  tasks: (now: () => Date) => Record<RestoreFunction, RestoreTask>;
+  /** The task functions over the virtual clock `now`, installed for the execution and released after it. */
+  tasks: (now: () => Date) => RestoreTasks;
   durations?: DurationModel;
   onStep?: (step: RehearsalStep, at: Date) => void;
   /** How many objects a Velero backup holds (its restore takes a minute plus seconds per item). */
@@ -80,7 +74,6 @@ export async function runRestoreMachine(options: {
   let mainPrev: string | undefined;
   let current = 0;
   const now = () => new Date(start.getTime() + current * 1000);
-  const tasks = options.tasks(now);
   const steps: RehearsalStep[] = [];
   const calls: RestoreRun["calls"] = [];
   let target: SimCluster = world.primary;
@@ -220,6 +213,10 @@ export async function runRestoreMachine(options: {
     validationOptions: { checkPaths: true, checkArn: true },
   });
   const region = options.region;
+  // Bound last, after the definition is validated: `machine.run` only starts the execution (its failures
+  // reject `exec.result`), so the `finally` below always releases them.
+  const bound = options.tasks(now);
+  const tasks = bound.tasks;
   const exec = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: handlers,
@@ -258,6 +255,7 @@ export async function runRestoreMachine(options: {
     if ((error as Error).message.startsWith("the restore did not end")) throw error;
   } finally {
     clearTimeout(timer);
+    bound.release();
   }
   await Promise.race([collecting.catch(() => undefined), new Promise((r) => setTimeout(r, 100))]);
   const failed = events.find((e) => e.type === "ExecutionFailed");

@@ -1,28 +1,27 @@
 /**
- * The restore state machine's task functions for a rehearsal: each is the core call its Lambda handler
- * (packages/functions/src/restore-*.ts) makes, with the simulated account's clients and the virtual
- * clock instead of the handler's environment and cold-start clients, and the error mapping of the
- * handlers' `taskHandler` (secrets scrubbed; retryable errors become `Transient`, which the states retry).
+ * The restore state machine's task functions for a rehearsal: the real Lambda handlers
+ * (packages/functions/src/restore-*.ts, middy chain and all), invoked as Lambda invokes them (JSON in,
+ * JSON out, a Lambda context) while the rehearsal holds, for its run, what a deployed function would
+ * have: the stack's environment (GITPOD_DR_CONFIG, GITPOD_DR_TOPIC_ARN, GITPOD_DR_STAGE, AWS_REGION),
+ * the simulated account's clients (swapped into the handlers' client cache), the virtual clock (`Date`
+ * faked, never timers, set to virtual time before each invocation) and a `fetch` that reaches only
+ * 127.0.0.1. Everything is put back by `release()`.
  */
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { KMSClient } from "@aws-sdk/client-kms";
-import { RDSClient } from "@aws-sdk/client-rds";
-import { SNSClient } from "@aws-sdk/client-sns";
-import { catalogStore } from "../../../core/src/catalog/clients.ts";
+import { Console } from "node:console";
+import { Writable } from "node:stream";
+import FakeTimers from "@sinonjs/fake-timers";
+import type { Context } from "aws-lambda";
 import { catalogConfig } from "../../../core/src/config/catalog.ts";
 import { type RestoreJobConfig, restoreJobConfig } from "../../../core/src/config/restore.ts";
-import { publishNotification } from "../../../core/src/notify/failure.ts";
-import { redactError } from "../../../core/src/notify/secrets.ts";
-import { registryTransports } from "../../../core/src/registry/clients.ts";
-import { applicationEvent, applicationStep } from "../../../core/src/restore/application-step.ts";
-import { buildPlan } from "../../../core/src/restore/build-plan.ts";
-import { checkDatabaseStep, databaseEvent, restoreDatabaseStep } from "../../../core/src/restore/database.ts";
-import { TransientError } from "../../../core/src/restore/errors.ts";
-import { ensureImage, imageEvent } from "../../../core/src/restore/images.ts";
-import { notifyEvent, notifyRestore } from "../../../core/src/restore/notify.ts";
-import { planEvent, validateRestore } from "../../../core/src/restore/validate.ts";
-import { clusterAccess } from "../../../core/src/velero/clients.ts";
+import { useClientCache } from "../../../functions/src/lib/cache.ts";
+import { reloadEnv } from "../../../functions/src/lib/env.ts";
+import { logger } from "../../../functions/src/lib/logger.ts";
+import { handler as application } from "../../../functions/src/restore-application.ts";
+import { handler as database } from "../../../functions/src/restore-database.ts";
+import { handler as image } from "../../../functions/src/restore-image.ts";
+import { handler as notify } from "../../../functions/src/restore-notify.ts";
+import { handler as plan } from "../../../functions/src/restore-plan.ts";
+import { lambdaContextFor } from "../lambda.ts";
 import type { RestoreFunction } from "../restore/machine.ts";
 import { ACCOUNT } from "../synth.ts";
 import { topicArn } from "./jobs.ts";
@@ -30,11 +29,31 @@ import type { SimWorld } from "./world.ts";
 
 export type RestoreTask = (event: unknown) => Promise<unknown>;
 
+/** The task functions of one restore run and what gives the process back its own state afterwards. */
+export interface RestoreTasks {
+  readonly tasks: Record<RestoreFunction, RestoreTask>;
+  /** Puts back the environment, client cache, `fetch`, `Date` and the log output (idempotent). */
+  readonly release: () => void;
+}
+
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+const HANDLERS: Record<RestoreFunction, LambdaHandler> = {
+  plan,
+  database,
+  image,
+  application,
+  notify,
+} as Record<RestoreFunction, LambdaHandler>;
+
 /**
- * `fetch` of the simulation: 127.0.0.1 only; the application's health URL (restore.application.healthUrl)
- * answered as the restored Gitpod does once it runs (the simulated cluster has no Gitpod server to ask).
+ * `fetch` of the simulation: 127.0.0.1 only (through `base`, the real one); the application's health URL
+ * (restore.application.healthUrl) answered as the restored Gitpod does once it runs (the simulated
+ * cluster has no Gitpod server to ask).
  */
-export function localFetch(healthUrl: string | undefined): typeof fetch {
+export function localFetch(
+  healthUrl: string | undefined,
+  base: typeof fetch = globalThis.fetch,
+): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (healthUrl && url.href === new URL(healthUrl).href) {
@@ -45,7 +64,7 @@ export function localFetch(healthUrl: string | undefined): typeof fetch {
     }
     if (url.hostname !== "127.0.0.1")
       throw new TypeError(`the simulation reaches only 127.0.0.1, not ${url.host}`);
-    return globalThis.fetch(input, init);
+    return base(input, init);
   };
 }
 
@@ -54,92 +73,68 @@ export function restoreConfigOf(world: SimWorld): RestoreJobConfig {
   return restoreJobConfig(world.stage, ACCOUNT, world.config, catalogConfig(world.stage, world.config));
 }
 
-/** The five task functions over the world, reading the virtual clock `now`, deployed in `home`. */
-export function restoreTasks(
-  world: SimWorld,
-  now: () => Date,
-  home: string,
-): Record<RestoreFunction, RestoreTask> {
-  const config = restoreConfigOf(world);
-  const cache = world.account.cache;
-  const rds = (region: string) => cache.client(RDSClient, region);
-  const kube = (cluster: string, region: string) => clusterAccess(cache, cluster, region);
-  const catalog = catalogStore(config.catalog, cache);
-  const tasks: Record<RestoreFunction, RestoreTask> = {
-    plan: async (raw) => {
-      const e = planEvent.parse(raw);
-      if (e.action === "validate") {
-        return { request: await validateRestore(e, config, { rds, ...(catalog ? { catalog } : {}) }) };
-      }
-      return buildPlan(e.request, config, {
-        rds,
-        ec2: (region: string) => cache.client(EC2Client, region),
-        kms: (region: string) => cache.client(KMSClient, region),
-        kube,
-      } as never);
-    },
-    database: async (raw) => {
-      const e = databaseEvent.parse(raw);
-      if (e.action === "start")
-        return restoreDatabaseStep(rds(e.region), e.restoreId, e.region, e.database, now());
-      return checkDatabaseStep(
-        rds(e.region),
-        e.restoreId,
-        e.region,
-        e.database,
-        e.started.startedAt,
-        config.restore.database.deadlineMinutes,
-        now(),
-      );
-    },
-    image: async (raw) => {
-      const { item } = imageEvent.parse(raw);
-      const transports = registryTransports(cache, {
-        insecure: config.restore.images?.insecureRegistries ?? [],
-      });
-      return ensureImage(
-        { reference: item.reference, ...(item.source ? { source: item.source } : {}) },
-        transports,
-        {
-          now,
-        },
-      );
-    },
-    application: async (raw) =>
-      applicationStep(applicationEvent.parse(raw), config, {
-        kube,
-        cloudwatch: (region: string) => cache.client(CloudWatchClient, region),
-        fetch: localFetch(config.restore.application.healthUrl),
-        now,
-      }),
-    notify: async (raw) =>
-      notifyRestore(
-        notifyEvent.parse(raw),
-        { stage: config.stage, region: home, now: now() },
-        {
-          rds,
-          kube,
-          publish: (notification) =>
-            publishNotification(cache.client(SNSClient, home), topicArn(world, home), notification),
-        },
-      ),
+/** Sets `values` in process.env; returns what puts the previous values back. */
+function setEnvironment(values: Record<string, string>): () => void {
+  const saved = Object.entries(values).map(([name]) => [name, process.env[name]] as const);
+  Object.assign(process.env, values);
+  reloadEnv();
+  return () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    reloadEnv();
   };
-  return Object.fromEntries(
-    Object.entries(tasks).map(([name, task]) => [
+}
+
+/**
+ * Installs the deployed functions' surroundings for one restore run in `home` (where the machine runs)
+ * and returns the five task functions, each invoking its real handler at the virtual time `now()`.
+ * Call `release()` when the run has ended.
+ */
+export function restoreTasks(world: SimWorld, now: () => Date, home: string): RestoreTasks {
+  const config = restoreConfigOf(world);
+  // What stacks/constructs/JobFunction.ts gives every function, and the region Lambda sets.
+  const restoreEnv = setEnvironment({
+    GITPOD_DR_STAGE: world.stage,
+    GITPOD_DR_TOPIC_ARN: topicArn(world, home),
+    GITPOD_DR_CONFIG: JSON.stringify(config),
+    AWS_REGION: home,
+  });
+  // The account's cache is the run's own: the handlers' parsed configuration lives and dies with it.
+  const restoreCache = useClientCache(world.account.cache);
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = localFetch(config.restore.application.healthUrl, realFetch);
+  // The handlers' CloudWatch log lines would interleave with the rehearsal's own output (and break
+  // --json). Their level cannot be lowered for the run: the middleware resets it on every invocation, so
+  // the logger's console (a runtime property, private in its types) writes nowhere until release.
+  const sink = logger as unknown as { console: Console };
+  const logConsole = sink.console;
+  sink.console = new Console(new Writable({ write: (_chunk, _encoding, done) => done() }));
+  const clock = FakeTimers.withGlobal(globalThis).install({ toFake: ["Date"], now: now() });
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    clock.uninstall();
+    sink.console = logConsole;
+    globalThis.fetch = realFetch;
+    restoreCache();
+    restoreEnv();
+  };
+  const tasks = Object.fromEntries(
+    Object.entries(HANDLERS).map(([name, handler]) => [
       name,
       async (event: unknown) => {
-        try {
-          return await task(event);
-        } catch (error) {
-          if (!(error instanceof Error)) throw error;
-          redactError(error);
-          const retryable = (error as { retryable?: boolean }).retryable === true;
-          if (retryable && error.name !== "Transient") {
-            throw new TransientError(`${error.name}: ${error.message}`, { cause: error });
-          }
-          throw error;
-        }
+        clock.setSystemTime(now());
+        const context = lambdaContextFor(`gitpod-dr-${world.stage}-restore-${name}`, {
+          region: home,
+          account: ACCOUNT,
+          remainingMs: 120_000,
+        });
+        return handler(event, context);
       },
     ]),
   ) as Record<RestoreFunction, RestoreTask>;
+  return { tasks, release };
 }
