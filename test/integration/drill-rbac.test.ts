@@ -2,7 +2,7 @@
  * The drill's cluster access (deploy/rbac-drill.yaml): its RBAC, evaluated by the Kubernetes simulator's
  * RBAC, gives the drill's group what a drill does and nothing that changes the application; its
  * ValidatingAdmissionPolicy, evaluated with the API server's semantics (packages/sim/src/drill/admission.ts:
- * the simulator has no CEL engine), lets that group delete only gitpod-drill-* namespaces. The drill
+ * the simulator has no CEL engine), lets that group delete only scratch namespaces (<ns>-drill-<id>). The drill
  * machine test (drill-machine.test.ts) runs every drill step through this RBAC.
  */
 import { describe, expect, it } from "vitest";
@@ -100,6 +100,14 @@ describe("the drill's admission policy: it deletes only scratch namespaces", () 
     expect(deleting(`gitpod-drill-${ID}`)).toBeUndefined();
   });
 
+  it("admits the scratch namespaces of any application namespace the stage may name (velero.includedNamespaces)", () => {
+    for (const ns of ["gitpod-prod", "kotsadm", "a", "team-42-gitpod", "x".repeat(63)]) {
+      const scratch = scratchNamespace(ns, ID);
+      expect(deleting(scratch), scratch).toBeUndefined();
+    }
+    expect(deleting(scratchNamespace("gitpod", drillId("Z9", "2026-01-31T23:59:00Z")))).toBeUndefined();
+  });
+
   it("denies the drill's group deleting any other namespace, with the policy's message", () => {
     for (const ns of [
       "gitpod",
@@ -109,9 +117,16 @@ describe("the drill's admission policy: it deletes only scratch namespaces", () 
       "gitpod-drill",
       "drill-gitpod-x",
       "x-gitpod-drill-1",
+      "gitpod-prod",
+      "kotsadm",
+      `gitpod-drill-${ID}-x`,
+      `-drill-${ID}`,
+      "gitpod-drill-2026120-0400-abc123",
+      "gitpod-drill-20261206-0400-abc1234",
+      "gitpod-drill-20261206-0400-ABC123",
     ]) {
       expect(deleting(ns), ns).toBe(
-        "gitpod-dr's drill may delete only its scratch namespaces (gitpod-drill-*)",
+        "gitpod-dr's drill may delete only its scratch namespaces (<namespace>-drill-<yyyymmdd>-<hhmm>-<id>)",
       );
     }
   });
@@ -135,10 +150,12 @@ describe("the drill's admission policy: it deletes only scratch namespaces", () 
       group: "",
       resource: "namespaces",
       userInfo: { username: "u", groups: ["gitpod-dr-drill"] },
-      oldObject: { metadata: { name: "gitpod-drill-1" } },
+      oldObject: { metadata: { name: `gitpod-drill-${ID}` } },
     };
     expect(evaluate("'gitpod-dr-drill' in request.userInfo.groups", request)).toBe(true);
     expect(evaluate("oldObject.metadata.name.startsWith('gitpod-drill-')", request)).toBe(true);
+    expect(evaluate("oldObject.metadata.name.matches('-drill-[0-9]{8}-')", request)).toBe(true);
+    expect(evaluate("oldObject.metadata.name.matches('^gitpod$')", request)).toBe(false);
     expect(() => evaluate("object.metadata.name == 'x'", request)).toThrow(/not understood/);
   });
 });

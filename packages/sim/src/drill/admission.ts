@@ -8,7 +8,9 @@
  * - for a DELETE, `object` is null and `oldObject` is the object being deleted;
  * - it denies (with its binding's `validationActions: ["Deny"]`) when a validation is false; an
  *   expression that cannot be evaluated counts as denied (`failurePolicy: Fail`).
- * Understood: `'<group>' in request.userInfo.groups` and `oldObject.metadata.name.startsWith('<prefix>')`.
+ * Understood: `'<group>' in request.userInfo.groups`, `oldObject.metadata.name.startsWith('<prefix>')` and
+ * `oldObject.metadata.name.matches('<RE2 regex>')` (CEL's `matches` finds the regex anywhere in the
+ * string, as RegExp.test does; the policy anchors it; the regex uses no syntax RE2 and RegExp read apart).
  */
 
 export interface AdmissionRequest {
@@ -33,6 +35,7 @@ interface Policy {
 
 const IN_GROUPS = /^'([^']+)' in request\.userInfo\.groups$/;
 const NAME_PREFIX = /^oldObject\.metadata\.name\.startsWith\('([^']*)'\)$/;
+const NAME_MATCHES = /^oldObject\.metadata\.name\.matches\('([^']*)'\)$/;
 
 /** One expression's value. @throws Error for an expression this evaluator does not understand. */
 export function evaluate(expression: string, request: AdmissionRequest): boolean {
@@ -43,6 +46,11 @@ export function evaluate(expression: string, request: AdmissionRequest): boolean
     // oldObject is null for anything but UPDATE/DELETE: the API server's CEL would fail (→ Fail policy).
     if (!request.oldObject) throw new Error("oldObject is null");
     return request.oldObject.metadata.name.startsWith(prefix[1] as string);
+  }
+  const pattern = NAME_MATCHES.exec(expression.trim());
+  if (pattern) {
+    if (!request.oldObject) throw new Error("oldObject is null");
+    return new RegExp(pattern[1] as string).test(request.oldObject.metadata.name);
   }
   throw new Error(`expression not understood by the test evaluator: ${expression}`);
 }
