@@ -35,7 +35,9 @@ export async function loadStage(
   if (!file)
     throw new InvalidInputError(`${command} needs --config FILE (for example --config config/prod.ts)`);
   cacheStrippedStage(resolve(file), stageCacheDir());
-  const loaded = await loadStageConfigFile(file);
+  // An RPO target this version judges too short is a warning here: never a reason to refuse a restore.
+  const loaded = await loadStageConfigFile(file, { rpoTooShort: "warn" });
+  for (const warning of loaded.warnings) io.err(`warning: ${warning}`);
   for (const [field, region] of Object.entries(loaded.config.regions)) {
     const warning = regionWarning(region);
     if (warning) io.err(`warning: ${file}: regions.${field}: ${warning}`);
