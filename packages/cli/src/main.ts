@@ -64,33 +64,31 @@ export function redactingIo(io: Io, secrets: readonly string[] = []): Io {
   };
 }
 
-/** Pieces of output at most this long are redacted at once (half the redaction bound: room for a PEM block). */
+/** Output is redacted in pieces of whole lines up to this long (half the redaction bound). */
 const OUTPUT_PIECE = REDACT_MAX_INPUT / 2;
 
 /**
  * Redacts a whole output, however long: redaction cuts its input at {@link REDACT_MAX_INPUT}, which would
  * cut a long report (`rehearse --json` of a scenario with many messages) in the middle of its JSON. A long
- * text is redacted in pieces that end at a line break and never inside a PEM block, so nothing is cut and
- * every credential shape is still seen whole (secrets are single lines, a private key one PEM block).
+ * text is redacted in pieces of whole lines, never ending inside a PEM block, so every credential shape
+ * is still seen whole (a secret or a key/value is on one line, a private key one PEM block). A single
+ * line longer than the bound is cut by redaction, as any text that long is.
  */
 export function redactOutput(text: string, secrets: readonly string[]): string {
   if (text.length <= REDACT_MAX_INPUT) return redactKnown(text, secrets);
   const pieces: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = Math.min(start + OUTPUT_PIECE, text.length);
-    if (end < text.length) {
-      const lineEnd = text.lastIndexOf("\n", end);
-      if (lineEnd > start) end = lineEnd + 1;
-      const begin = text.lastIndexOf("-----BEGIN", end);
-      if (begin >= start && text.indexOf("-----END", begin) > end) {
-        const after = text.indexOf("\n", text.indexOf("-----END", begin));
-        end = after === -1 ? text.length : after + 1;
-      }
+  let piece = "";
+  let inPem = false;
+  for (const line of text.split(/(?<=\n)/)) {
+    if (piece && !inPem && piece.length + line.length > OUTPUT_PIECE) {
+      pieces.push(redactKnown(piece, secrets));
+      piece = "";
     }
-    pieces.push(redactKnown(text.slice(start, end), secrets));
-    start = end;
+    piece += line;
+    if (line.includes("-----BEGIN")) inPem = true;
+    if (line.includes("-----END")) inPem = false;
   }
+  if (piece) pieces.push(redactKnown(piece, secrets));
   return pieces.join("");
 }
 

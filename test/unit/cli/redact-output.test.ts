@@ -55,6 +55,16 @@ describe("the CLI's output redaction", () => {
     }
   });
 
+  it("never cuts a line in two: a secret on a long line is redacted wherever the line falls", () => {
+    for (const at of [REDACT_MAX_INPUT / 2 - 10, REDACT_MAX_INPUT / 2 - 3, REDACT_MAX_INPUT - 20]) {
+      const text = `${"a".repeat(at)}${PASSWORD}${"b".repeat(REDACT_MAX_INPUT / 2)}\n${"c\n".repeat(REDACT_MAX_INPUT)}`;
+      const out = redactOutput(text, [PASSWORD]);
+      expect(out).not.toContain(PASSWORD);
+      expect(out).not.toContain(PASSWORD.slice(0, 12));
+      expect(out).not.toContain(PASSWORD.slice(-12));
+    }
+  });
+
   it("leaves a short output to one redaction, as before", () => {
     expect(redactOutput(`token ${PASSWORD}`, [PASSWORD])).toBe("token [REDACTED]");
   });
