@@ -114,12 +114,28 @@ describe("KubeHttp", () => {
     expect(error.message).not.toContain(TOKEN);
   });
 
-  it("trusts only the cluster's CA: a server certificate from another CA is a network error", async () => {
+  it("trusts only the cluster's CA: a server certificate from another CA is refused, and not retried", async () => {
     answer = (_req, res) => res.end("{}");
     const otherCa = Buffer.from(rootCertificates[0] as string).toString("base64");
     const error = await rejection(http(url, otherCa).request("Discover", { method: "GET", path: "/api" }));
-    expect(error).toMatchObject({ status: 0, retryable: true });
+    // A wrong CA or someone in between: retrying would only delay the message a person must read.
+    expect(error).toMatchObject({ status: 0, retryable: false });
     expect(error.reason).toMatch(/CERT|SIGNATURE|ISSUER/);
+  });
+
+  it("gives up on a server that trickles its answer, at the whole request's deadline", async () => {
+    answer = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write("[");
+      const trickle = setInterval(() => res.write(" "), 50);
+      res.on("close", () => clearInterval(trickle));
+    };
+    const started = Date.now();
+    const error = await rejection(
+      http(url, caData, 300).request("Discover", { method: "GET", path: "/api" }),
+    );
+    expect(error).toMatchObject({ status: 0, reason: "ETIMEDOUT", retryable: true });
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it("reports a refused connection and a server that does not answer in time, both retryable", async () => {

@@ -9,9 +9,30 @@ export class KubeApiError extends GitpodDrError {
     readonly reason: string,
     options: { cause?: unknown } = {},
   ) {
-    super(message, { ...options, retryable: status === 0 || status === 429 || status >= 500 });
+    super(message, {
+      ...options,
+      retryable: (status === 0 && TRANSIENT_NETWORK_CODES.has(reason)) || status === 429 || status >= 500,
+    });
   }
 }
+
+/**
+ * Status-0 reasons (no answer) worth another try: the network's. A TLS failure (a certificate the
+ * cluster's CA did not sign, a host name mismatch: a wrong endpoint or someone in between) and an
+ * endpoint that is not https:// are not: retrying would only delay the message a person must read.
+ */
+const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
 
 /** A precondition of the backup or restore does not hold (Velero missing, storage unavailable, …). */
 export class VeleroPreflightError extends GitpodDrError {

@@ -154,11 +154,15 @@ export class KubeHttp {
           resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
         );
       });
-      request.setTimeout(this.timeoutMs, () =>
-        request.destroy(
-          Object.assign(new Error(`no answer within ${this.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }),
-        ),
+      // A deadline for the whole request, not only an idle socket (a peer trickling a byte now and then).
+      const deadline = setTimeout(
+        () =>
+          request.destroy(
+            Object.assign(new Error(`no answer within ${this.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }),
+          ),
+        this.timeoutMs,
       );
+      request.on("close", () => clearTimeout(deadline));
       request.on("error", (error) => reject(Object.assign(error, { reused: request.reusedSocket })));
       request.end(payload);
     });
