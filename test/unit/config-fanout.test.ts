@@ -56,6 +56,9 @@ describe("images.fanOut.threshold", () => {
     expect(issues({ threshold: { images: 101 } })).toEqual([
       "images.fanOut.threshold.images: must be at most 100",
     ]);
+    expect(issues({ threshold: { gigabytes: 16 } })).toEqual([
+      "images.fanOut.threshold.gigabytes: must be at most 15: one copy task has 15 minutes (about 22 GB at the measured 25 MiB/s)",
+    ]);
     expect(issues({ threshold: { images: 2.5, gigabytes: -1 } })).toEqual([
       expect.stringMatching(/^images\.fanOut\.threshold\.images: /),
       expect.stringMatching(/^images\.fanOut\.threshold\.gigabytes: /),

@@ -140,8 +140,19 @@ export const imagesConfigSchema = z
           .strictObject({
             /** The list travels in the execution's state (256 KB at most): 100 items stay far below. */
             images: z.number().int().min(0).max(100, "must be at most 100").default(10),
-            /** Of the sizes the source lists (ECR); images of unknown size count by number only. */
-            gigabytes: z.number().min(0).max(100, "must be at most 100").default(5),
+            /**
+             * Of the sizes the source lists (ECR); images of unknown size count by number only. At most
+             * 15: one copy task has 15 minutes, and copies about 22 GB in them at the measured 25 MiB/s
+             * (docs/jobs.md, the scale model), so a larger threshold would send work that cannot finish.
+             */
+            gigabytes: z
+              .number()
+              .min(0)
+              .max(
+                15,
+                "must be at most 15: one copy task has 15 minutes (about 22 GB at the measured 25 MiB/s)",
+              )
+              .default(5),
           })
           .prefault({}),
       })
