@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import module from "node:module";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -52,8 +52,10 @@ function load(url: string, context: object, nextLoad: (url: string, context?: ob
   } catch {
     return nextLoad(url, context); // Node reports the unreadable file as it always does
   }
+  if (!trusted(dir)) return nextLoad(url, context);
   try {
-    return { format: "module", source: readFileSync(entry, "utf8"), shortCircuit: true };
+    if (trusted(entry, false))
+      return { format: "module", source: readFileSync(entry, "utf8"), shortCircuit: true };
   } catch {
     // Not cached yet: Node loads it, and its stripped form is kept for the next start.
   }
@@ -62,14 +64,32 @@ function load(url: string, context: object, nextLoad: (url: string, context?: ob
   try {
     // The bytes the key was made of (not Node's second read, which a concurrent edit could change).
     const stripped = stripTypes(source.toString("utf8"));
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!trusted(dir)) return result;
     const partial = `${entry}.${process.pid}.tmp`;
-    writeFileSync(partial, stripped);
+    writeFileSync(partial, stripped, { mode: 0o600 });
     renameSync(partial, entry); // whole or absent, also with two runs at once
     return { format: "module", source: stripped, shortCircuit: true };
   } catch {
     // Syntax Node cannot strip fails as it did without the cache; a read-only cache just stays empty.
     return result;
+  }
+}
+
+/**
+ * Whether a cache directory or entry may be run from: owned by this user and writable by no one else. A
+ * cache another local user can write to (GITPOD_DR_CACHE_DIR=/tmp/…) could hold code of theirs under
+ * the key of a committed stage file, run with this user's AWS credentials. A missing path counts as
+ * trusted when `missingOk` (nothing to run yet). Where there are no user ids (Windows) it is trusted.
+ */
+function trusted(path: string, missingOk = true): boolean {
+  const uid = process.getuid?.();
+  if (uid === undefined) return true;
+  try {
+    const stat = statSync(path);
+    return stat.uid === uid && (stat.mode & 0o022) === 0;
+  } catch {
+    return missingOk;
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,5 +62,37 @@ describe("stage files through the stripped-module cache (the bin)", () => {
     expect(changed.code).toBe(2);
     expect(changed.stderr).toContain(`${stage} has no "images" section`);
     expect(await readdir(stages)).toHaveLength(2);
+  }, 60_000);
+
+  it("runs nothing from a cache others can write to: its entries are the user's own, 0600 in a 0700 directory", async () => {
+    const cache = join(dir, "shared");
+    const stages = join(cache, "stages");
+    const stage = join(dir, "shared-lab.ts");
+    const env = { GITPOD_DR_CACHE_DIR: cache };
+    const syncImages = () => runBin(["sync-images", "--config", stage], { env });
+    await writeFile(stage, stageText("eu-central-1"));
+    expect((await syncImages()).code).toBe(2);
+    const [entry] = await readdir(stages);
+    const path = join(stages, entry as string);
+    expect((await stat(stages)).mode & 0o777).toBe(0o700);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+
+    // Someone else's code under the stage file's key: a writable entry is not run, the file is read.
+    const planted = (await readFile(path, "utf8")).replace('"eu-central-1"', '"eu-west-1"');
+    await writeFile(path, planted);
+    await chmod(path, 0o666);
+    const entryWritable = await syncImages();
+    expect(entryWritable.stderr).toContain(`${stage} has no "images" section`);
+    // ...and replaced by the file's own stripped module, the user's again.
+    expect(await readFile(path, "utf8")).not.toBe(planted);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    // Nor from a directory others can write to.
+    await writeFile(path, planted);
+    await chmod(stages, 0o777);
+    const dirWritable = await syncImages();
+    expect(dirWritable.stderr).toContain(`${stage} has no "images" section`);
+    // Trusted again: the entry is what runs (the planted region, proving the check above is the reason).
+    await chmod(stages, 0o700);
+    expect((await syncImages()).stderr).toContain("regions.dr: must differ from regions.primary (eu-west-1)");
   }, 60_000);
 });
