@@ -38,6 +38,9 @@ const result = await build({
     // `rehearse` only: dynalite (the simulated catalog's DynamoDB) loads classic-level, whose native
     // binding node-gyp-build finds relative to the package's own directory, not a bundle's.
     "dynalite",
+    // `rehearse` only: the drill's database check trusts the simulated RDS's CA through mysql2's
+    // "Amazon RDS" TLS profile (packages/sim/src/rehearse/drill-run.ts), which must be node_modules' module.
+    "mysql2",
   ],
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -1,7 +1,7 @@
 /**
  * The simulated AWS account of a rehearsal: every client the core asks its `ClientCache` for is answered
  * by a fake of this account (RDS and KMS per region, S3, SNS capture, CloudWatch metrics and alarms, EC2
- * security groups, EKS DescribeCluster of the simulated clusters) or by a real local peer (the catalog on
+ * security groups, Secrets Manager (secrets.ts), EKS DescribeCluster of the simulated clusters) or by a real local peer (the catalog on
  * dynalite, 127.0.0.1). Clients carry static fake credentials and endpoints on 127.0.0.1 only: the
  * caller's AWS credentials and profile are never read. A lost region's clients fail like an unreachable
  * endpoint.
@@ -15,13 +15,16 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { S3Client } from "@aws-sdk/client-s3";
 import { S3ControlClient } from "@aws-sdk/client-s3-control";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ClientCache } from "../../../core/src/aws/cache.ts";
 import { createCatalogTable, startDynalite } from "../catalog/local.ts";
+import { type DrillRdsHooks, drillRdsSend } from "../drill/rds-commands.ts";
 import { CREDENTIALS } from "../kube/velero-cluster.ts";
 import { FAKE_VPC, FakeAws, FakeKms } from "../rds/fake-rds.ts";
 import { FakeS3World } from "../s3/fake-s3.ts";
 import { FakeCloudWatch } from "./cloudwatch.ts";
+import { FakeSecretsManager } from "./secrets.ts";
 
 /** The only credentials any simulated client holds (never the environment's). */
 export const SIM_CREDENTIALS = {
@@ -71,6 +74,9 @@ export class SimAccount {
   readonly rds: FakeAws;
   readonly s3 = FakeS3World.create();
   readonly cloudwatch: FakeCloudWatch;
+  readonly secrets: FakeSecretsManager;
+  /** The drill's RDS commands (ModifyDB*, DeleteDB*, listing) on every region's fake: hooks and what was deleted. */
+  readonly drillRds: DrillRdsHooks = { deleted: [] };
   readonly messages: PublishedMessage[] = [];
   readonly clusters = new Map<string, ClusterEndpoint & { region: string }>();
   /** Regions whose endpoints no longer answer (the scenario's disaster). */
@@ -82,6 +88,7 @@ export class SimAccount {
   private constructor(readonly options: AccountOptions) {
     this.rds = new FakeAws(options.clock);
     this.cloudwatch = new FakeCloudWatch(options.clock);
+    this.secrets = new FakeSecretsManager(options.clock);
     this.cache = new SimClientCache(this);
   }
 
@@ -109,7 +116,13 @@ export class SimAccount {
       };
       return Object.assign(Object.create(client) as SimClient, { send });
     };
-    if (Client === RDSClient) return regional("rds", this.rds.region(region).client);
+    if (Client === RDSClient) {
+      const fake = this.rds.region(region);
+      const client = Object.assign(Object.create(fake.client) as SimClient, {
+        send: drillRdsSend(fake, this.drillRds),
+      });
+      return regional("rds", client);
+    }
     if (Client === KMSClient) return regional("kms", this.#kmsIn(region).client);
     if (Client === S3Client)
       return regional("s3", region === this.options.regions.primary ? this.s3.s3 : this.s3.s3Dr);
@@ -123,6 +136,7 @@ export class SimAccount {
       return this.#dynamo.client;
     }
     if (Client === SNSClient) return regional("sns", this.#sns(region));
+    if (Client === SecretsManagerClient) return regional("secretsmanager", this.secrets.client(region));
     if (Client === EKSClient) return regional("eks", this.#eks(region));
     if (Client === EC2Client) return regional("ec2", this.#ec2(region));
     const name = (Client as { name?: string }).name ?? "client";

@@ -87,24 +87,38 @@ function setEnvironment(values: Record<string, string>): () => void {
   };
 }
 
+/** A deployed function's surroundings, installed for one run (`functionSurroundings`). */
+export interface Surroundings {
+  /** Sets the faked `Date` to `now()` (before each invocation). */
+  readonly tick: () => void;
+  /** Puts back the environment, client cache, `fetch`, `Date` and the log output (idempotent). */
+  readonly release: () => void;
+}
+
 /**
- * Installs the deployed functions' surroundings for one restore run in `home` (where the machine runs)
- * and returns the five task functions, each invoking its real handler at the virtual time `now()`.
- * Call `release()` when the run has ended.
+ * Installs what a deployed function of the stage has, for one run of a machine in `home`: the stack's
+ * environment `env` (plus GITPOD_DR_STAGE, GITPOD_DR_TOPIC_ARN and AWS_REGION), the account's client
+ * cache, `fetch` kept to 127.0.0.1 (`healthUrl` answered), the handlers' log output silenced and `Date`
+ * faked to the virtual clock `now`. Call `release()` when the run has ended.
  */
-export function restoreTasks(world: SimWorld, now: () => Date, home: string): RestoreTasks {
-  const config = restoreConfigOf(world);
+export function functionSurroundings(
+  world: SimWorld,
+  now: () => Date,
+  home: string,
+  env: Record<string, string>,
+  healthUrl?: string,
+): Surroundings {
   // What stacks/constructs/JobFunction.ts gives every function, and the region Lambda sets.
   const restoreEnv = setEnvironment({
     GITPOD_DR_STAGE: world.stage,
     GITPOD_DR_TOPIC_ARN: topicArn(world, home),
-    GITPOD_DR_CONFIG: JSON.stringify(config),
     AWS_REGION: home,
+    ...env,
   });
   // The account's cache is the run's own: the handlers' parsed configuration lives and dies with it.
   const restoreCache = useClientCache(world.account.cache);
   const realFetch = globalThis.fetch;
-  globalThis.fetch = localFetch(config.restore.application.healthUrl, realFetch);
+  globalThis.fetch = localFetch(healthUrl, realFetch);
   // The handlers' CloudWatch log lines would interleave with the rehearsal's own output (and break
   // --json). Their level cannot be lowered for the run: the middleware resets it on every invocation, so
   // the logger's console (a runtime property, private in its types) writes nowhere until release.
@@ -113,20 +127,39 @@ export function restoreTasks(world: SimWorld, now: () => Date, home: string): Re
   sink.console = new Console(new Writable({ write: (_chunk, _encoding, done) => done() }));
   const clock = FakeTimers.withGlobal(globalThis).install({ toFake: ["Date"], now: now() });
   let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    clock.uninstall();
-    sink.console = logConsole;
-    globalThis.fetch = realFetch;
-    restoreCache();
-    restoreEnv();
+  return {
+    tick: () => clock.setSystemTime(now()),
+    release: () => {
+      if (released) return;
+      released = true;
+      clock.uninstall();
+      sink.console = logConsole;
+      globalThis.fetch = realFetch;
+      restoreCache();
+      restoreEnv();
+    },
   };
+}
+
+/**
+ * Installs the deployed functions' surroundings for one restore run in `home` (where the machine runs)
+ * and returns the five task functions, each invoking its real handler at the virtual time `now()`.
+ * Call `release()` when the run has ended.
+ */
+export function restoreTasks(world: SimWorld, now: () => Date, home: string): RestoreTasks {
+  const config = restoreConfigOf(world);
+  const { tick, release } = functionSurroundings(
+    world,
+    now,
+    home,
+    { GITPOD_DR_CONFIG: JSON.stringify(config) },
+    config.restore.application.healthUrl,
+  );
   const tasks = Object.fromEntries(
     Object.entries(HANDLERS).map(([name, handler]) => [
       name,
       async (event: unknown) => {
-        clock.setSystemTime(now());
+        tick();
         const context = lambdaContextFor(`gitpod-dr-${world.stage}-restore-${name}`, {
           region: home,
           account: ACCOUNT,

@@ -11,8 +11,9 @@ import type { StageConfigInput } from "../../../core/src/config/stage.ts";
 import { importStageFile, loadStageConfigFile } from "../../../core/src/config-file.ts";
 import { restoreMachineOf } from "../restore/machine.ts";
 import { firings, VIRTUAL_START } from "./clock.ts";
+import { type DrillRun, RehearsalDrill } from "./drill-run.ts";
 import { alarmFindings, configFindings } from "./findings.ts";
-import { runJob, scheduledJobs, topicArn } from "./jobs.ts";
+import { runJob, type ScheduledJob, scheduledJobs, topicArn } from "./jobs.ts";
 import { kubeconfigFor } from "./kubeconfig.ts";
 import { runRestoreMachine } from "./restore-run.ts";
 import { restoreTasks } from "./restore-tasks.ts";
@@ -67,6 +68,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     });
 
   const world = await startWorld({ stage, config, clock: () => clock, kotsadmIn: play.target });
+  const drill = config.drill ? new RehearsalDrill(world, input) : undefined;
   let kept = false;
   try {
     await seedWorld(world);
@@ -89,7 +91,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       }
       messagesSeen = world.account.messages.length;
     };
-    const jobs = scheduledJobs(world);
+    const jobs: (ScheduledJob | DrillJob)[] = [
+      ...scheduledJobs(world),
+      ...(config.drill
+        ? [{ job: "drill" as const, tier: "drill" as const, schedule: config.drill.schedule }]
+        : []),
+    ];
     const runs = jobs
       .flatMap((job) => firings(job.schedule, VIRTUAL_START, disasterAt).map((time) => ({ time, job })))
       // At one time, the tier jobs first and the watchdog last (it reads what they recorded).
@@ -103,6 +110,19 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       progress = (0.7 * i) / runs.length;
       motion.advance(time);
       await play.beforeJob?.(world, motion, time, job.job);
+      if (job.tier === "drill") {
+        const run = await (drill as RehearsalDrill).run(time, (at) => {
+          clock = at;
+        });
+        backups.push(drillBackup(run));
+        emit(
+          { kind: "job", text: drillText(run, drill?.note), subject: "drill", outcome: drillOutcome(run) },
+          run.endedAt,
+        );
+        clock = time;
+        flushMessages();
+        continue;
+      }
       const result = await runJob(world, job, time);
       const outcome = result.ok ? "ok" : "failed";
       if (job.tier !== "watchdog" || !result.ok) {
@@ -224,14 +244,43 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       findings,
       wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,
     };
+    await options.inspect?.(world);
     if (options.keep) {
       kept = true;
       return { report, kept: { kubeconfig: kubeconfigFor(world), stop: () => world.stop() } };
     }
     return { report };
   } finally {
+    await drill?.stop();
     if (!kept) await world.stop();
   }
+}
+
+/** The drill among the scheduled jobs (it runs as a state machine execution, drill-run.ts). */
+interface DrillJob {
+  readonly job: "drill";
+  readonly tier: "drill";
+  readonly schedule: string;
+}
+
+const drillOutcome = (run: DrillRun) => (run.status === "SUCCEEDED" ? "ok" : "failed");
+
+function drillBackup(run: DrillRun): RehearsalBackup {
+  return {
+    at: run.startedAt.toISOString(),
+    tier: "drill",
+    label: `restore drill ${run.drillId ?? ""}: ${run.status === "SUCCEEDED" ? "passed" : `failed (${run.error ?? "?"})`}`,
+    outcome: drillOutcome(run),
+  };
+}
+
+/** The drill's line: passed, or the failed step and its error (and why the rehearsal could not pass it). */
+function drillText(run: DrillRun, note: string | undefined): string {
+  const minutes = Math.round((run.endedAt.getTime() - run.startedAt.getTime()) / 60_000);
+  if (run.status === "SUCCEEDED") return `restore drill ${run.drillId ?? ""} passed (${minutes} virtual min)`;
+  const failed = run.steps.filter((s) => s.error);
+  const first = failed[0];
+  return `restore drill ${run.drillId ?? ""} failed${first ? ` at ${first.state}: ${first.error}` : `: ${run.error ?? ""} ${run.cause ?? ""}`}${note ? ` — ${note}` : ""}`;
 }
 
 /** The message a CloudWatch alarm action publishes (subject and JSON body as CloudWatch writes them). */

@@ -4,6 +4,7 @@
  * `--report FILE.html`) and exits 0 when the verdict is `passed`, 1 when `failed`, 2 on bad usage.
  * All times are virtual (the simulation's clock), ISO 8601 in UTC; durations are virtual seconds.
  */
+import type { SimWorld } from "./world.ts";
 
 export const SCENARIOS = [
   "region-loss",
@@ -27,6 +28,8 @@ export interface RehearsalOptions {
   readonly keep?: boolean;
   /** Called for every event as it happens (the CLI prints one line each). */
   readonly onEvent?: (event: RehearsalEvent) => void;
+  /** Called with the simulated world after the report is made, before the world stops (tests read its end state). */
+  readonly inspect?: (world: SimWorld) => Promise<void>;
 }
 
 export type EventKind =

@@ -19,11 +19,14 @@ import {
   RESTORE_USER,
   seedKotsadmAuth,
   seedVelero,
+  statefulSet,
 } from "../kube/velero-cluster.ts";
 import { type RegistryServer, startRegistry } from "../registry/server.ts";
 import { SimAccount } from "./account.ts";
 
 export const DOCKER_REGISTRY = "/usr/bin/docker-registry";
+/** The Kubernetes group deploy/rbac-drill.yaml binds (the drill function's). */
+const DRILL_GROUP = "gitpod-dr-drill";
 const ADMIN = { name: "rehearsal-admin", groups: ["system:masters", "system:authenticated"] };
 /** The database Secret the application holds (the restore repoints it; never a real password). */
 export const APP_DB_PASSWORD = "rehearsal-db-password-not-real";
@@ -57,17 +60,14 @@ async function startCluster(
   clock: () => Date,
   adminToken: string,
 ): Promise<SimCluster> {
-  // One principal for every function (they share the simulated credentials): the groups of both
-  // deploy/rbac.yaml (the backup job) and deploy/rbac-restore.yaml (the restore).
-  const auth = eksAuthenticator({
-    cluster: name,
-    region,
-    user: { ...RESTORE_USER, groups: [...new Set([...FUNCTION_USER.groups, ...RESTORE_USER.groups])] },
-  });
+  // One principal for every function (they share the simulated credentials): the groups of
+  // deploy/rbac.yaml (the backup job), deploy/rbac-restore.yaml (the restore) and deploy/rbac-drill.yaml.
+  const groups = [...new Set([...FUNCTION_USER.groups, ...RESTORE_USER.groups, DRILL_GROUP])];
+  const auth = eksAuthenticator({ cluster: name, region, user: { ...RESTORE_USER, groups } });
   const api = await startKubeApi({
     // The person looking around after a run (`--keep`) is the cluster's admin; the functions are not.
     authenticate: (token) => (token === adminToken ? ADMIN : auth.authenticate(token)),
-    rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml")],
+    rbac: [...loadRbac(), ...loadRbac("deploy/rbac-restore.yaml"), ...loadRbac("deploy/rbac-drill.yaml")],
   });
   api.store.setNow(clock());
   seedVelero(api.store, { namespace: config.application?.velero.namespace ?? "velero" });
@@ -87,6 +87,14 @@ function seedApplication(cluster: SimCluster, config: StageConfig): void {
   const s = cluster.api.store;
   s.put(deployment(namespace, "server", { replicas: 1, labels: { ...labels, component: "server" } }));
   s.put(deployment(namespace, "proxy", { replicas: 2, labels: { ...labels, component: "proxy" } }));
+  // Gitpod's object store and server configuration (the drill expects each of these kinds restored).
+  s.put(statefulSet(namespace, "minio", { replicas: 1, labels: { ...labels, component: "minio" } }));
+  s.put({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "server-config", namespace },
+    data: { "config.json": "{}" },
+  });
   const secret: KubeObject = {
     apiVersion: "v1",
     kind: "Secret",
@@ -206,17 +214,21 @@ export interface WorldOptions {
 export async function startWorld(options: WorldOptions): Promise<SimWorld> {
   const { stage, config, clock } = options;
   const notes: string[] = [];
-  if (config.drill) {
-    notes.push(
-      `the stage's restore drill (${config.drill.schedule}) is not part of a rehearsal: its machine is tested on its own (test/integration/drill-machine.test.ts)`,
-    );
-  }
   const stops: (() => Promise<unknown>)[] = [];
   try {
     const securityGroups: Record<string, string[]> = {};
     for (const [name, t] of Object.entries(config.restore?.targets ?? {})) {
       const region = name === "dr" ? config.regions.dr : config.regions.primary;
       securityGroups[region] = [...(securityGroups[region] ?? []), ...(t?.database.securityGroupIds ?? [])];
+    }
+    if (config.drill) {
+      // The drill's own groups (its check function's and the scratch database's), where it restores.
+      const region = config.drill.target === "dr" ? config.regions.dr : config.regions.primary;
+      securityGroups[region] = [
+        ...(securityGroups[region] ?? []),
+        ...config.drill.vpc.securityGroupIds,
+        ...config.drill.database.securityGroupIds,
+      ];
     }
     const account = await SimAccount.start({
       regions: config.regions,
