@@ -4,8 +4,12 @@
  * rehearsal's simulated account (the scratch database on a private MariaDB). One rehearsal for the file;
  * the end state is read from its world before it stops.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import exampleConfig from "../../config/example.ts";
 import { catalogStore } from "../../packages/core/src/catalog/clients.ts";
 import { catalogConfig } from "../../packages/core/src/config/catalog.ts";
 import { runRehearsal } from "../../packages/sim/src/rehearse/run.ts";
@@ -50,5 +54,48 @@ describe("the restore drill in a rehearsal (example stage, 7 days)", () => {
     expect((end.namespaces as string[]).filter((n) => n.includes("-drill-"))).toEqual([]);
     // The rest of the run is unchanged by it.
     expect(report.verdict).toBe("passed");
+  }, 300_000);
+});
+
+describe("a restore drill that fails in a rehearsal", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gitpod-dr-rehearse-drill-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("fails the rehearsal with a finding naming the failed check, and sends the drill's one failure message", async () => {
+    // The example, with a SQL check the restored database cannot meet.
+    const drill = exampleConfig.drill as { checks: { database: Record<string, unknown> } };
+    const stage = {
+      ...exampleConfig,
+      drill: {
+        ...drill,
+        checks: {
+          ...drill.checks,
+          database: {
+            ...drill.checks.database,
+            sql: [
+              { name: "a million users", sql: "SELECT COUNT(*) FROM d_b_user", expect: { min: 1_000_000 } },
+            ],
+          },
+        },
+      },
+    };
+    const configPath = join(dir, "lab.ts");
+    writeFileSync(configPath, `export default ${JSON.stringify(stage)};\n`);
+    const { report } = await runRehearsal({ configPath, scenario: "region-loss", days: 7 });
+
+    expect(report.backups.filter((b) => b.tier === "drill")).toEqual([
+      expect.objectContaining({ at: "2026-12-06T04:00:00.000Z", outcome: "failed" }),
+    ]);
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({
+        severity: "error",
+        field: "drill",
+        message: expect.stringMatching(/a million users/),
+      }),
+    );
+    expect(report.verdict).toBe("failed");
+    const failure = report.messages.filter((m) => /drill/i.test(m.subject));
+    expect(failure).toHaveLength(1);
+    expect(failure[0]?.body).toMatch(/a million users/);
   }, 300_000);
 });

@@ -115,6 +115,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
           clock = at;
         });
         backups.push(drillBackup(run));
+        // A drill that fails in the rehearsal says the recovery point does not restore: the run fails.
+        if (run.status !== "SUCCEEDED") findings.push(drillFinding(run, drill?.note));
         emit(
           { kind: "job", text: drillText(run, drill?.note), subject: "drill", outcome: drillOutcome(run) },
           run.endedAt,
@@ -271,6 +273,15 @@ function drillBackup(run: DrillRun): RehearsalBackup {
     tier: "drill",
     label: `restore drill ${run.drillId ?? ""}: ${run.status === "SUCCEEDED" ? "passed" : `failed (${run.error ?? "?"})`}`,
     outcome: drillOutcome(run),
+  };
+}
+
+/** A failed drill as a finding of severity error: the rehearsal's verdict is then failed. */
+function drillFinding(run: DrillRun, note: string | undefined): RehearsalFinding {
+  return {
+    severity: "error",
+    field: "drill",
+    message: `the restore drill of ${run.startedAt.toISOString()} failed: ${drillText(run, note)}`,
   };
 }
 
