@@ -627,7 +627,7 @@ describe("access: EKS token, RBAC, 401", () => {
     expect(auth.rejections).toEqual([]);
   });
 
-  it("without `create backups` in the Role: KubeApiError 403 saying to apply deploy/rbac.yaml", async () => {
+  it("without `create backups` in the Role: KubeApiError 403 naming deploy/rbac.yaml", async () => {
     const rbac = loadRbac() as { kind: string; metadata: { name: string }; rules?: { verbs: string[] }[] }[];
     const role = rbac.find((d) => d.kind === "Role" && d.metadata.name === "gitpod-dr-velero");
     const rule = role?.rules?.[0];
@@ -643,7 +643,7 @@ describe("access: EKS token, RBAC, 401", () => {
     expect(error.message).toContain(
       `User "${FUNCTION_USER.name}" cannot create resource "backups" in API group "velero.io"`,
     );
-    expect(error.message).toContain("apply deploy/rbac.yaml");
+    expect(error.message).toContain("deploy/rbac.yaml for backups");
     expect(backupsIn(sim.store)).toEqual([]);
   });
 

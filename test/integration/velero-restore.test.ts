@@ -438,6 +438,6 @@ describe("redeploy and checkRollout (the Redeploy, through the real client)", ()
     expect(error).toBeInstanceOf(KubeApiError);
     expect(error).toMatchObject({ status: 403, reason: "Forbidden" });
     expect(error.message).toContain("List deployments in velero on cluster gitpod");
-    expect(error.message).toContain("apply deploy/rbac.yaml");
+    expect(error.message).toContain("deploy/rbac-restore.yaml for the restore");
   });
 });

@@ -109,7 +109,7 @@ describe("KubeHttp", () => {
     const error = await rejection(http().request("Create backups", { method: "POST", path: "/x", body: {} }));
     expect(error).toMatchObject({ status: 403, reason: "Forbidden", retryable: false });
     expect(error.message).toContain(
-      "backups.velero.io is forbidden (HTTP 403 Forbidden) — apply deploy/rbac.yaml",
+      "backups.velero.io is forbidden (HTTP 403 Forbidden) — the function's group may not do this: kubectl apply -f its manifest (deploy/rbac.yaml for backups",
     );
     expect(error.message).not.toContain(TOKEN);
   });

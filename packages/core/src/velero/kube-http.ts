@@ -32,7 +32,8 @@ export const KUBE_TIMEOUT_MS = 30_000;
 
 const HINTS: Readonly<Record<number, string>> = {
   401: " — the cluster does not accept the function's identity: check the EKS access entry for its role",
-  403: " — apply deploy/rbac.yaml (kubectl apply -f deploy/rbac.yaml) so the gitpod-dr group may do this",
+  // One client serves the backup, the restore and the drill, each with its own group and manifest.
+  403: " — the function's group may not do this: kubectl apply -f its manifest (deploy/rbac.yaml for backups, deploy/rbac-restore.yaml for the restore, deploy/rbac-drill.yaml for the drill)",
 };
 
 /** Reads Kubernetes' `Status` (reason, message) from an error response's body, whatever it holds. */
