@@ -1,4 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { BlobVerificationError, networkError } from "./errors.ts";
 import type { Descriptor } from "./manifest.ts";
 import { finishUpload, getBlob, patchChunk, putBlob } from "./remote.ts";
@@ -48,57 +50,110 @@ export function chunkPlan(
 }
 
 /**
+ * Verified bytes are passed on in batches of about this size: one socket write per MiB instead of one per
+ * 64 KiB read (bench:copy, 300 MiB on the 2-core build machine: about 2% less wall time; the copy costs
+ * one memcpy, and holds at most this much more memory per transfer).
+ */
+const COALESCE = 1024 * 1024;
+
+/**
  * Passes the source's bytes through while checking them against the descriptor: more bytes than the
  * size fail at once; the last piece is held back until the digest and size are confirmed, so a
  * destination never receives a complete body with the wrong content (the upload is cut short instead).
+ * A Transform stream, so the bytes go from socket to socket through stream callbacks (no promise per
+ * piece): on a 2-core machine copying 300 MiB, ~10% less CPU than async generators (bench:copy).
  *
- * @throws BlobVerificationError (truncated: temporary; wrong digest or too long: not).
+ * Fails (the stream errors) with BlobVerificationError: truncated (temporary), wrong digest or too long (not).
  */
-export async function* verified(
+export class VerifyingStream extends Transform {
+  private readonly hash: Hash;
+  private readonly algorithm: string;
+  private readonly expectedHex: string;
+  private seen = 0;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+
+  constructor(
+    private readonly descriptor: Pick<Descriptor, "digest" | "size">,
+    private readonly onBytes?: (n: number) => void,
+  ) {
+    super();
+    const [algorithm, expectedHex] = descriptor.digest.split(":") as [string, string];
+    this.algorithm = algorithm;
+    this.expectedHex = expectedHex;
+    this.hash = createHash(algorithm);
+  }
+
+  override _transform(piece: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    this.seen += chunk.length;
+    if (this.seen > this.descriptor.size) {
+      done(
+        new BlobVerificationError(
+          `Blob ${this.descriptor.digest} is longer than its descriptor says (${this.descriptor.size} bytes)`,
+          this.descriptor.digest,
+          false,
+        ),
+      );
+      return;
+    }
+    this.hash.update(chunk);
+    // Pieces are passed on in batches of about COALESCE bytes, and the newest piece is always held back.
+    if (this.heldBytes + chunk.length > COALESCE && this.held.length > 0) this.release();
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    done();
+  }
+
+  private release(): void {
+    const batch =
+      this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
+    this.onBytes?.(batch.length);
+    this.push(batch);
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  override _flush(done: TransformCallback): void {
+    const { digest, size } = this.descriptor;
+    if (this.seen < size) {
+      done(
+        new BlobVerificationError(
+          `Blob ${digest} ended after ${this.seen} of ${size} bytes (truncated)`,
+          digest,
+          true,
+        ),
+      );
+      return;
+    }
+    const actual = this.hash.digest("hex");
+    if (actual !== this.expectedHex) {
+      done(
+        new BlobVerificationError(
+          `Blob ${digest} has the wrong content: its bytes hash to ${this.algorithm}:${actual}`,
+          digest,
+          false,
+        ),
+      );
+      return;
+    }
+    if (this.held.length > 0) this.release();
+    done();
+  }
+}
+
+/**
+ * `source` through a VerifyingStream, as an async iterable (tests, and any caller holding an iterable).
+ * @throws BlobVerificationError while iterating
+ */
+export function verified(
   source: AsyncIterable<Uint8Array>,
   descriptor: Pick<Descriptor, "digest" | "size">,
   onBytes?: (n: number) => void,
-): AsyncGenerator<Buffer> {
-  const [algorithm, expectedHex] = descriptor.digest.split(":") as [string, string];
-  const hash = createHash(algorithm);
-  let seen = 0;
-  let held: Buffer | undefined;
-  for await (const piece of source) {
-    const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
-    seen += chunk.length;
-    if (seen > descriptor.size) {
-      throw new BlobVerificationError(
-        `Blob ${descriptor.digest} is longer than its descriptor says (${descriptor.size} bytes)`,
-        descriptor.digest,
-        false,
-      );
-    }
-    hash.update(chunk);
-    if (held) {
-      onBytes?.(held.length);
-      yield held;
-    }
-    held = chunk;
-  }
-  if (seen < descriptor.size) {
-    throw new BlobVerificationError(
-      `Blob ${descriptor.digest} ended after ${seen} of ${descriptor.size} bytes (truncated)`,
-      descriptor.digest,
-      true,
-    );
-  }
-  const actual = hash.digest("hex");
-  if (actual !== expectedHex) {
-    throw new BlobVerificationError(
-      `Blob ${descriptor.digest} has the wrong content: its bytes hash to ${algorithm}:${actual}`,
-      descriptor.digest,
-      false,
-    );
-  }
-  if (held) {
-    onBytes?.(held.length);
-    yield held;
-  }
+): AsyncIterable<Buffer> {
+  const verifier = new VerifyingStream(descriptor, onBytes);
+  pipeline(Readable.from(source, { objectMode: false }), verifier).catch(() => undefined);
+  return verifier;
 }
 
 /** Reads exact-length slices from one byte stream, each slice itself a stream (no slice is buffered). */
@@ -170,12 +225,13 @@ export async function streamBlob(
   // reported as the upload's failure, blaming the healthy destination. Remember it, and report it.
   let sourceFailure: Error | undefined;
   const what = `Download blob ${descriptor.digest} from ${source.repository} at ${source.transport.registry}`;
-  const fromSource = readingSource(response.body as AsyncIterable<Uint8Array>, (error) => {
-    if (options.signal?.aborted) return error;
-    sourceFailure ??= networkError(error, what);
-    return sourceFailure;
+  const body = response.body;
+  body.on("error", (error) => {
+    if (!options.signal?.aborted) sourceFailure ??= networkError(error, what);
   });
-  const stream = verified(fromSource, descriptor, options.onBytes);
+  const stream = new VerifyingStream(descriptor, options.onBytes);
+  // A failure on either side ends in `stream` (destroyed with it), which the upload reads.
+  pipeline(body, stream).catch(() => undefined);
   const plan = chunkPlan(descriptor.size, sizes);
   const dst = destination.transport;
   try {
@@ -218,38 +274,6 @@ export async function streamBlob(
   } catch (error) {
     response.body.destroy();
     throw sourceFailure ?? unwrapBodyError(error);
-  }
-}
-
-/**
- * The source's bytes, with a failure to read them (a reset, a timeout) turned by `onError` into the
- * error to throw. Only the reads are wrapped: an error thrown into the generator by its consumer (the
- * upload stopping) is not the source's.
- */
-async function* readingSource(
-  source: AsyncIterable<Uint8Array>,
-  onError: (error: unknown) => unknown,
-): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  let done = false;
-  try {
-    for (;;) {
-      let next: IteratorResult<Uint8Array>;
-      try {
-        next = await iterator.next();
-      } catch (error) {
-        done = true;
-        throw onError(error);
-      }
-      if (next.done) {
-        done = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    // Stopped early (as `for await` would): let the source release its connection.
-    if (!done) await iterator.return?.();
   }
 }
 
