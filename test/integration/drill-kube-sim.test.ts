@@ -18,7 +18,8 @@ import { DrillTeardownFailedError } from "../../packages/core/src/drill/errors.t
 import { scratchNamespace } from "../../packages/core/src/drill/naming.ts";
 import { tearDown } from "../../packages/core/src/drill/teardown.ts";
 import { RestKubeOps } from "../../packages/core/src/velero/kube-client.ts";
-import { type KubeApi, type KubeObject, startKubeApi } from "../../packages/sim/src/kube/server.ts";
+import { DRILL_USER } from "../../packages/sim/src/drill/world.ts";
+import { type KubeApi, type KubeObject, loadRbac, startKubeApi } from "../../packages/sim/src/kube/server.ts";
 import {
   backupContentsOf,
   seedBackup,
@@ -127,6 +128,65 @@ describe("the drill's Velero restore in the simulator", () => {
     expect(verified).toMatchObject({ done: true, phase: "Completed", problems: [], podsStarted: [] });
     expect(verified.kinds?.[SCRATCH]?.Deployment).toBe(restored.length);
     expect(verified.kinds?.[SCRATCH]?.StatefulSet).toBeGreaterThan(0);
+  });
+
+  it("as the drill's group (deploy/rbac-drill.yaml), names the opt-in manifest when Secrets are expected, and counts them once it is applied", async () => {
+    const drill = async (manifests: string[]) => {
+      const cluster = await startKubeApi({
+        authenticate: (token) =>
+          token === TOKEN
+            ? { name: "admin", groups: ["system:masters"] }
+            : token === "drill"
+              ? DRILL_USER
+              : undefined,
+        rbac: manifests.flatMap((m) => loadRbac(m)),
+      });
+      cluster.store.setNow("2026-12-06T04:00:00Z");
+      seedVelero(cluster.store);
+      seedGitpod(cluster.store);
+      seedSecret(cluster.store, "gitpod", "database", { host: "gitpod-db.prod", port: "3306" });
+      cluster.store.put({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "server-config", namespace: "gitpod" },
+        data: { "config.json": "{}" },
+      });
+      cluster.velero.setBackupContents(BACKUP, backupContentsOf(cluster.store, ["gitpod"]));
+      seedBackup(cluster.store, BACKUP, {
+        createdAt: "2026-12-06T02:00:05Z",
+        phase: "Completed",
+        ours: true,
+      });
+      const asDrill = new RestKubeOps(
+        { name: "gitpod", server: cluster.url, caData: cluster.caData },
+        async () => "drill",
+      );
+      try {
+        const started = await startDrillRestore(asDrill, input, new Date("2026-12-06T04:00:00Z"));
+        for (let i = 0; i < 6; i++) cluster.velero.tick();
+        return await verifyDrillRestore(asDrill, {
+          veleroNamespace: "velero",
+          name: started.name,
+          scratchNamespaces: [SCRATCH],
+          expectedKinds: ["Deployment", "Secret", "ConfigMap"],
+          allowPartialRestore: false,
+        });
+      } finally {
+        await cluster.stop();
+      }
+    };
+
+    const without = await drill(["deploy/rbac-drill.yaml"]);
+    expect(without.done).toBe(true);
+    expect(without.problems).toEqual([
+      `the drill may not list Secrets in ${SCRATCH}: kubectl apply -f deploy/rbac-drill-secrets.yaml (it lets the drill read every Secret in the cluster), or remove "Secret" from drill.checks.application.expectedKinds`,
+    ]);
+    expect(without.kinds?.[SCRATCH]?.Deployment).toBeGreaterThan(0);
+    expect(without.kinds?.[SCRATCH]?.Secret).toBeUndefined();
+
+    const withSecrets = await drill(["deploy/rbac-drill.yaml", "deploy/rbac-drill-secrets.yaml"]);
+    expect(withSecrets.problems).toEqual([]);
+    expect(withSecrets.kinds?.[SCRATCH]?.Secret).toBe(1);
   });
 
   it("reports a missing kind and a restore that ended PartiallyFailed without allowPartialRestore", async () => {

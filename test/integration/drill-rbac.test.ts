@@ -52,12 +52,33 @@ describe("the drill's RBAC", () => {
       ["apps", "statefulsets"],
       ["", "pods"],
       ["", "configmaps"],
-      ["", "secrets"],
     ]) {
       expect(can("list", group as string, resource as string, scratchNamespace("gitpod", ID)), resource).toBe(
         true,
       );
     }
+  });
+
+  it("does not let the drill read Secrets: listing them returns their data, and RBAC cannot narrow it to scratch namespaces", () => {
+    for (const namespace of [scratchNamespace("gitpod", ID), "gitpod", "kube-system", undefined]) {
+      expect(can("list", "", "secrets", namespace), String(namespace)).toBe(false);
+      expect(can("watch", "", "secrets", namespace), String(namespace)).toBe(false);
+    }
+  });
+
+  it("deploy/rbac-drill-secrets.yaml, the opt-in for counting Secrets, adds listing Secrets and nothing else", () => {
+    const withSecrets = new Rbac([...manifest, ...loadRbac("deploy/rbac-drill-secrets.yaml")]);
+    const allows = (verb: string, resource: string, namespace?: string, name?: string) =>
+      withSecrets.allows(DRILL_USER, { verb, group: "", resource, namespace, name });
+    expect(allows("list", "secrets", scratchNamespace("gitpod", ID))).toBe(true);
+    for (const verb of ["get", "watch", "create", "update", "patch", "delete"]) {
+      expect(allows(verb, "secrets", "gitpod", "database"), verb).toBe(false);
+    }
+    expect(allows("delete", "configmaps", "gitpod", "x")).toBe(false);
+    const subjects = (
+      loadRbac("deploy/rbac-drill-secrets.yaml") as { kind: string; subjects?: { name: string }[] }[]
+    ).flatMap((d) => d.subjects?.map((s) => s.name) ?? []);
+    expect(subjects).toEqual([DRILL_KUBERNETES_GROUP]);
   });
 
   it("allows nothing that changes the application or reads one object of it", () => {
