@@ -36,25 +36,30 @@ const SCRATCH = scratchNamespace("gitpod", ID);
 let api: KubeApi;
 let kube: RestKubeOps;
 
+/** Velero, and the application in `gitpod`: workloads, a Secret and a ConfigMap. */
+function seedApplication(cluster: KubeApi): void {
+  cluster.store.setNow("2026-12-06T04:00:00Z");
+  seedVelero(cluster.store);
+  seedGitpod(cluster.store);
+  cluster.store.put(
+    statefulSet("gitpod", "minio", { replicas: 1, labels: { app: "gitpod", component: "minio" } }),
+  );
+  seedSecret(cluster.store, "gitpod", "database", { host: "gitpod-db.prod", port: "3306" });
+  cluster.store.put({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "server-config", namespace: "gitpod" },
+    data: { "config.json": "{}" },
+  });
+}
+
 beforeEach(async () => {
   api = await startKubeApi({
     authenticate: (token) => (token === TOKEN ? { name: "admin", groups: ["system:masters"] } : undefined),
     // The namespace controller as a step of its own (the teardown tests wait for it).
     namespaceFinalization: "controller",
   });
-  api.store.setNow("2026-12-06T04:00:00Z");
-  seedVelero(api.store);
-  seedGitpod(api.store);
-  api.store.put(
-    statefulSet("gitpod", "minio", { replicas: 1, labels: { app: "gitpod", component: "minio" } }),
-  );
-  seedSecret(api.store, "gitpod", "database", { host: "gitpod-db.prod", port: "3306" });
-  api.store.put({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "server-config", namespace: "gitpod" },
-    data: { "config.json": "{}" },
-  });
+  seedApplication(api);
   const pod: KubeObject = {
     apiVersion: "v1",
     kind: "Pod",
@@ -141,16 +146,7 @@ describe("the drill's Velero restore in the simulator", () => {
               : undefined,
         rbac: manifests.flatMap((m) => loadRbac(m)),
       });
-      cluster.store.setNow("2026-12-06T04:00:00Z");
-      seedVelero(cluster.store);
-      seedGitpod(cluster.store);
-      seedSecret(cluster.store, "gitpod", "database", { host: "gitpod-db.prod", port: "3306" });
-      cluster.store.put({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "server-config", namespace: "gitpod" },
-        data: { "config.json": "{}" },
-      });
+      seedApplication(cluster);
       cluster.velero.setBackupContents(BACKUP, backupContentsOf(cluster.store, ["gitpod"]));
       seedBackup(cluster.store, BACKUP, {
         createdAt: "2026-12-06T02:00:05Z",
