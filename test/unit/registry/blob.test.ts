@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
@@ -369,6 +371,48 @@ describe("streamBlob", () => {
       expect(dst.requests.filter((r) => r.method === "PUT" && !r.aborted)).toEqual([]);
     },
   );
+
+  it("reports a source that sends more than the descriptor (no Content-Length) as a verification failure, not as the source's network error", async () => {
+    const { dst, dstT } = world();
+    // A source that streams 3 MiB, chunked, for a blob whose descriptor says 1 MiB.
+    const long = randomBytes(3 * MiB);
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream" });
+      let at = 0;
+      const more = () => {
+        while (at < long.length) {
+          const piece = long.subarray(at, at + 64 * 1024);
+          at += piece.length;
+          if (!res.write(piece)) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const srcT = new RegistryTransport({ registry: host, insecure: true, sleep: async () => undefined });
+    try {
+      const location = await startUpload(dstT, "b");
+      const error = await streamBlob(
+        { transport: srcT, repository: "a" },
+        { transport: dstT, repository: "b", location },
+        { digest: sha256Digest(long.subarray(0, MiB)), size: MiB },
+        { monolithicMax: 64 * MiB, chunkSize: MIN_CHUNK_SIZE },
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+
+      expect(error).toBeInstanceOf(BlobVerificationError);
+      expect(error).toMatchObject({ truncated: false });
+      expect((error as Error).message).toContain("is longer than its descriptor says");
+      expect(dst.blobs.size).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   it("refuses a source whose Content-Length differs from the descriptor before uploading anything", async () => {
     const { src, dst, srcT, dstT } = world();

@@ -226,10 +226,13 @@ export async function streamBlob(
   let sourceFailure: Error | undefined;
   const what = `Download blob ${descriptor.digest} from ${source.repository} at ${source.transport.registry}`;
   const body = response.body;
-  body.on("error", (error) => {
-    if (!options.signal?.aborted) sourceFailure ??= networkError(error, what);
-  });
   const stream = new VerifyingStream(descriptor, options.onBytes);
+  // Only the source's own failures. When the upload or the verification fails first, `stream` is
+  // destroyed first and the pipeline then destroys the source with that error, which is not the source's;
+  // and the catch below decides before its own destroy() of the source reports "aborted".
+  body.on("error", (error) => {
+    if (!options.signal?.aborted && !stream.destroyed) sourceFailure ??= networkError(error, what);
+  });
   // A failure on either side ends in `stream` (destroyed with it), which the upload reads.
   pipeline(body, stream).catch(() => undefined);
   const plan = chunkPlan(descriptor.size, sizes);
