@@ -136,6 +136,7 @@ describe("the drill's Velero restore in the simulator", () => {
   });
 
   it("as the drill's group (deploy/rbac-drill.yaml), names the opt-in manifest when Secrets are expected, and counts them once it is applied", async () => {
+    const OTHER = scratchNamespace("kotsadm", ID);
     const drill = async (manifests: string[]) => {
       const cluster = await startKubeApi({
         authenticate: (token) =>
@@ -163,7 +164,8 @@ describe("the drill's Velero restore in the simulator", () => {
         return await verifyDrillRestore(asDrill, {
           veleroNamespace: "velero",
           name: started.name,
-          scratchNamespaces: [SCRATCH],
+          // A second scratch namespace (nothing restored there): the 403 is told once, not per namespace.
+          scratchNamespaces: [SCRATCH, OTHER],
           expectedKinds: ["Deployment", "Secret", "ConfigMap"],
           allowPartialRestore: false,
         });
@@ -175,13 +177,19 @@ describe("the drill's Velero restore in the simulator", () => {
     const without = await drill(["deploy/rbac-drill.yaml"]);
     expect(without.done).toBe(true);
     expect(without.problems).toEqual([
-      `the drill may not list Secrets in ${SCRATCH}: kubectl apply -f deploy/rbac-drill-secrets.yaml (it lets the drill read every Secret in the cluster), or remove "Secret" from drill.checks.application.expectedKinds`,
+      `the drill is forbidden (403) to list Secrets in its scratch namespaces: remove "Secret" from drill.checks.application.expectedKinds, or kubectl apply -f deploy/rbac-drill-secrets.yaml (which lets the drill read every Secret in the cluster)`,
+      `scratch namespace ${OTHER} has no Deployment after the restore`,
+      `scratch namespace ${OTHER} has no ConfigMap after the restore`,
     ]);
     expect(without.kinds?.[SCRATCH]?.Deployment).toBeGreaterThan(0);
     expect(without.kinds?.[SCRATCH]?.Secret).toBeUndefined();
 
     const withSecrets = await drill(["deploy/rbac-drill.yaml", "deploy/rbac-drill-secrets.yaml"]);
-    expect(withSecrets.problems).toEqual([]);
+    expect(withSecrets.problems).toEqual([
+      `scratch namespace ${OTHER} has no Deployment after the restore`,
+      `scratch namespace ${OTHER} has no Secret after the restore`,
+      `scratch namespace ${OTHER} has no ConfigMap after the restore`,
+    ]);
     expect(withSecrets.kinds?.[SCRATCH]?.Secret).toBe(1);
   });
 

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from "@aws-sdk/client-cloudformation";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
+import { drillClusterNotes } from "@gitpod-dr/core/config/drill";
 import { ConfigError, InvalidInputError } from "@gitpod-dr/core/errors";
 import { commandHelp } from "./command.ts";
 import { deploy } from "./commands/deploy.ts";
@@ -95,6 +96,7 @@ export async function deployCommand(
   io.err(
     `Deploying stage ${target.stage} (${target.file}) to account ${target.account} (${target.identity}), ${target.region}: ${what}. CDK bootstrap version ${target.bootstrap.version} (${target.bootstrap.from}). Handing over to sst deploy.`,
   );
+  for (const note of drillClusterNotes(target.config.drill)) io.err(`note: ${note}`);
   const code = await deps.handOver(["--stage", target.stage, "--region", target.region]);
   const stacks = await deployedStacks(target, deps.clients);
   const broken = stacks.filter(

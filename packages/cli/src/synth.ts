@@ -1,14 +1,15 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { drillClusterNotes } from "@gitpod-dr/core/config/drill";
 import { loadStageConfigFile } from "@gitpod-dr/core/config-file";
 import { InvalidInputError } from "@gitpod-dr/core/errors";
-import { commandHelp } from "./command.ts";
+import { commandHelp, type Io } from "./command.ts";
 import { PLACEHOLDER_ACCOUNT, synth } from "./commands/synth.ts";
 import { synthesizeStage } from "./synth-app.ts";
 import { formatSynthSummary, summarize } from "./synth-summary.ts";
 
 /** `gitpod-dr synth --config FILE [--out DIR] [--account ID] [--json]`. */
-export async function synthCommand(args: string[], io: { out: (text: string) => void }): Promise<number> {
+export async function synthCommand(args: string[], io: Pick<Io, "out" | "err">): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
@@ -30,6 +31,7 @@ export async function synthCommand(args: string[], io: { out: (text: string) => 
   if (values.account !== undefined && !/^\d{12}$/.test(values.account))
     throw new InvalidInputError(`--account: must be a 12-digit AWS account ID (got "${values.account}")`);
   const { stage, config } = await loadStageConfigFile(values.config);
+  for (const note of drillClusterNotes(config.drill)) io.err(`note: ${note}`);
   const account = values.account ?? PLACEHOLDER_ACCOUNT;
   const out = resolve(values.out ?? `cdk.out/${stage}`);
   const regions = summarize(await synthesizeStage(stage, config, { account, out }));

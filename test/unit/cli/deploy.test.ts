@@ -6,6 +6,7 @@ import { CloudFormationClient, CreateStackCommand } from "@aws-sdk/client-cloudf
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { ClientCache } from "@gitpod-dr/core/aws/cache";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import exampleConfig from "../../../config/example.ts";
 import { deployCommand, type HandOver } from "../../../packages/cli/src/deploy.ts";
 import { EXIT_USAGE, main } from "../../../packages/cli/src/main.ts";
 import { useMoto } from "../../fixtures/moto.ts";
@@ -192,6 +193,42 @@ describe("npm run deploy -- --stage NAME: the preflight refuses before sst deplo
 });
 
 describe("npm run deploy -- --stage NAME: the hand-over and what it deployed", () => {
+  it("notes the opt-in cluster manifest before handing over, for a drill that counts Secrets", async () => {
+    await bootstrap("21");
+    const root = mkdtempSync(join(tmpdir(), "gitpod-dr-deploy-"));
+    try {
+      mkdirSync(join(root, "config"));
+      const stage = structuredClone(exampleConfig) as { drill: { checks: Record<string, unknown> } };
+      stage.drill.checks = {
+        ...stage.drill.checks,
+        application: { expectedKinds: ["Deployment", "Secret"] },
+      };
+      writeFileSync(join(root, "config", "counts.ts"), `export default ${JSON.stringify(stage)};\n`);
+      let before: string[] = [];
+      const r = run(
+        ["--stage", "counts"],
+        async (args) => {
+          before = [...r.err];
+          return createsStacks(args);
+        },
+        root,
+      );
+      await r.code;
+      expect(before.filter((line) => line.startsWith("note: "))).toEqual([
+        'note: drill.checks.application.expectedKinds lists "Secret": also kubectl apply -f deploy/rbac-drill-secrets.yaml in the drill\'s cluster, which lets the drill read every Secret there (without it, each drill fails its application check); or remove "Secret"',
+      ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("says nothing of it for the example stage, whose drill does not count Secrets", async () => {
+    await bootstrap("21");
+    const r = run(["--stage", "example"], createsStacks);
+    expect(await r.code).toBe(0);
+    expect(r.err.filter((line) => line.startsWith("note: "))).toEqual([]);
+  });
+
   it("hands over the stage and region to sst deploy and prints the stacks' outputs", async () => {
     await bootstrap("21");
     const { calls, handOver } = recording(createsStacks);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import example from "../../../config/example.ts";
+import { drillClusterNotes } from "../../../packages/core/src/config/drill.ts";
 import { GITPOD_TABLES, parseStageConfig } from "../../../packages/core/src/config.ts";
 import { ConfigError } from "../../../packages/core/src/errors.ts";
 
@@ -34,6 +35,17 @@ describe("drill configuration", () => {
     // Not Secrets by default: counting them needs deploy/rbac-drill-secrets.yaml (every Secret readable).
     expect(drill?.checks.application.expectedKinds).toEqual(["Deployment", "StatefulSet", "ConfigMap"]);
     expect(drill?.allowPartialRestore).toBe(false);
+  });
+
+  it("notes the opt-in cluster manifest only for a drill that counts Secrets", () => {
+    expect(drillClusterNotes(parseStageConfig(example).drill)).toEqual([]);
+    expect(drillClusterNotes(undefined)).toEqual([]);
+    const counting = parseStageConfig(
+      withDrill({ ...base, checks: { application: { expectedKinds: ["Secret", "ConfigMap"] } } }),
+    ).drill;
+    expect(drillClusterNotes(counting)).toEqual([
+      expect.stringContaining("kubectl apply -f deploy/rbac-drill-secrets.yaml"),
+    ]);
   });
 
   it("names each invalid field", () => {

@@ -8,6 +8,7 @@ import {
   chunkPlan,
   MIN_CHUNK_SIZE,
   streamBlob,
+  VerifyingStream,
   verified,
 } from "../../../packages/core/src/registry/blob.ts";
 import { BlobVerificationError } from "../../../packages/core/src/registry/errors.ts";
@@ -118,6 +119,24 @@ describe("verified", () => {
     expect(error).toBeUndefined();
     expect(bytes).toEqual(body);
     expect(counted.reduce((a, b) => a + b, 0)).toBe(body.length);
+  });
+
+  it("never passes on a complete wrong body, even when an empty piece follows a piece larger than a batch", async () => {
+    const good = randomBytes(2 * MiB);
+    const bad = Buffer.from(good);
+    bad[0] = (bad[0] ?? 0) ^ 0xff;
+
+    // Written straight to the stream: a Readable source never passes an empty piece on, a writer may.
+    const verifier = new VerifyingStream({ digest: sha256Digest(good), size: good.length });
+    const out: Buffer[] = [];
+    verifier.on("data", (piece: Buffer) => out.push(piece));
+    const failed = new Promise((resolve) => verifier.on("error", resolve));
+    verifier.write(bad);
+    verifier.write(Buffer.alloc(0));
+    verifier.end();
+
+    expect(await failed).toMatchObject({ name: "BlobVerificationFailed", truncated: false });
+    expect(Buffer.concat(out).length).toBeLessThan(bad.length);
   });
 
   it("passes a large body on in batches of about 1 MiB, the newest piece always held back", async () => {

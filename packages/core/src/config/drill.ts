@@ -182,3 +182,14 @@ export function drillJobConfig(
 export function parseDrillJobConfig(json: string | undefined): DrillJobConfig {
   return parseJobConfig(drillJobConfigSchema, json, LABEL);
 }
+
+/**
+ * What a person must do in the drill's cluster beyond `kubectl apply -f deploy/rbac-drill.yaml`, as
+ * lines to print at synth and deploy: counting Secrets needs an opt-in manifest that RBAC cannot narrow.
+ */
+export function drillClusterNotes(drill: DrillConfig | undefined): string[] {
+  if (!drill?.checks.application.expectedKinds.includes("Secret")) return [];
+  return [
+    'drill.checks.application.expectedKinds lists "Secret": also kubectl apply -f deploy/rbac-drill-secrets.yaml in the drill\'s cluster, which lets the drill read every Secret there (without it, each drill fails its application check); or remove "Secret"',
+  ];
+}

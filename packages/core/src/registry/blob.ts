@@ -51,8 +51,8 @@ export function chunkPlan(
 
 /**
  * Verified bytes are passed on in batches of about this size: one socket write per MiB instead of one per
- * 64 KiB read (bench:copy, 300 MiB on the 2-core build machine: about 2% less wall time; the copy costs
- * one memcpy, and holds at most this much more memory per transfer).
+ * 64 KiB read. It costs one memcpy, and about 2 MiB more memory per transfer (the batch being filled, and
+ * one passed on but not yet written).
  */
 const COALESCE = 1024 * 1024;
 
@@ -61,7 +61,8 @@ const COALESCE = 1024 * 1024;
  * size fail at once; the last piece is held back until the digest and size are confirmed, so a
  * destination never receives a complete body with the wrong content (the upload is cut short instead).
  * A Transform stream, so the bytes go from socket to socket through stream callbacks (no promise per
- * piece): on a 2-core machine copying 300 MiB, ~10% less CPU than async generators (bench:copy).
+ * piece). With the batches: a cold 300 MiB copy on the 2-core build machine used 0.85–0.89 s of CPU
+ * instead of 0.92–0.97 s with async generators and 64 KiB writes (docs/jobs.md, "Benchmark").
  *
  * Fails (the stream errors) with BlobVerificationError: truncated (temporary), wrong digest or too long (not).
  */
@@ -86,6 +87,11 @@ export class VerifyingStream extends Transform {
 
   override _transform(piece: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    // An empty piece is nothing to pass on, and must never become "the newest piece" held back.
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
     this.seen += chunk.length;
     if (this.seen > this.descriptor.size) {
       done(
@@ -143,7 +149,9 @@ export class VerifyingStream extends Transform {
 }
 
 /**
- * `source` through a VerifyingStream, as an async iterable (tests, and any caller holding an iterable).
+ * `source` through a VerifyingStream, as an async iterable. Unlike a generator it starts reading `source`
+ * at once (up to the stream's buffer), passes pieces on in batches (`onBytes` counts a batch when it is
+ * passed on), and when verification fails, what the reader had not taken yet is dropped with the error.
  * @throws BlobVerificationError while iterating
  */
 export function verified(
