@@ -361,6 +361,29 @@ describe("copy engine under injected faults", () => {
     await expectIdenticalCopy("patch-reset", pushed);
   });
 
+  it("names the destination, not the source, when every chunked upload of a blob is cut at a PATCH", async () => {
+    const pushed = await image("patch-reset-always", 6 * MiB);
+    const layer = layerOf(pushed);
+    expect(layer.size).toBeGreaterThan(5 * MiB);
+    const path = /^\/v2\/f\/patch-reset-always\/blobs\/uploads\//;
+    pd.faults.push({
+      kind: "resetRequest",
+      match: { method: "PATCH", path },
+      times: 1000,
+      afterBytes: 2 * MiB,
+    });
+
+    const report = await copy("patch-reset-always");
+
+    expect(report.status).toBe("failed");
+    expect(report.error).toMatchObject({ name: "RegistryError", retryable: true });
+    const message = report.error?.message ?? "";
+    expect(message).toContain(`at ${pd.host}`);
+    expect(message).not.toContain("Download blob");
+    expect(message).not.toContain(ps.host);
+    expect(await manifestDigest(d.host, "f/patch-reset-always", "v1")).toBeUndefined();
+  });
+
   it("retries a manifest PUT answered 503 once (the body is a buffer, so it is replayed)", async () => {
     const pushed = await image("put-manifest-503");
     const path = /^\/v2\/f\/put-manifest-503\/manifests\/v1$/;
