@@ -227,7 +227,7 @@ async function main() {
         `     skopeo copy:     median ${fmt(median(theirs))}, peak RSS ${mb(theirsRss)}  (runs: ${runsOf(theirs)})`,
       );
       console.log(
-        `     floor (plain GET→PUT, no verification): median ${fmt(median(floorMs))}  (runs: ${runsOf(floorMs)})`,
+        `     floor (GET→PUT in 1 MiB writes, no verification, no HEADs): median ${fmt(median(floorMs))}  (runs: ${runsOf(floorMs)})`,
       );
       console.log(
         `     ratio bin/skopeo ${ratio.toFixed(2)} (target ≤ 0.90), worker/skopeo ${(median(workerMs) / median(theirs)).toFixed(2)}, floor/skopeo ${(median(floorMs) / median(theirs)).toFixed(2)}, bin/floor ${(median(ours) / median(floorMs)).toFixed(2)}`,
