@@ -5,9 +5,9 @@
  * item count, an image copy by bytes at a bandwidth); Parallel branches run side by side and the Map of
  * images runs `MaxConcurrency` copies at once. The simulators move only when virtual time says so.
  */
-import { StateMachine as LocalStateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
-import { describeStates, type EventLog, lambdaError, TASK_FUNCTIONS, WAITS } from "../restore/machine.ts";
-import { ACCOUNT } from "../synth.ts";
+import type { StateMachineDefinition } from "aws-local-stepfunctions";
+import { type LocalExecution, runLocalExecution } from "../restore/local-run.ts";
+import { describeStates, lambdaError, TASK_FUNCTIONS } from "../restore/machine.ts";
 import type { RestoreTasks } from "./restore-tasks.ts";
 import { type RehearsalStep, TIERS } from "./types.ts";
 import type { SimCluster, SimWorld } from "./world.ts";
@@ -206,58 +206,28 @@ export async function runRestoreMachine(options: {
   const handlers = Object.fromEntries(
     [...states].filter(([, s]) => s.type === "Task").map(([name]) => [name, bind(name)]),
   );
-  const retryables = [...states]
-    .filter(([, s]) => ["Task", "Parallel", "Map"].includes(s.type))
-    .map(([name]) => [name, 0] as const);
-  const machine = new LocalStateMachine(definition, {
-    validationOptions: { checkPaths: true, checkArn: true },
-  });
   const region = options.region;
-  // Bound last, after the definition is validated: `machine.run` only starts the execution (its failures
-  // reject `exec.result`), so the `finally` below always releases them.
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  // Released however the run ends, also when the definition fails validation before anything ran.
   const bound = options.tasks(now);
   const tasks = bound.tasks;
-  const exec = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers,
-      waitTimeOverrides: Object.fromEntries(WAITS.map((w) => [w, 0])),
-      retryIntervalOverrides: Object.fromEntries(retryables),
-    },
-    context: {
-      Execution: {
-        Id: `arn:aws:states:${region}:${ACCOUNT}:execution:gitpod-dr-${world.stage}-restore:${options.name}`,
-        Name: options.name,
-        Input: input as never,
-        StartTime: start.toISOString(),
-        RoleArn: `arn:aws:iam::${ACCOUNT}:role/gitpod-dr-${world.stage}-restore`,
-      },
-    },
-  });
-  const events: EventLog[] = [];
-  const collecting = (async () => {
-    for await (const e of exec.eventLogs) events.push(e as EventLog);
-  })();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), options.timeoutMs ?? 60_000);
-  });
-  let status: RestoreRun["status"] = "FAILED";
-  let output: unknown;
+  let run: LocalExecution;
   try {
-    const outcome = await Promise.race([exec.result.then((o) => ({ o })), timeout]);
-    if (outcome === "timeout") {
-      exec.abort();
-      throw new Error(`the restore did not end within ${options.timeoutMs ?? 60_000} ms of real time`);
-    }
-    status = "SUCCEEDED";
-    output = outcome.o;
-  } catch (error) {
-    if ((error as Error).message.startsWith("the restore did not end")) throw error;
+    run = await runLocalExecution(definition, input, {
+      handlers,
+      region,
+      stage: world.stage,
+      name: options.name,
+      startTime: start.toISOString(),
+      timeoutMs,
+    });
   } finally {
-    clearTimeout(timer);
     bound.release();
   }
-  await Promise.race([collecting.catch(() => undefined), new Promise((r) => setTimeout(r, 100))]);
+  if (run.status === "TIMEOUT")
+    throw new Error(`the restore did not end within ${timeoutMs} ms of real time`);
+  const status: RestoreRun["status"] = run.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED";
+  const { output, events } = run;
   const failed = events.find((e) => e.type === "ExecutionFailed");
   const totalSeconds = Math.max(
     main,
