@@ -80,6 +80,8 @@ describe("runLocalExecution", () => {
     );
 
     expect(run.status).toBe("FAILED");
+    // No ExecutionFailed event says why an aborted run ended: the rejection does.
+    expect(run.error?.name).toMatch(/Abort/);
   });
 
   it("ends TIMEOUT, aborted, when the execution is still running after timeoutMs", async () => {

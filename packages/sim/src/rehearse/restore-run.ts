@@ -251,7 +251,11 @@ export async function runRestoreMachine(options: {
   return {
     status,
     ...(output !== undefined ? { output } : {}),
-    ...(failed ? { error: failed.Error ?? "", cause: String(failed.Cause ?? "") } : {}),
+    ...(failed
+      ? { error: failed.Error ?? "", cause: String(failed.Cause ?? "") }
+      : run.error
+        ? { error: run.error.name, cause: run.error.message }
+        : {}),
     steps,
     totalSeconds,
     overheadSeconds: totalSeconds - slowest,

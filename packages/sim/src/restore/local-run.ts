@@ -10,6 +10,8 @@ import { allStates, type EventLog, WAITS } from "./machine.ts";
 export interface LocalExecution {
   readonly status: "SUCCEEDED" | "FAILED" | "TIMEOUT";
   readonly output?: unknown;
+  /** Why the execution's result was rejected (FAILED): the cause to report when no ExecutionFailed event says it. */
+  readonly error?: Error;
   readonly events: EventLog[];
 }
 
@@ -68,6 +70,7 @@ export async function runLocalExecution(
   });
   let status: LocalExecution["status"] = "FAILED";
   let output: unknown;
+  let error: Error | undefined;
   try {
     const outcome = await Promise.race([exec.result.then((o) => ({ o })), timeout]);
     if (outcome === "timeout") {
@@ -77,12 +80,13 @@ export async function runLocalExecution(
       status = "SUCCEEDED";
       output = outcome.o;
     }
-  } catch {
+  } catch (rejected) {
     status = "FAILED";
+    error = rejected instanceof Error ? rejected : new Error(String(rejected));
   } finally {
     clearTimeout(timer);
   }
   // The event log ends a moment after the result.
   await Promise.race([collecting.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
-  return { status, ...(output !== undefined ? { output } : {}), events };
+  return { status, ...(output !== undefined ? { output } : {}), ...(error ? { error } : {}), events };
 }
