@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
@@ -9,7 +11,6 @@ import {
   MIN_CHUNK_SIZE,
   streamBlob,
   VerifyingStream,
-  verified,
 } from "../../../packages/core/src/registry/blob.ts";
 import { BlobVerificationError } from "../../../packages/core/src/registry/errors.ts";
 import { sha256Digest } from "../../../packages/core/src/registry/manifest.ts";
@@ -22,6 +23,21 @@ const MiB = 1024 * 1024;
 
 async function* pieces(...parts: Buffer[]): AsyncGenerator<Buffer> {
   for (const part of parts) yield part;
+}
+
+/**
+ * `source` through a VerifyingStream, read as an async iterable: what the stream passes on, and its
+ * error. It reads `source` at once, passes pieces on in batches, and drops what was not yet read when
+ * verification fails.
+ */
+function verified(
+  source: AsyncIterable<Uint8Array>,
+  descriptor: { digest: string; size: number },
+  onBytes?: (n: number) => void,
+): AsyncIterable<Buffer> {
+  const verifier = new VerifyingStream(descriptor, onBytes);
+  pipeline(Readable.from(source, { objectMode: false }), verifier).catch(() => undefined);
+  return verifier;
 }
 
 /** Runs `verified` to its end; returns what it yielded and the error it threw, if any. */
@@ -108,7 +124,7 @@ describe("chunkPlan", () => {
   });
 });
 
-describe("verified", () => {
+describe("VerifyingStream", () => {
   const body = Buffer.from("the quick brown fox jumps over the lazy dog");
   const parts = [body.subarray(0, 10), body.subarray(10, 30), body.subarray(30)];
   const descriptor = { digest: sha256Digest(body), size: body.length };

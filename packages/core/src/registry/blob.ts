@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BlobVerificationError, networkError } from "./errors.ts";
 import type { Descriptor } from "./manifest.ts";
@@ -146,22 +146,6 @@ export class VerifyingStream extends Transform {
     if (this.held.length > 0) this.release();
     done();
   }
-}
-
-/**
- * `source` through a VerifyingStream, as an async iterable. Unlike a generator it starts reading `source`
- * at once (up to the stream's buffer), passes pieces on in batches (`onBytes` counts a batch when it is
- * passed on), and when verification fails, what the reader had not taken yet is dropped with the error.
- * @throws BlobVerificationError while iterating
- */
-export function verified(
-  source: AsyncIterable<Uint8Array>,
-  descriptor: Pick<Descriptor, "digest" | "size">,
-  onBytes?: (n: number) => void,
-): AsyncIterable<Buffer> {
-  const verifier = new VerifyingStream(descriptor, onBytes);
-  pipeline(Readable.from(source, { objectMode: false }), verifier).catch(() => undefined);
-  return verifier;
 }
 
 /** Reads exact-length slices from one byte stream, each slice itself a stream (no slice is buffered). */
